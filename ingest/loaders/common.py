@@ -1,0 +1,41 @@
+"""Shared by the loaders: build a ``Document`` with clean text and complete metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SkipFile
+from ..language import detect_language
+from ..meta import date_from_filename, normalize_date, title_from_text
+from ..types import Document
+
+
+def clean_text(text: str) -> str:
+    """Normalise line ends so offsets do not depend on the platform that wrote the file."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+def make_document(
+    text: str,
+    path: Path,
+    source: str,
+    sha256: str,
+    *,
+    title: str | None = None,
+    date: object = None,
+    url: str | None = None,
+    lang: str | None = None,
+    page_starts: tuple[int, ...] = (),
+) -> Document:
+    if not text.strip():
+        raise SkipFile("no text found")
+    return Document(
+        source=source,
+        text=text,
+        title=(title or "").strip() or title_from_text(text, path),
+        sha256=sha256,
+        date=normalize_date(date) or date_from_filename(path),
+        url=url or None,
+        lang=(lang or "").strip().lower()[:2] or detect_language(text),
+        page_starts=page_starts,
+    )

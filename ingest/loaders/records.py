@@ -1,0 +1,89 @@
+"""Article collections: a JSON list (or ``{"articles": [...]}``) or JSON Lines of objects with
+``title``, ``body`` (or ``text``/``content``), ``published_at`` (or ``date``), ``url``, ``lang``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from ..decode import decode_text
+from ..errors import SkipFile
+from ..types import Document
+from .common import clean_text, make_document
+
+_BODY_KEYS = ("body", "text", "content")
+_DATE_KEYS = ("published_at", "date", "published")
+
+
+def _records(text: str, path: Path) -> list[Any]:
+    if path.suffix.lower() == ".jsonl":
+        out: list[Any] = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    out.append(ValueError(f"line {n}: not valid JSON"))
+        return out
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SkipFile(f"not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+    if isinstance(data, dict):
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if "body" in data or "text" in data:
+            return [data]
+        if len(lists) == 1:
+            return lists[0]
+        raise SkipFile("JSON object without a list of articles")
+    if isinstance(data, list):
+        return data
+    raise SkipFile("JSON is neither a list of articles nor an article")
+
+
+def load(data: bytes, path: Path, source: str, sha256: str) -> tuple[list[Document], list[str]]:
+    records = _records(decode_text(data), path)
+    documents: list[Document] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, record in enumerate(records):
+        if isinstance(record, Exception):
+            problems.append(str(record))
+            continue
+        if not isinstance(record, dict):
+            problems.append(f"record {i}: not an object")
+            continue
+        body = next((record[k] for k in _BODY_KEYS if isinstance(record.get(k), str)), None)
+        if not body or not body.strip():
+            problems.append(f"record {i}: no body/text field")
+            continue
+        url = record.get("url") if isinstance(record.get("url"), str) else None
+        key = url or record.get("id") or str(i)
+        record_source = f"{source}#{key}"
+        if record_source in seen:
+            problems.append(f"record {i}: duplicate url/id {key}")
+            continue
+        seen.add(record_source)
+        record_sha = hashlib.sha256(
+            json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
+        date = next((record[k] for k in _DATE_KEYS if record.get(k)), None)
+        title = record.get("title") if isinstance(record.get("title"), str) else None
+        lang = record.get("lang") or record.get("language")
+        documents.append(
+            make_document(
+                clean_text(body),
+                path,
+                record_source,
+                record_sha,
+                title=title,
+                date=date,
+                url=url,
+                lang=lang if isinstance(lang, str) else None,
+            )
+        )
+    if not documents and not problems:
+        raise SkipFile("no articles found")
+    return documents, problems

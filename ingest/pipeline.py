@@ -1,0 +1,304 @@
+"""The ingest run: find files, load, chunk, embed, store; incremental, idempotent, crash-safe.
+
+Library code reports progress through a callback; bars and printing belong to the interface.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .bm25 import BM25Index, bm25_folder
+from .chunker import chunk_document
+from .embedders import Embedder, load_embedder
+from .errors import FundstelleError, InputError, SkipFile
+from .loaders import is_supported, parse, read_file, unsupported_reason
+from .settings import Settings
+from .store import DocRecord, Store
+from .types import Chunk, Document
+
+# on_progress(kind, advance, total): kind is "files" or "chunks"; total may grow as files are read
+Progress = Callable[[str, int, int | None], None]
+
+_WINDOW_CHUNKS = 512  # chunks loaded ahead of embedding; bounds memory on big corpora
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    added: int = 0  # documents new to the store
+    updated: int = 0  # documents whose text changed
+    unchanged: int = 0
+    removed: int = 0
+    repaired: int = 0  # half-written documents of an interrupted run, removed
+    chunks: int = 0  # chunks embedded in this run
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.skipped)
+
+
+def source_key(path: Path) -> str:
+    """The key a file is known by in the store: its absolute path."""
+    return str(path.absolute())
+
+
+def discover(paths: Iterable[Path], skipped: list[Skipped]) -> Iterator[Path]:
+    """Files under ``paths`` in a stable order; hidden files and folders are left out.
+
+    Symlinked folders are followed once: a link back to a folder already seen is a loop and is
+    reported, not followed.
+    """
+    for root in paths:
+        if not os.path.lexists(root):
+            raise InputError(f"{root}: no such file or folder")
+        if not root.is_dir():
+            yield root
+            continue
+        seen: set[str] = set()
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            real = os.path.realpath(folder)
+            if real in seen:
+                skipped.append(Skipped(str(folder), "symlink loop (folder already visited)"))
+                continue
+            seen.add(real)
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as exc:
+                skipped.append(Skipped(str(folder), f"cannot read folder: {exc.strerror}"))
+                continue
+            subfolders = []
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                path = Path(entry.path)
+                try:
+                    is_dir = entry.is_dir()  # follows links
+                except OSError as exc:
+                    reason = (
+                        "symlink loop"
+                        if exc.errno == errno.ELOOP
+                        else f"cannot read: {exc.strerror}"
+                    )
+                    skipped.append(Skipped(str(path), reason))
+                    continue
+                if is_dir:
+                    subfolders.append(path)
+                else:
+                    yield path
+            stack.extend(reversed(subfolders))
+
+
+@dataclass
+class _Pending:
+    document: Document
+    chunks: list[Chunk]
+    file_sha256: str
+    replaces: list[str]  # doc ids of older versions of the same source
+
+
+class Ingestor:
+    """One ingest run over a store. Build with :meth:`open`, then call :meth:`run`."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+
+    @classmethod
+    def open(cls, settings: Settings) -> Ingestor:
+        embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+        store = Store.open(settings)
+        store.ensure(embedder.name, embedder.dim)
+        return cls(settings, store, embedder)
+
+    def run(
+        self, paths: list[Path], *, prune: bool = False, on_progress: Progress | None = None
+    ) -> IngestReport:
+        t0 = time.perf_counter()
+        progress = on_progress or (lambda kind, advance, total: None)
+        report = IngestReport()
+        report.repaired = self.store.repair()
+        by_source: dict[str, DocRecord] = {}
+        for rec in self.store.documents():
+            # two complete versions of a source exist only after a crash mid-replacement
+            if rec.source in by_source:
+                older = min(rec, by_source[rec.source], key=lambda r: r.ingested_at)
+                report.removed += self.store.delete_documents([older.doc_id])
+                rec = max(rec, by_source[rec.source], key=lambda r: r.ingested_at)
+            by_source[rec.source] = rec
+        by_file: dict[str, list[DocRecord]] = {}
+        for rec in by_source.values():
+            by_file.setdefault(rec.file, []).append(rec)
+
+        files = list(discover(paths, report.skipped))
+        report.files = len(files)
+        progress("files", 0, len(files))
+        window: list[_Pending] = []
+        seen_files: set[str] = set()
+        chunks_total = 0
+        for path in files:
+            key = source_key(path)
+            seen_files.add(key)
+            pending = self._read(path, key, by_file.get(key, []), report)
+            for p in pending:
+                chunks_total += len(p.chunks)
+                progress("chunks", 0, chunks_total)
+            window.extend(pending)
+            if sum(len(p.chunks) for p in window) >= _WINDOW_CHUNKS:
+                self._embed_and_write(window, report, progress)
+                window = []
+            progress("files", 1, len(files))
+        self._embed_and_write(window, report, progress)
+
+        if prune:
+            roots = [source_key(p) for p in paths]
+            gone = [
+                rec.doc_id
+                for file, recs in by_file.items()
+                if file not in seen_files
+                and any(file == r or file.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+                and not os.path.exists(file)
+                for rec in recs
+            ]
+            report.removed += self.store.delete_documents(gone)
+        if report.added or report.updated or report.removed or report.repaired:
+            self.store.bump_generation()
+        self.bm25().sync(self.store)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def bm25(self) -> BM25Index:
+        s = self.settings
+        return BM25Index(bm25_folder(s.store_path, s.chroma_url, s.collection))
+
+    def _read(
+        self, path: Path, key: str, known: list[DocRecord], report: IngestReport
+    ) -> list[_Pending]:
+        """Load one file and return its new or changed documents; drop records it lost."""
+        if not is_supported(path):
+            report.skipped.append(Skipped(str(path), unsupported_reason(path)))
+            return []
+        try:
+            data = read_file(path, int(self.settings.max_file_mb * 1e6))
+            file_sha = hashlib.sha256(data).hexdigest()
+            if known and all(r.file_sha256 == file_sha for r in known):
+                report.unchanged += len(known)
+                return []
+            loaded = parse(data, path, key)
+        except SkipFile as exc:
+            report.skipped.append(Skipped(str(path), str(exc)))
+            return []
+        except FundstelleError:
+            raise
+        except Exception as exc:  # a loader bug must not lose the rest of the corpus
+            report.skipped.append(Skipped(str(path), f"unexpected {exc.__class__.__name__}: {exc}"))
+            return []
+        for problem in loaded.problems:
+            report.skipped.append(Skipped(str(path), problem))
+        known_by_source = {r.source: r for r in known}
+        out: list[_Pending] = []
+        still_there: set[str] = set()
+        for doc in loaded.documents:
+            still_there.add(doc.source)
+            old = known_by_source.get(doc.source)
+            if old and old.doc_id == doc.doc_id:
+                report.unchanged += 1
+                continue
+            chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
+            out.append(_Pending(doc, chunks, file_sha, [old.doc_id] if old else []))
+        # records gone from a collection file, or a file that now loads under other keys
+        lost = [r.doc_id for r in known if r.source not in still_there]
+        report.removed += self.store.delete_documents(lost)
+        unchanged = [
+            r
+            for r in known
+            if r.source in still_there and r.doc_id not in {p.document.doc_id for p in out}
+        ]
+        self._restamp(unchanged, file_sha)
+        return out
+
+    def _restamp(self, records: list[DocRecord], file_sha: str) -> None:
+        """Record the new file hash on unchanged documents of a changed collection file."""
+        stale = [r for r in records if r.file_sha256 != file_sha]
+        if stale:
+            self.store.set_file_sha(stale, file_sha)
+
+    def _embed_and_write(
+        self, window: list[_Pending], report: IngestReport, progress: Progress
+    ) -> None:
+        if not window:
+            return
+        store = self.store
+        for p in window:
+            store.begin_document(p.document, p.file_sha256, len(p.chunks))
+        chunks = [c for p in window for c in p.chunks]
+        batch = self.settings.embedding_batch_size
+        for i in range(0, len(chunks), batch):
+            part = chunks[i : i + batch]
+            t = time.perf_counter()
+            vectors = self.embedder.encode_passages([c.text for c in part])
+            report.embed_seconds += time.perf_counter() - t
+            store.add_chunks(part, vectors)
+            report.chunks += len(part)
+            progress("chunks", len(part), None)
+        for p in window:
+            store.commit_document(p.document, p.file_sha256, len(p.chunks))
+            if p.replaces:
+                store.delete_documents(p.replaces)
+                report.updated += 1
+            else:
+                report.added += 1
+
+
+def ingest(
+    paths: list[Path],
+    settings: Settings,
+    *,
+    prune: bool = False,
+    on_progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest files and folders into the store named by ``settings``."""
+    return Ingestor.open(settings).run(paths, prune=prune, on_progress=on_progress)
+
+
+def remove(targets: list[str], settings: Settings) -> list[DocRecord]:
+    """Remove documents by file path (a folder removes all under it), source or document id."""
+    store = Store.open(settings)
+    store.require()
+    records = store.documents(status=None)
+    chosen: dict[str, DocRecord] = {}
+    for target in targets:
+        key = source_key(Path(target))
+        matched = [
+            r
+            for r in records
+            if r.doc_id == target
+            or r.source == target
+            or r.file == key
+            or r.file.startswith(key.rstrip(os.sep) + os.sep)
+        ]
+        if not matched:
+            raise InputError(f"{target}: no such document in the store; see 'fundstelle sources'")
+        chosen.update({r.doc_id: r for r in matched})
+    store.delete_documents(chosen)
+    store.bump_generation()
+    s = settings
+    BM25Index(bm25_folder(s.store_path, s.chroma_url, s.collection)).sync(store)
+    return list(chosen.values())

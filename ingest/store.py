@@ -1,0 +1,354 @@
+"""The Chroma store: one collection of chunk vectors and one registry of documents.
+
+Chroma (embedded ``PersistentClient`` or a server through ``HttpClient``) is the single source of
+truth. A document is written in three steps so that a crash never leaves half of it visible:
+its registry record goes in as ``pending``, then its chunks, then the record turns ``complete``.
+Readers ignore chunks of pending documents, and the next ingest deletes them (:meth:`Store.repair`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .errors import StoreError
+from .settings import Settings
+from .types import Chunk, Document
+
+PENDING = "pending"
+COMPLETE = "complete"
+_DOCS_SUFFIX = "-documents"
+_GET_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    """What the registry knows of one document."""
+
+    doc_id: str
+    source: str
+    title: str
+    sha256: str
+    file_sha256: str
+    n_chunks: int
+    status: str
+    ingested_at: str
+    date: str | None = None
+    url: str | None = None
+    lang: str | None = None
+
+    @property
+    def file(self) -> str:
+        """The file the document came from (collections hold many documents per file)."""
+        return self.source.split("#", 1)[0]
+
+
+def date_int(date: str | None) -> int | None:
+    """``2026-01-07`` -> ``20260107``: Chroma filters ranges on numbers only."""
+    return int(date.replace("-", "")) if date else None
+
+
+def _clean(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def open_client(settings: Settings) -> Any:
+    """An embedded Chroma client under ``store_path``, or a client of ``chroma_url``."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            raise StoreError(
+                f"FUNDSTELLE_CHROMA_URL {settings.chroma_url!r} is not a URL like http://127.0.0.1:8000"
+            )
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreError(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({exc.__class__.__name__}); "
+                "start it with 'chroma run --path DIR --port PORT' or unset FUNDSTELLE_CHROMA_URL"
+            ) from exc
+        return client
+    settings.store_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(settings.store_path / "chroma"), settings=chroma_settings
+    )
+
+
+class Store:
+    """Chunks and document records in Chroma."""
+
+    def __init__(self, client: Any, name: str, *, location: str) -> None:
+        self.client = client
+        self.name = name
+        self.location = location
+        self._chunks: Any = None
+        self._docs: Any = None
+
+    # --- opening -----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings) -> Store:
+        location = settings.chroma_url or str(settings.store_path)
+        return cls(open_client(settings), settings.collection, location=location)
+
+    def _existing(self) -> bool:
+        if self._chunks is not None:
+            return True
+        try:
+            self._chunks = self.client.get_collection(self.name)
+            self._docs = self.client.get_collection(self.name + _DOCS_SUFFIX)
+        except Exception:
+            self._chunks = self._docs = None
+            return False
+        return True
+
+    def ensure(self, embedding_model: str, dim: int) -> None:
+        """Create the collections for ``embedding_model`` or check that they were made with it."""
+        if not self._existing():
+            self._chunks = self.client.get_or_create_collection(
+                self.name,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": embedding_model, "dim": dim, "generation": "0"},
+                embedding_function=None,
+            )
+            self._docs = self.client.get_or_create_collection(
+                self.name + _DOCS_SUFFIX, embedding_function=None
+            )
+        self.check_model(embedding_model)
+
+    def require(self) -> None:
+        if not self._existing():
+            raise StoreError(
+                f"no Fundstelle store at {self.location}; run 'fundstelle ingest corpus/' first"
+            )
+
+    @property
+    def embedding_model(self) -> str | None:
+        self.require()
+        return (self._chunks.metadata or {}).get("embedding_model")
+
+    def check_model(self, embedding_model: str) -> None:
+        stored = self.embedding_model
+        if stored and stored != embedding_model:
+            raise StoreError(
+                f"the store at {self.location} was built with embedding model {stored!r}, not "
+                f"{embedding_model!r}; set FUNDSTELLE_EMBEDDING_MODEL to match it, or ingest into "
+                "a new store (--store DIR)"
+            )
+
+    # --- generation: changes whenever chunks were added or removed ------------------------------
+    @property
+    def generation(self) -> str:
+        self.require()
+        # re-read: another process (or machine) may have ingested since we opened
+        meta = self.client.get_collection(self.name).metadata or {}
+        return str(meta.get("generation", "0"))
+
+    def bump_generation(self) -> str:
+        self.require()
+        meta = dict(self.client.get_collection(self.name).metadata or {})
+        meta["generation"] = uuid.uuid4().hex[:12]
+        self._chunks.modify(metadata=meta)
+        return meta["generation"]
+
+    # --- documents --------------------------------------------------------------------------------
+    def documents(self, status: str | None = COMPLETE) -> list[DocRecord]:
+        self.require()
+        where = {"status": status} if status else None
+        out: list[DocRecord] = []
+        offset = 0
+        while True:
+            got = self._docs.get(
+                where=where, include=["metadatas"], limit=_GET_BATCH, offset=offset
+            )
+            for doc_id, m in zip(got["ids"], got["metadatas"], strict=True):
+                out.append(
+                    DocRecord(
+                        doc_id=doc_id,
+                        source=m["source"],
+                        title=m.get("title", ""),
+                        sha256=m.get("sha256", ""),
+                        file_sha256=m.get("file_sha256", ""),
+                        n_chunks=int(m.get("n_chunks", 0)),
+                        status=m.get("status", ""),
+                        ingested_at=m.get("ingested_at", ""),
+                        date=m.get("date"),
+                        url=m.get("url"),
+                        lang=m.get("lang"),
+                    )
+                )
+            if len(got["ids"]) < _GET_BATCH:
+                return out
+            offset += _GET_BATCH
+
+    def pending_ids(self) -> set[str]:
+        self.require()
+        return set(self._docs.get(where={"status": PENDING}, include=[])["ids"])
+
+    def _doc_meta(
+        self, doc: Document, file_sha256: str, n_chunks: int, status: str
+    ) -> dict[str, Any]:
+        return _clean(
+            {
+                "source": doc.source,
+                "title": doc.title,
+                "date": doc.date,
+                "date_int": date_int(doc.date),
+                "url": doc.url,
+                "lang": doc.lang,
+                "sha256": doc.sha256,
+                "file_sha256": file_sha256,
+                "n_chunks": n_chunks,
+                "status": status,
+                "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "page_starts": ",".join(map(str, doc.page_starts)) or None,
+            }
+        )
+
+    def begin_document(self, doc: Document, file_sha256: str, n_chunks: int) -> None:
+        self._docs.upsert(
+            ids=[doc.doc_id],
+            embeddings=[[0.0]],
+            documents=[doc.text],
+            metadatas=[self._doc_meta(doc, file_sha256, n_chunks, PENDING)],
+        )
+
+    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if not chunks:
+            return
+        self._chunks.upsert(
+            ids=[c.chunk_id for c in chunks],
+            embeddings=np.asarray(vectors, dtype=np.float32),
+            documents=[c.text for c in chunks],
+            metadatas=[chunk_metadata(c) for c in chunks],
+        )
+
+    def commit_document(self, doc: Document, file_sha256: str, n_chunks: int) -> None:
+        self._docs.update(
+            ids=[doc.doc_id], metadatas=[self._doc_meta(doc, file_sha256, n_chunks, COMPLETE)]
+        )
+
+    def set_file_sha(self, records: list[DocRecord], file_sha256: str) -> None:
+        got = self._docs.get(ids=[r.doc_id for r in records], include=["metadatas"])
+        metas = [{**m, "file_sha256": file_sha256} for m in got["metadatas"]]
+        self._docs.update(ids=got["ids"], metadatas=metas)
+
+    def delete_documents(self, doc_ids: Iterable[str]) -> int:
+        """Delete documents and all their chunks; return how many documents went."""
+        self.require()
+        ids = list(dict.fromkeys(doc_ids))
+        for i in range(0, len(ids), 500):
+            batch = ids[i : i + 500]
+            self._chunks.delete(where={"doc_id": {"$in": batch}})
+            self._docs.delete(ids=batch)
+        return len(ids)
+
+    def repair(self) -> int:
+        """Remove documents an interrupted ingest left half-written."""
+        return self.delete_documents(self.pending_ids())
+
+    def document_text(self, doc_id: str) -> str | None:
+        self.require()
+        got = self._docs.get(ids=[doc_id], include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
+    # --- chunks -----------------------------------------------------------------------------------
+    def count_chunks(self) -> int:
+        return int(self._chunks.count()) if self._existing() else 0
+
+    def chunk_ids(self) -> list[str]:
+        self.require()
+        out: list[str] = []
+        offset = 0
+        while True:
+            got = self._chunks.get(include=[], limit=_GET_BATCH * 4, offset=offset)
+            out.extend(got["ids"])
+            if len(got["ids"]) < _GET_BATCH * 4:
+                return out
+            offset += _GET_BATCH * 4
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        """Chunks by id, in the order asked (missing ids are left out)."""
+        self.require()
+        found: dict[str, Chunk] = {}
+        for i in range(0, len(ids), _GET_BATCH):
+            got = self._chunks.get(
+                ids=list(ids[i : i + _GET_BATCH]), include=["documents", "metadatas"]
+            )
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                found[cid] = chunk_from_record(cid, text, meta)
+        return [found[i] for i in ids if i in found]
+
+    def query(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Nearest chunks by cosine similarity (1 - distance), best first."""
+        self.require()
+        if n <= 0:
+            return []
+        got = self._chunks.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=n,
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (chunk_from_record(cid, text, meta), 1.0 - float(dist))
+            for cid, text, meta, dist in zip(
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
+                strict=True,
+            )
+        ]
+
+
+def chunk_metadata(c: Chunk) -> dict[str, Any]:
+    return _clean(
+        {
+            "doc_id": c.doc_id,
+            "index": c.index,
+            "start": c.start,
+            "end": c.end,
+            "source": c.source,
+            "title": c.title,
+            "date": c.date,
+            "date_int": date_int(c.date),
+            "url": c.url,
+            "lang": c.lang,
+            "page": c.page,
+        }
+    )
+
+
+def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(
+        doc_id=meta["doc_id"],
+        index=int(meta.get("index", 0)),
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        source=meta.get("source", ""),
+        title=meta.get("title", ""),
+        date=meta.get("date"),
+        url=meta.get("url"),
+        lang=meta.get("lang"),
+        page=meta.get("page"),
+        chunk_id=chunk_id,
+    )
