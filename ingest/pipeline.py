@@ -25,7 +25,7 @@ from .types import Chunk, Document
 # on_progress(kind, advance, total): kind is "files" or "chunks"; total may grow as files are read
 Progress = Callable[[str, int, int | None], None]
 
-_WINDOW_CHUNKS = 512  # chunks loaded ahead of embedding; bounds memory on big corpora
+_WINDOW_CHUNKS = 256  # chunks loaded ahead of embedding; bounds memory on big corpora
 
 
 @dataclass
@@ -243,28 +243,43 @@ class Ingestor:
     def _embed_and_write(
         self, window: list[_Pending], report: IngestReport, progress: Progress
     ) -> None:
+        """Embed the window's chunks in batches that cross documents (the model is fastest on
+        full batches) and commit each document as soon as its last chunk is stored."""
         if not window:
             return
         store = self.store
         for p in window:
             store.begin_document(p.document, p.file_sha256, len(p.chunks))
-        chunks = [c for p in window for c in p.chunks]
-        batch = self.settings.embedding_batch_size
-        for i in range(0, len(chunks), batch):
-            part = chunks[i : i + batch]
-            t = time.perf_counter()
-            vectors = self.embedder.encode_passages([c.text for c in part])
-            report.embed_seconds += time.perf_counter() - t
-            store.add_chunks(part, vectors)
-            report.chunks += len(part)
-            progress("chunks", len(part), None)
+        flat = [(n, c) for n, p in enumerate(window) for c in p.chunks]
+        # the flat position after which document n is complete
+        ends = []
+        total = 0
         for p in window:
-            store.commit_document(p.document, p.file_sha256, len(p.chunks))
-            if p.replaces:
-                store.delete_documents(p.replaces)
-                report.updated += 1
-            else:
-                report.added += 1
+            total += len(p.chunks)
+            ends.append(total)
+        committed = 0
+        batch = self.settings.embedding_batch_size
+        for i in range(0, len(flat) + 1, batch):
+            part = [c for _, c in flat[i : i + batch]]
+            if part:
+                t = time.perf_counter()
+                vectors = self.embedder.encode_passages([c.text for c in part])
+                report.embed_seconds += time.perf_counter() - t
+                store.add_chunks(part, vectors)
+                report.chunks += len(part)
+                progress("chunks", len(part), None)
+            done = i + len(part)
+            while committed < len(window) and ends[committed] <= done:
+                self._commit(window[committed], report)
+                committed += 1
+
+    def _commit(self, p: _Pending, report: IngestReport) -> None:
+        self.store.commit_document(p.document, p.file_sha256, len(p.chunks))
+        if p.replaces:
+            self.store.delete_documents(p.replaces)
+            report.updated += 1
+        else:
+            report.added += 1
 
 
 def ingest(

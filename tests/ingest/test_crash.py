@@ -1,0 +1,69 @@
+"""kill -9 in the middle of an ingest, then ingest again: a usable store, no duplicates, no
+half-documents."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval.datasets import multihop_corpus_path
+from ingest.settings import Settings
+from ingest.store import Store
+from tests.ingest.test_pipeline import _assert_consistent
+
+pytestmark = pytest.mark.slow
+
+
+def _start_ingest(store: Path, corpus: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", "--store", str(store), "ingest", str(corpus)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_kill_9_during_ingest_then_ingest_again(tmp_path: Path) -> None:
+    if not multihop_corpus_path().exists():
+        pytest.skip("../shared/datasets not present")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i, article in enumerate(json.loads(multihop_corpus_path().read_text())[:10]):
+        (corpus / f"article_{i:02d}.txt").write_text(
+            article["title"] + "\n\n" + article["body"][:6000]
+        )
+    store_path = tmp_path / "store"
+    settings = Settings(store_path=store_path)
+
+    killed_mid_run = 0
+    complete_after_kills = 0
+    for delay in (4.0, 7.0):
+        proc = _start_ingest(store_path, corpus)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed_mid_run += 1
+        proc.wait(timeout=60)
+        # the interrupted store still opens and answers a query
+        store = Store.open(settings)
+        if store.count_chunks():
+            assert store.query(np.ones(384, dtype=np.float32) / np.sqrt(384), 3)
+        complete_after_kills = len(store.documents())
+    assert killed_mid_run >= 1, "the ingest finished before it could be interrupted"
+    assert complete_after_kills >= 1, "documents finished before the kill are kept"
+
+    proc = _start_ingest(store_path, corpus)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err.decode()
+    _assert_consistent(settings)
+    records = Store.open(settings).documents()
+    assert len(records) == 10
+    assert Store.open(settings).count_chunks() == sum(r.n_chunks for r in records)
+    # and a further run finds nothing to do
+    proc = _start_ingest(store_path, corpus)
+    out, _ = proc.communicate(timeout=120)
+    assert b"0 added, 0 updated, 10 unchanged" in out
