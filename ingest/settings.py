@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    bm25_cross_lingual: float = Field(
+        0.25,
+        ge=0,
+        description="Factor on the BM25 weight for chunks in another language than the question.",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     evidence_sentences: int = Field(
         4, ge=1, le=20, description="Evidence sentences shown to the generator."

@@ -1,3 +1,5 @@
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,16 +27,16 @@ def test_chunks_reproduce_document_text_and_carry_provenance() -> None:
 def test_overlap_repeats_the_last_sentence() -> None:
     text = " ".join(f"Satz Nummer {i} steht hier." for i in range(30))
     spans = chunk_spans(text, 120, 1)
-    for (s0, e0), (s1, _e1) in zip(spans, spans[1:], strict=False):
+    for (_s0, e0), (s1, _e1) in itertools.pairwise(spans):
         assert s1 < e0, "consecutive chunks share a sentence"
-        last_sentence = [sp for sp in split_sentences(text) if sp[1] == e0][0]
+        last_sentence = next(sp for sp in split_sentences(text) if sp[1] == e0)
         assert s1 == last_sentence[0]
 
 
 def test_no_overlap_gives_disjoint_chunks() -> None:
     text = " ".join(f"Sentence number {i} is here." for i in range(30))
     spans = chunk_spans(text, 120, 0)
-    assert all(e0 <= s1 for (_s0, e0), (s1, _e1) in zip(spans, spans[1:], strict=False))
+    assert all(e0 <= s1 for (_s0, e0), (s1, _e1) in itertools.pairwise(spans))
 
 
 def test_overlong_sentence_is_split_at_whitespace() -> None:

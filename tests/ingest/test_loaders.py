@@ -154,5 +154,5 @@ def test_size_limit(tmp_path: Path) -> None:
 def test_unsupported_extension(tmp_path: Path) -> None:
     p = tmp_path / "a.docx"
     p.write_bytes(b"PK\x03\x04")
-    with pytest.raises(SkipFile, match="unsupported file type .docx"):
+    with pytest.raises(SkipFile, match=r"unsupported file type \.docx"):
         _load(p)

@@ -1,0 +1,180 @@
+"""Evaluation metrics as pure functions: each returns per-item scores or an aggregate.
+
+Nothing here touches the store or a model, so every metric is unit-tested on hand-made cases.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+
+# --- retrieval --------------------------------------------------------------------------------
+
+
+def first_hit_rank(
+    retrieved: Sequence[str], evidence: Sequence[str], k: int | None = None
+) -> int | None:
+    """1-based rank of the first retrieved text containing any evidence quote (whitespace-insensitive)."""
+    gold = [_squash(e) for e in evidence if e.strip()]
+    for rank, text in enumerate(retrieved[:k] if k else retrieved, start=1):
+        flat = _squash(text)
+        if any(g in flat for g in gold):
+            return rank
+    return None
+
+
+def hit_at_k(rank: int | None, k: int) -> float:
+    return 1.0 if rank is not None and rank <= k else 0.0
+
+
+def reciprocal_rank(rank: int | None, k: int | None = None) -> float:
+    if rank is None or (k is not None and rank > k):
+        return 0.0
+    return 1.0 / rank
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def multihop_query_scores(retrieved: Sequence[str], facts: Sequence[str]) -> dict[str, float]:
+    """MultiHop-RAG's retrieval scores for one query, as its ``retrieval_evaluate.py`` defines them.
+
+    Spaces and newlines are removed from facts and chunks; a chunk is relevant when a gold fact is
+    a substring of it. Hits@4/@10: a relevant chunk in the top 4/10. MRR@10: 1/rank of the first
+    relevant chunk. MAP@10: at each relevant rank r, (facts first found there)/r, summed and
+    divided by min(#facts, 10).
+    """
+    gold = [f.replace(" ", "").replace("\n", "") for f in facts]
+    found: set[int] = set()
+    ap_sum = 0.0
+    first: int | None = None
+    for rank, text in enumerate(retrieved[:10], start=1):
+        flat = text.replace(" ", "").replace("\n", "")
+        inside = [i for i, g in enumerate(gold) if g in flat]
+        if not inside:
+            continue
+        if first is None:
+            first = rank
+        new = [i for i in inside if i not in found]
+        found.update(new)
+        ap_sum += len(new) / rank
+    return {
+        "hits@4": 1.0 if first is not None and first <= 4 else 0.0,
+        "hits@10": 1.0 if first is not None else 0.0,
+        "map@10": ap_sum / min(len(gold), 10) if gold else 0.0,
+        "mrr@10": 1.0 / first if first else 0.0,
+    }
+
+
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def mean_dict(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    keys = list(rows[0]) if rows else []
+    return {k: mean([r[k] for r in rows]) for k in keys}
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+_NUMBER_WORDS = {
+    # English
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
+    "thousand": "1000",
+    # German
+    "null": "0", "eins": "1", "ein": "1", "eine": "1", "zwei": "2", "drei": "3", "vier": "4",
+    "fünf": "5", "funf": "5", "sechs": "6", "sieben": "7", "acht": "8", "neun": "9", "zehn": "10",
+    "elf": "11", "zwölf": "12", "zwolf": "12", "zwanzig": "20", "dreißig": "30", "dreissig": "30",
+    "vierzig": "40", "fünfzig": "50", "hundert": "100", "tausend": "1000",
+}  # fmt: skip
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents, no punctuation, number words as digits, single spaces."""
+    text = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", text)  # 1,000 / 1.000 -> 1000
+    text = re.sub(r"[^\w%]+", " ", text)
+    words = [_NUMBER_WORDS.get(w, w) for w in text.split()]
+    return " ".join(words)
+
+
+def fact_present(answer: str, alternatives: Sequence[str]) -> bool:
+    """True when any alternative of one required fact occurs in the answer (as whole words)."""
+    norm = f" {normalize(answer)} "
+    return any(f" {normalize(alt)} " in norm for alt in alternatives if normalize(alt))
+
+
+def answer_correct(answer: str, facts: Sequence[Sequence[str]]) -> bool:
+    """Every required fact (a list of acceptable alternatives) is present after normalisation."""
+    return bool(facts) and all(fact_present(answer, alts) for alts in facts)
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """SQuAD-style token F1 after :func:`normalize`."""
+    pred, ref = normalize(prediction).split(), normalize(reference).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = Counter(pred) & Counter(ref)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def multihop_answer_correct(prediction: str, gold: str) -> bool:
+    """MultiHop-RAG's QA rule: the prediction shares a lower-cased whitespace token with the gold."""
+    return bool(set(prediction.lower().split()) & set(gold.lower().split()))
+
+
+# --- citations (in the spirit of ALCE) -----------------------------------------------------------
+
+
+def citation_scores(sentences: Sequence[tuple[bool, Sequence[bool]]]) -> dict[str, float]:
+    """Citation recall and precision over answer sentences.
+
+    Each item is ``(needs_support, [supports for each citation attached])``. Recall: sentences
+    needing support that carry at least one supporting citation. Precision: attached citations
+    that support their sentence.
+    """
+    needing = [cites for needs, cites in sentences if needs]
+    recall = mean([1.0 if any(c) else 0.0 for c in needing]) if needing else 1.0
+    all_cites = [c for _, cites in sentences for c in cites]
+    precision = mean([1.0 if c else 0.0 for c in all_cites]) if all_cites else 0.0
+    return {"citation_recall": recall, "citation_precision": precision}
+
+
+# --- refusal and the CRAG score -------------------------------------------------------------------
+
+
+def refusal_scores(items: Sequence[tuple[bool, bool]]) -> dict[str, float]:
+    """``(unanswerable, refused)`` per item -> precision/recall of refusing, wrong refusals."""
+    refused = [u for u, r in items if r]
+    unanswerable = [r for u, r in items if u]
+    answerable = [r for u, r in items if not u]
+    return {
+        "refusal_precision": mean([1.0 if u else 0.0 for u in refused]) if refused else 1.0,
+        "refusal_recall": mean([1.0 if r else 0.0 for r in unanswerable]) if unanswerable else 1.0,
+        "wrong_refusal_rate": mean([1.0 if r else 0.0 for r in answerable]) if answerable else 0.0,
+    }
+
+
+def crag_score(outcome: str) -> int:
+    """CRAG-style: +1 correct, 0 refusal ("missing"), -1 wrong (a hallucination)."""
+    return {"correct": 1, "refused": 0, "wrong": -1}[outcome]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]

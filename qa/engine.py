@@ -1,0 +1,270 @@
+"""The answer engine: retrieve -> pick evidence -> generate -> check citations -> ``Answer``.
+
+``Engine.stream`` yields events (passages found, answer tokens, the final answer) so that the CLI
+and the UI can show progress; ``Engine.answer`` returns the final ``Answer`` only. Models are loaded
+once per engine (and cached per process), not per question.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from langchain_core.language_models import BaseChatModel
+
+from ingest.errors import BackendError
+from ingest.language import question_language
+from ingest.settings import Settings
+
+from . import condense
+from .backends import backend_label, make_chat_model
+from .citations import SupportChecker, cite, make_citation
+from .evidence import EvidenceSelector
+from .generate import Generated, answer_messages, looks_like_instructions, stream_reply, structured
+from .retrieve import Retriever
+from .types import Answer, AnswerSentence, Evidence, Filters, Passage, Turn
+
+REFUSAL = {
+    "en": "The sources do not say. The closest passages are listed below.",
+    "de": "Die Quellen sagen dazu nichts. Unten stehen die nächstliegenden Stellen.",
+}
+EXTRACTIVE_LEAD = {"en": "The sources say:", "de": "Die Quellen sagen:"}
+
+
+@dataclass
+class Event:
+    """``kind`` is "passages" (``passages`` set), "token" (``text`` set) or "answer" (``answer``)."""
+
+    kind: str
+    text: str = ""
+    passages: list[Passage] | None = None
+    answer: Answer | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        retriever: Retriever | None = None,
+        chat_model: BaseChatModel | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever or Retriever(settings)
+        self.selector = EvidenceSelector(self.retriever.embedder)
+        self.checker = SupportChecker(self.selector.vectors)
+        self._chat_model = chat_model
+        self._chat_model_given = chat_model is not None
+        self._response_format = "json_schema"
+        # below this evidence score nothing in the sources is about the question
+        self.min_evidence_score = 0.80
+        self.label = "custom chat model" if chat_model is not None else backend_label(settings)
+
+    @property
+    def chat_model(self) -> BaseChatModel | None:
+        if self._chat_model is None and self.settings.backend != "extractive":
+            self._chat_model = make_chat_model(self.settings)
+        return self._chat_model
+
+    @property
+    def backend(self) -> str:
+        return "custom" if self._chat_model_given else self.settings.backend
+
+    # --- public API -----------------------------------------------------------------------------
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Answer:
+        final: Answer | None = None
+        for event in self.stream(question, history, filters, k):
+            if event.kind == "answer":
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        question = question.strip()
+        language = question_language(question)
+        result = Answer(
+            question=question, text="", language=language, backend=self.backend, model=self.label
+        )
+
+        standalone = question
+        if history:
+            t = time.perf_counter()
+            standalone = self.standalone_question(question, list(history))
+            timings["condense"] = time.perf_counter() - t
+        result.standalone_question = standalone
+
+        retrieval = self.retriever.search(standalone, k=k, filters=filters)
+        timings["retrieval"] = retrieval.timings["retrieval"]
+        result.passages = retrieval.passages
+        yield Event("passages", passages=retrieval.passages)
+
+        t = time.perf_counter()
+        ranked = [
+            ev
+            for ev in self.selector.score(standalone, retrieval.passages)
+            if not looks_like_instructions(ev.text)
+        ]
+        evidence = ranked[: self.settings.evidence_sentences]
+        for n, ev in enumerate(evidence, start=1):
+            ev.n = n
+        timings["evidence"] = time.perf_counter() - t
+
+        if not evidence or evidence[0].score < self.min_evidence_score:
+            self._refuse(result, evidence)
+        elif self.settings.backend == "extractive" and not self._chat_model_given:
+            self._extract(result, evidence)
+            timings["first_token"] = time.perf_counter() - t0
+            yield Event("token", text=result.text)
+        else:
+            reply: Generated | None = None
+            try:
+                t = time.perf_counter()
+                for delta, partial in self._generate(standalone, evidence, language):
+                    reply = partial
+                    if delta:
+                        if "first_token" not in timings:
+                            timings["first_token"] = time.perf_counter() - t0
+                        yield Event("token", text=delta)
+                timings["generation"] = time.perf_counter() - t
+            except BackendError as exc:
+                result.error = str(exc)
+            if result.error:
+                self._refuse(result, evidence, text="")
+            elif reply is None or not reply.found or not reply.answer:
+                self._refuse(result, evidence)
+            else:
+                self._check(result, reply, evidence)
+        timings["total"] = time.perf_counter() - t0
+        result.timings = timings
+        yield Event("answer", answer=result)
+
+    # --- steps ----------------------------------------------------------------------------------
+    def standalone_question(self, question: str, history: list[Turn]) -> str:
+        if not condense.needs_context(question):
+            return question
+        model = self.chat_model
+        if model is None:
+            return condense.combine(question, history)
+        try:
+            reply = model.invoke(condense.condense_messages(question, history), max_tokens=48)
+        except Exception:  # a failed rewrite must not lose the question
+            return condense.combine(question, history)
+        return condense.clean_rewrite(str(reply.content), question, history)
+
+    def _generate(
+        self, question: str, evidence: list[Evidence], language: str
+    ) -> Iterator[tuple[str, Generated]]:
+        model = self.chat_model
+        assert model is not None
+        messages = answer_messages(question, evidence, language)
+        try:
+            yield from stream_reply(
+                structured(model, self.backend, self._response_format), messages
+            )
+        except BackendError:
+            raise
+        except Exception as exc:
+            if self._retry_as_json_object(exc):
+                self._response_format = "json_object"
+                yield from stream_reply(
+                    structured(model, self.backend, self._response_format), messages
+                )
+                return
+            raise BackendError(self._backend_error(exc)) from exc
+
+    def _retry_as_json_object(self, exc: Exception) -> bool:
+        """llama.cpp's server and LM Studio reject OpenAI's "json_schema" format but take
+        "json_object" with a schema; try that once."""
+        status = getattr(exc, "status_code", None)
+        return (
+            self.backend == "openai"
+            and self._response_format == "json_schema"
+            and status in (400, 422)
+        )
+
+    def _backend_error(self, exc: Exception) -> str:
+        s = self.settings
+        where = s.llm_base_url or (
+            "http://127.0.0.1:11434" if s.backend == "ollama" else "the default URL"
+        )
+        detail = str(exc).splitlines()[0][:160] if str(exc) else exc.__class__.__name__
+        return (
+            f"cannot get an answer from the {s.backend} backend at {where}: {detail}. "
+            "Check that the server runs, or use FUNDSTELLE_BACKEND=extractive"
+        )
+
+    def _refuse(self, result: Answer, evidence: list[Evidence], text: str | None = None) -> None:
+        result.refused = True
+        result.text = REFUSAL.get(result.language, REFUSAL["en"]) if text is None else text
+        result.sentences = [AnswerSentence(result.text, [], supported=True)] if result.text else []
+        # the closest passages, cited so that the reader can check them
+        result.citations = [
+            make_citation(n, ev, ev.score) for n, ev in enumerate(evidence[:3], start=1)
+        ]
+
+    def _extract(self, result: Answer, evidence: list[Evidence]) -> None:
+        lead = EXTRACTIVE_LEAD.get(result.language, EXTRACTIVE_LEAD["en"])
+        best = [ev for ev in evidence[:2] if ev.score >= evidence[0].score - 0.05]
+        citations = [make_citation(n, ev, ev.score) for n, ev in enumerate(best, start=1)]
+        quotes = [f"„{ev.text}“ [{n}]" for n, ev in enumerate(best, start=1)]
+        result.text = f"{lead} " + " ".join(quotes)
+        result.sentences = [AnswerSentence(q, [n], True) for n, q in enumerate(quotes, start=1)]
+        result.citations = citations
+
+    def _check(self, result: Answer, reply: Generated, evidence: list[Evidence]) -> None:
+        text, sentences, citations = cite(reply.answer, reply.sources, evidence, self.checker)
+        if not any(s.supported for s in sentences):
+            # nothing the model said is backed by a source: do not pass it off as an answer
+            self._refuse(result, evidence)
+            return
+        result.text, result.sentences, result.citations = text, sentences, citations
+
+
+@lru_cache(maxsize=4)
+def _engine(settings_json: str) -> Engine:
+    return Engine(Settings.model_validate_json(settings_json))
+
+
+def get_engine(settings: Settings) -> Engine:
+    """One engine per distinct settings in this process (models and indexes load once)."""
+    return _engine(settings.model_dump_json())
+
+
+def answer(
+    question: str,
+    history: Sequence[Turn] = (),
+    filters: Filters | None = None,
+    *,
+    settings: Settings | None = None,
+    k: int | None = None,
+) -> Answer:
+    """Answer ``question`` from the store named by ``settings`` (default: the environment's)."""
+    return get_engine(settings or Settings()).answer(question, history, filters, k)
+
+
+def stream(
+    question: str,
+    history: Sequence[Turn] = (),
+    filters: Filters | None = None,
+    *,
+    settings: Settings | None = None,
+    k: int | None = None,
+) -> Iterator[Event]:
+    """Like :func:`answer`, as events: passages, answer tokens, then the final answer."""
+    return get_engine(settings or Settings()).stream(question, history, filters, k)

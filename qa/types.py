@@ -1,0 +1,162 @@
+"""Typed data of the answer stage. An answer is an object, never a bare string."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ingest.types import Chunk
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters: ISO dates (inclusive), exact sources or file paths, language codes."""
+
+    date_from: str | None = None
+    date_to: str | None = None
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.date_from or self.date_to or self.sources or self.languages)
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk and how it ranked."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chunk_id": self.chunk.chunk_id,
+            "doc_id": self.chunk.doc_id,
+            "source": self.chunk.source,
+            "title": self.chunk.title,
+            "date": self.chunk.date,
+            "url": self.chunk.url,
+            "lang": self.chunk.lang,
+            "page": self.chunk.page,
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+            "text": self.chunk.text,
+            "score": self.score,
+            "dense_rank": self.dense_rank,
+            "bm25_rank": self.bm25_rank,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Passage:
+        chunk = Chunk(
+            doc_id=d["doc_id"],
+            index=0,
+            text=d["text"],
+            start=d["start"],
+            end=d["end"],
+            source=d["source"],
+            title=d["title"],
+            date=d.get("date"),
+            url=d.get("url"),
+            lang=d.get("lang"),
+            page=d.get("page"),
+            chunk_id=d["chunk_id"],
+        )
+        return cls(chunk, d["score"], d.get("dense_rank"), d.get("bm25_rank"))
+
+
+@dataclass
+class Evidence:
+    """One sentence of a retrieved chunk, offered to the generator as source ``[n]``."""
+
+    n: int
+    text: str
+    start: int  # offsets in the document text
+    end: int
+    score: float
+    passage: Passage
+
+    @property
+    def chunk(self) -> Chunk:
+        return self.passage.chunk
+
+
+@dataclass
+class Citation:
+    """What a marker ``[n]`` resolves to: a verbatim quote and where exactly it stands."""
+
+    n: int
+    quote: str
+    doc_id: str
+    source: str
+    title: str
+    date: str | None
+    url: str | None
+    start: int  # document text [start:end] == quote
+    end: int
+    page: int | None = None
+    context: str = ""  # the passage around the quote
+    context_start: int = 0  # offset of ``context`` in the document text
+    support: float = 0.0  # how well the quote supports the sentences that cite it
+
+
+@dataclass
+class AnswerSentence:
+    text: str  # without markers
+    citations: list[int] = field(default_factory=list)
+    supported: bool = True
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str  # with inline markers [n]
+    language: str
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    standalone_question: str | None = None
+    passages: list[Passage] = field(default_factory=list)
+    backend: str = ""
+    model: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds
+    error: str | None = None  # e.g. the generator could not be reached; passages still shown
+
+    @property
+    def unsupported(self) -> list[AnswerSentence]:
+        return [s for s in self.sentences if not s.supported]
+
+    def citation(self, n: int) -> Citation | None:
+        return next((c for c in self.citations if c.n == n), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["passages"] = [p.to_dict() for p in self.passages]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Answer:
+        return cls(
+            question=d["question"],
+            text=d["text"],
+            language=d["language"],
+            sentences=[AnswerSentence(**s) for s in d.get("sentences", [])],
+            citations=[Citation(**c) for c in d.get("citations", [])],
+            refused=d.get("refused", False),
+            standalone_question=d.get("standalone_question"),
+            passages=[Passage.from_dict(p) for p in d.get("passages", [])],
+            backend=d.get("backend", ""),
+            model=d.get("model", ""),
+            timings=d.get("timings", {}),
+            error=d.get("error"),
+        )
+
+
+@dataclass
+class Turn:
+    """One exchange of a conversation, as history for a follow-up question."""
+
+    question: str
+    answer: str
