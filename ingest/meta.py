@@ -45,7 +45,7 @@ def date_from_filename(path: Path) -> str | None:
 
 
 def title_from_filename(path: Path) -> str:
-    """``2026-01-07_koalition-der-willigen.txt`` -> ``Koalition der willigen``."""
+    """``2026-01-07_Koalition-der-Willigen.txt`` -> ``Koalition der Willigen``."""
     stem = _NAME_DATE.sub("", path.stem) or path.stem
     words = re.sub(r"[_\-\s]+", " ", stem).strip()
     return (words[:1].upper() + words[1:]) if words else path.name

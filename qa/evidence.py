@@ -7,7 +7,7 @@ similarity, across languages), by shared words, and by how well its chunk ranked
 
 from __future__ import annotations
 
-import re
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -28,19 +28,26 @@ class SentenceVectors:
         self.embedder = embedder
         self.capacity = capacity
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if todo:
-            for t, v in zip(todo, self.embedder.encode_passages(todo), strict=True):
-                self._cache[t] = v
-            while len(self._cache) > self.capacity:
-                self._cache.popitem(last=False)
-        for t in texts:
-            self._cache.move_to_end(t)
         if not texts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
+        with self._lock:
+            todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        fresh = self.embedder.encode_passages(todo) if todo else []
+        with self._lock:
+            for t, v in zip(todo, fresh, strict=True):
+                self._cache[t] = v
+            out = np.stack(
+                [self._cache.get(t) if t in self._cache else fresh[todo.index(t)] for t in texts]
+            )
+            for t in texts:
+                if t in self._cache:
+                    self._cache.move_to_end(t)
+            while len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+        return out
 
 
 def _stem(token: str) -> str:
@@ -112,7 +119,3 @@ class EvidenceSelector:
 
     def select(self, question: str, passages: list[Passage], n: int) -> list[Evidence]:
         return self.score(question, passages)[:n]
-
-
-def is_heading(text: str) -> bool:
-    return not re.search(r"[.!?…:\"“”»]$", text.strip()) and len(text) < 80

@@ -11,6 +11,7 @@ import click
 
 from ingest.errors import FundstelleError
 from ingest.settings import Settings
+from ui.render import display_path
 
 
 class _Group(click.Group):
@@ -139,7 +140,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"{'date':10}  {'lang':4}  {'chunks':>6}  title / source")
     for r in records:
         click.echo(f"{r.date or '-':10}  {r.lang or '-':4}  {r.n_chunks:>6}  {r.title[:70]}")
-        click.echo(f"{'':26}{_display_path(r.source)}")
+        click.echo(f"{'':26}{display_path(r.source)}")
     click.echo(f"{len(records)} document(s), {sum(r.n_chunks for r in records)} chunks")
 
 
@@ -152,14 +153,153 @@ def remove(ctx: click.Context, targets: tuple[str, ...]) -> None:
 
     removed = run_remove(list(targets), _settings(ctx))
     for r in removed:
-        click.echo(f"removed {_display_path(r.source)}")
+        click.echo(f"removed {display_path(r.source)}")
     click.echo(f"{len(removed)} document(s) removed")
 
 
-def _display_path(source: str) -> str:
-    """Paths under the working directory are shown relative to it."""
-    cwd = str(Path.cwd()) + "/"
-    return source[len(cwd) :] if source.startswith(cwd) else source
+# --- ask and batch ------------------------------------------------------------------------------
+def _answer_options(f: Any) -> Any:
+    """Options shared by ask, batch and eval: passages, filters, backend."""
+    options = [
+        click.option("--k", type=int, help="Passages to retrieve (FUNDSTELLE_K)."),
+        click.option("--from", "date_from", help="Only sources dated on or after YYYY-MM-DD."),
+        click.option("--to", "date_to", help="Only sources dated on or before YYYY-MM-DD."),
+        click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            help="Only this file, folder or file-name pattern (repeatable).",
+        ),
+        click.option(
+            "--lang",
+            "languages",
+            multiple=True,
+            help="Only sources in this language, e.g. de (repeatable).",
+        ),
+        click.option(
+            "--backend",
+            type=click.Choice(["llamacpp", "openai", "ollama", "extractive"]),
+            help="Answer generator.",
+        ),
+        click.option(
+            "--model", "llm_model", help="GGUF path (llamacpp) or model name (openai, ollama)."
+        ),
+        click.option(
+            "--base-url", "llm_base_url", help="URL of an OpenAI-compatible or Ollama server."
+        ),
+        click.option("--api-key", "llm_api_key", help="API key of the OpenAI-compatible server."),
+        click.option(
+            "--retrieval", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval mode."
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _answer_settings(ctx: click.Context, kw: dict[str, Any]) -> tuple[Settings, Any]:
+    from qa.types import Filters
+
+    for name in ("date_from", "date_to"):
+        value = kw.get(name)
+        if value:
+            from ingest.meta import normalize_date
+
+            if normalize_date(value) is None:
+                raise click.BadParameter(
+                    f"{value!r} is not a date like 2026-01-07", param_hint=f"--{name[5:]}"
+                )
+            kw[name] = normalize_date(value)
+    filters = Filters(
+        date_from=kw.pop("date_from"),
+        date_to=kw.pop("date_to"),
+        sources=tuple(kw.pop("sources")),
+        languages=tuple(kw.pop("languages")),
+    )
+    return _settings(ctx, **kw), filters
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the full Answer as JSON.")
+@_answer_options
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
+    """Answer QUESTION from the store, every claim cited to its source passage."""
+    from qa.engine import Engine
+    from ui.render import render_answer
+
+    settings, filters = _answer_settings(ctx, kw)
+    engine = Engine(settings)
+    live = sys.stdout.isatty() and not as_json
+    final = None
+    for event in engine.stream(question, filters=filters):
+        if event.kind == "token" and live:
+            click.secho(event.text, nl=False, dim=True)
+        elif event.kind == "answer":
+            final = event.answer
+    assert final is not None
+    if live:
+        click.echo("\n")
+    if as_json:
+        click.echo(json.dumps(final.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_answer(final))
+    if final.error:
+        ctx.exit(2)
+
+
+@cli.command()
+@click.argument("questions", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Answers, one JSON line each.",
+)
+@click.option(
+    "--concurrency",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Questions at once (remote backends).",
+)
+@_answer_options
+@click.pass_context
+def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, **kw: Any) -> None:
+    """Answer every question of a .txt, .jsonl or .csv file into a JSON Lines file (resumable)."""
+    from tqdm import tqdm
+
+    from qa.batch import read_questions, run_batch
+    from qa.engine import Engine
+
+    settings, filters = _answer_settings(ctx, kw)
+    items = read_questions(questions)
+    if concurrency > 1 and settings.backend in ("llamacpp", "extractive"):
+        click.echo(
+            f"The {settings.backend} backend runs in this process: answering one question at a time.",
+            err=True,
+        )
+        concurrency = 1
+    engine = Engine(settings)
+    bar = tqdm(total=len(items), unit="question", disable=None)
+    counts = run_batch(
+        engine,
+        items,
+        output,
+        concurrency=concurrency,
+        filters=filters,
+        k=kw.get("k"),
+        on_result=lambda record: bar.update(1),
+    )
+    bar.update(counts["skipped"])
+    bar.close()
+    click.echo(
+        f"{counts['done']} answered, {counts['failed']} failed, {counts['skipped']} already answered -> {output}"
+    )
+    if counts["failed"]:
+        ctx.exit(1)
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ def test_seed_text_date_token_is_metadata(tmp_path: Path) -> None:
     assert doc.text.startswith("Bundeskanzler Friedrich Merz")
     assert "date 2026" not in doc.text
     assert doc.lang == "de"
-    assert doc.title == "Koalition der willigen paris schutztruppe ukraine"
+    assert doc.title == "Koalition der Willigen Paris Schutztruppe Ukraine"
     assert len(doc.sha256) == 64 and doc.doc_id
 
 

@@ -1,0 +1,164 @@
+"""Batch querying: a file of questions in, one JSON line per answer out, written as it goes.
+
+Resumable (answered ids are skipped on a rerun), a failing question is recorded with its error and
+the run goes on, and remote backends answer several questions at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import FundstelleError, InputError
+
+from .engine import Engine
+from .types import Filters
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+
+
+def _auto_id(question: str) -> str:
+    return "q-" + hashlib.sha1(question.encode("utf-8")).hexdigest()[:10]
+
+
+def read_questions(path: Path) -> list[Question]:
+    """Questions from ``.txt`` (one per line), ``.jsonl`` (``question`` and optional ``id``) or
+    ``.csv`` (a ``question`` column and optional ``id``; or a single column)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    text = path.read_text(encoding="utf-8-sig")
+    rows: list[tuple[str | None, str]] = []
+    if suffix == ".txt":
+        rows = [
+            (None, line.strip())
+            for line in text.splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+    elif suffix == ".jsonl":
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
+            if not isinstance(obj, dict) or not str(obj.get("question", "")).strip():
+                raise InputError(f'{path}:{n}: each line needs a "question" field')
+            rows.append(
+                (
+                    str(obj["id"]) if obj.get("id") is not None else None,
+                    str(obj["question"]).strip(),
+                )
+            )
+    elif suffix == ".csv":
+        reader = list(csv.reader(text.splitlines()))
+        if not reader:
+            return []
+        header = [h.strip().lower() for h in reader[0]]
+        if "question" in header:
+            qi, ii = header.index("question"), header.index("id") if "id" in header else None
+            body = reader[1:]
+        elif len(header) == 1:
+            qi, ii, body = 0, None, reader
+        else:
+            raise InputError(f"{path}: a CSV needs a 'question' column (and optionally 'id')")
+        for row in body:
+            if len(row) > qi and row[qi].strip():
+                rows.append(
+                    (
+                        row[ii].strip()
+                        if ii is not None and len(row) > ii and row[ii].strip()
+                        else None,
+                        row[qi].strip(),
+                    )
+                )
+    else:
+        raise InputError(f"{path}: questions must be in a .txt, .jsonl or .csv file")
+    out: list[Question] = []
+    seen: set[str] = set()
+    for given, question in rows:
+        qid = given or _auto_id(question)
+        if qid in seen:
+            if given:
+                raise InputError(f"{path}: id {qid!r} appears twice")
+            continue  # the same question twice in a .txt file
+        seen.add(qid)
+        out.append(Question(qid, question))
+    return out
+
+
+def answered_ids(out_path: Path) -> set[str]:
+    """Ids already answered in ``out_path``; lines recording an error are dropped so that those
+    questions are tried again (the file is rewritten atomically)."""
+    if not out_path.exists():
+        return set()
+    keep: list[str] = []
+    done: set[str] = set()
+    for line in out_path.read_text(encoding="utf-8").splitlines():
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by an interrupted run
+        if obj.get("error") is None and "id" in obj:
+            done.add(str(obj["id"]))
+            keep.append(line)
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    tmp.write_text("".join(k + "\n" for k in keep), encoding="utf-8")
+    os.replace(tmp, out_path)
+    return done
+
+
+def run_batch(
+    engine: Engine,
+    questions: list[Question],
+    out_path: Path,
+    *,
+    concurrency: int = 1,
+    filters: Filters | None = None,
+    k: int | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, int]:
+    """Answer ``questions`` into ``out_path`` (JSON Lines). Returns counts: done, failed, skipped."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    done = answered_ids(out_path)
+    todo = [q for q in questions if q.id not in done]
+    lock = threading.Lock()
+    counts = {"done": 0, "failed": 0, "skipped": len(questions) - len(todo)}
+
+    def one(q: Question) -> None:
+        record: dict[str, Any] = {"id": q.id, "question": q.question}
+        try:
+            answer = engine.answer(q.question, filters=filters, k=k)
+            record["answer"] = answer.to_dict()
+            record["error"] = answer.error
+        except FundstelleError as exc:
+            record["error"] = str(exc)
+        except Exception as exc:  # one bad question must not end the run
+            record["error"] = f"{exc.__class__.__name__}: {exc}"
+        with lock:
+            with out_path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            counts["failed" if record["error"] else "done"] += 1
+            if on_result:
+                on_result(record)
+
+    if concurrency <= 1:
+        for q in todo:
+            one(q)
+    else:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(one, todo))
+    return counts

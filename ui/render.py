@@ -1,0 +1,80 @@
+"""Terminal rendering of an ``Answer``: the answer, then numbered sources with their quotes."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import click
+
+from qa.types import Answer, Citation
+
+
+def display_path(source: str) -> str:
+    """Paths under the working directory are shown relative to it."""
+    cwd = str(Path.cwd()) + "/"
+    return source[len(cwd) :] if source.startswith(cwd) else source
+
+
+def source_line(c: Citation) -> str:
+    where = [c.title]
+    if c.date:
+        where.append(c.date)
+    loc = f"{display_path(c.source)}"
+    loc += f", p. {c.page}" if c.page else ""
+    loc += f", chars {c.start}-{c.end}"
+    return f"{' · '.join(where)}\n      {loc}"
+
+
+def render_answer(answer: Answer, width: int = 100) -> str:
+    lines: list[str] = []
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        lines.append(click.style(f"(understood as: {answer.standalone_question})", dim=True))
+    if answer.error:
+        lines.append(click.style(f"Error: {answer.error}", fg="red"))
+    if answer.text:
+        body = answer.text
+        for s in answer.unsupported:
+            body = body.replace(s.text, f"{s.text} [unsupported]")
+        lines.append(textwrap.fill(body, width=width))
+    if answer.unsupported:
+        lines.append(
+            click.style(
+                f"{len(answer.unsupported)} sentence(s) marked [unsupported]: no source backs them.",
+                fg="yellow",
+            )
+        )
+    if answer.citations:
+        heading = "Closest passages:" if answer.refused or answer.error else "Sources:"
+        lines.append("")
+        lines.append(click.style(heading, bold=True))
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {source_line(c)}")
+            quote = textwrap.fill(
+                f"„{c.quote}“",
+                width=width - 6,
+                initial_indent="      ",
+                subsequent_indent="       ",
+            )
+            lines.append(quote)
+    elif answer.passages and (answer.refused or answer.error):
+        lines.append("")
+        lines.append(click.style("Retrieved passages:", bold=True))
+        for i, p in enumerate(answer.passages[:3], start=1):
+            lines.append(f"[{i}] {p.chunk.title} · {display_path(p.chunk.source)}")
+            lines.append(
+                textwrap.fill(
+                    p.chunk.text[:300],
+                    width=width - 6,
+                    initial_indent="      ",
+                    subsequent_indent="      ",
+                )
+            )
+    t = answer.timings
+    if t:
+        parts = [f"retrieval {t.get('retrieval', 0) * 1000:.0f} ms"]
+        if "first_token" in t:
+            parts.append(f"first token {t['first_token']:.1f} s")
+        parts.append(f"total {t.get('total', 0):.1f} s")
+        lines.append(click.style(f"\n{answer.model} · " + " · ".join(parts), dim=True))
+    return "\n".join(lines)
