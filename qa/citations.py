@@ -15,6 +15,7 @@ import numpy as np
 from ingest.sentences import sentences as split_sentences
 
 from .evidence import SentenceVectors
+from .grounding import ungrounded
 from .types import AnswerSentence, Citation, Evidence
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -38,7 +39,8 @@ class SupportChecker:
 
     vectors: SentenceVectors
     threshold: float = 0.80  # support needed for a source the model did not name
-    hinted_threshold: float = 0.76  # support needed for a source the model named
+    hinted_threshold: float = 0.79  # support needed for a source the model named
+    margin: float = 0.03  # a second source must be nearly as close as the best one
     max_citations: int = 2
 
     def support(self, sentence: str, evidence: list[Evidence]) -> np.ndarray:
@@ -62,10 +64,10 @@ class SupportChecker:
         self, sentence: str, evidence: list[Evidence], hinted: set[int]
     ) -> list[tuple[Evidence, float]]:
         scores = self.support(sentence, evidence)
-        chosen = []
+        chosen: list[tuple[Evidence, float]] = []
         for ev, score in sorted(zip(evidence, scores, strict=True), key=lambda x: -x[1]):
             limit = self.hinted_threshold if ev.n in hinted else self.threshold
-            if score >= limit:
+            if score >= limit and (not chosen or score >= chosen[0][1] - self.margin):
                 chosen.append((ev, float(score)))
         return chosen[: self.max_citations]
 
@@ -90,12 +92,19 @@ def make_citation(n: int, ev: Evidence, support: float) -> Citation:
 
 
 def cite(
-    answer: str, hinted: list[int], evidence: list[Evidence], checker: SupportChecker
+    answer: str,
+    hinted: list[int],
+    evidence: list[Evidence],
+    checker: SupportChecker,
+    *,
+    question: str = "",
+    language: str | None = None,
 ) -> tuple[str, list[AnswerSentence], list[Citation]]:
     """Attach checked citations to each sentence of ``answer``.
 
-    Returns the answer text with markers renumbered 1, 2, … in order of first use, its sentences
-    (each flagged supported or not) and the citations the markers resolve to.
+    A sentence is supported when a source is close to it in meaning and every name and number it
+    states is in the sources. Returns the answer text with markers renumbered 1, 2, … in order of
+    first use, its sentences (each flagged supported or not) and the citations the markers resolve to.
     """
     clean, inline = strip_markers(answer)
     valid = {ev.n for ev in evidence}
@@ -106,6 +115,8 @@ def cite(
     parts: list[str] = []
     for sentence in split_sentences(clean) or ([clean] if clean else []):
         attached = checker.attach(sentence, evidence, hints)
+        if attached and ungrounded(sentence, [ev.text for ev in evidence], question, language):
+            attached = []  # it names something no source has: a slip or outside knowledge
         markers = []
         for ev, support in attached:
             if ev.n not in numbering:

@@ -228,7 +228,14 @@ class Engine:
         result.citations = citations
 
     def _check(self, result: Answer, reply: Generated, evidence: list[Evidence]) -> None:
-        text, sentences, citations = cite(reply.answer, reply.sources, evidence, self.checker)
+        text, sentences, citations = cite(
+            reply.answer,
+            reply.sources,
+            evidence,
+            self.checker,
+            question=result.standalone_question or result.question,
+            language=result.language,
+        )
         if not any(s.supported for s in sentences):
             # nothing the model said is backed by a source: do not pass it off as an answer
             self._refuse(result, evidence)

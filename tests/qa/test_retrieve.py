@@ -1,0 +1,82 @@
+import shutil
+from pathlib import Path
+
+from ingest.pipeline import ingest
+from ingest.settings import Settings
+from ingest.store import Store
+from ingest.types import Chunk
+from qa.retrieve import Retriever, collapse_near_duplicates
+from qa.types import Filters, Passage
+from tests.conftest import CORPUS
+
+
+def _corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "c"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "en.md").write_text(
+        "---\ntitle: Harbour news\ndate: 2023-05-01\nlang: en\n---\nThe harbour of Hamburg expects more ships. "
+        "Ukraine exports grain through Romanian ports.\n"
+    )
+    # a syndicated copy of the English story under another name
+    (corpus / "copy.md").write_text(
+        "---\ntitle: Harbour news (copy)\ndate: 2023-05-02\nlang: en\n---\nThe harbour of Hamburg expects more ships. "
+        "Ukraine exports grain through Romanian ports.\n"
+    )
+    return corpus
+
+
+def test_filters_by_date_language_and_source(tmp_path: Path) -> None:
+    settings = Settings(store_path=tmp_path / "s")
+    ingest([_corpus(tmp_path)], settings)
+    r = Retriever(settings)
+    q = "Ukraine"
+    everything = r.search(q, k=10).passages
+    assert {p.chunk.lang for p in everything} == {"de", "en"}
+    only_de = r.search(q, k=10, filters=Filters(languages=("de",))).passages
+    assert only_de and {p.chunk.lang for p in only_de} == {"de"}
+    jan = r.search(q, k=10, filters=Filters(date_from="2026-01-01", date_to="2026-01-31")).passages
+    assert jan and {p.chunk.date for p in jan} == {"2026-01-07"}
+    by_name = r.search(q, k=10, filters=Filters(sources=("en.md",))).passages
+    assert by_name and {Path(p.chunk.source).name for p in by_name} == {"en.md"}
+    assert r.search(q, filters=Filters(sources=("nothing-*.txt",))).passages == []
+
+
+def test_near_duplicates_are_collapsed(tmp_path: Path) -> None:
+    settings = Settings(store_path=tmp_path / "s")
+    ingest([_corpus(tmp_path)], settings)
+    passages = Retriever(settings).search("harbour of Hamburg ships", k=5).passages
+    harbour = [p for p in passages if "Hamburg" in p.chunk.text]
+    assert len(harbour) == 1
+
+
+def test_collapse_keeps_overlapping_neighbours_of_one_document() -> None:
+    def p(doc: str, cid: str, text: str) -> Passage:
+        return Passage(
+            Chunk(
+                doc_id=doc,
+                index=0,
+                text=text,
+                start=0,
+                end=len(text),
+                source=doc,
+                title=doc,
+                chunk_id=cid,
+            ),
+            1.0,
+        )
+
+    a = p("d1", "c1", "one two three four five six")
+    b = p("d1", "c2", "one two three four five six seven")  # same document, another chunk
+    c = p("d2", "c3", "one two three four five six")  # another document, same text
+    assert collapse_near_duplicates([a, b, c]) == [a, b]
+
+
+def test_half_written_documents_are_not_retrieved(tmp_path: Path) -> None:
+    settings = Settings(store_path=tmp_path / "s")
+    ingest([CORPUS], settings)
+    store = Store.open(settings)
+    (doc,) = store.documents()
+    # simulate a crash between writing chunks and committing the document
+    meta = store._docs.get(ids=[doc.doc_id], include=["metadatas"])["metadatas"][0]
+    store._docs.update(ids=[doc.doc_id], metadatas=[{**meta, "status": "pending"}])
+    assert Retriever(settings).search("Stützpunkte Ukraine").passages == []
