@@ -57,7 +57,7 @@ def test_supported_sentence_is_cited_with_exact_offsets() -> None:
 
 def test_invented_marker_is_dropped_and_numbers_renumbered() -> None:
     ev = _evidence()
-    text, sentences, citations = cite(
+    text, _sentences, citations = cite(
         "Zelensky agrees with 90 percent of the plan [7].", [9], ev, _checker(), language="en"
     )
     assert "[7]" not in text and "[9]" not in text
