@@ -100,6 +100,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", text)  # 1,000 / 1.000 -> 1000
+    text = re.sub(r"%", " % ", text)  # "90%" and "90 %" alike
     text = re.sub(r"[^\w%]+", " ", text)
     words = [_NUMBER_WORDS.get(w, w) for w in text.split()]
     return " ".join(words)

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     # --- loading and chunking --------------------------------------------------------------
     chunk_size: int = Field(
-        700, ge=100, description="Target chunk length in characters (sentences are kept whole)."
+        1000, ge=100, description="Target chunk length in characters (sentences are kept whole)."
     )
     chunk_overlap: int = Field(
         1, ge=0, le=5, description="Sentences repeated from the end of one chunk at the next."
@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         description="Factor on the BM25 weight for chunks in another language than the question.",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    rerank: bool = Field(
+        True, description="Re-rank retrieved passages by their best sentence against the question."
+    )
+    rerank_pool: int = Field(12, ge=1, le=100, description="Passages re-ranked by sentence.")
     evidence_sentences: int = Field(
         4, ge=1, le=20, description="Evidence sentences shown to the generator."
     )

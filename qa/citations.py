@@ -15,7 +15,7 @@ import numpy as np
 from ingest.sentences import sentences as split_sentences
 
 from .evidence import SentenceVectors
-from .grounding import ungrounded
+from .grounding import name_tokens, ungrounded
 from .types import AnswerSentence, Citation, Evidence
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -41,6 +41,7 @@ class SupportChecker:
     threshold: float = 0.80  # support needed for a source the model did not name
     hinted_threshold: float = 0.79  # support needed for a source the model named
     margin: float = 0.03  # a second source must be nearly as close as the best one
+    lexical_floor: float = 0.75  # a longer sentence backed by names needs this much meaning too
     max_citations: int = 2
 
     def support(self, sentence: str, evidence: list[Evidence]) -> np.ndarray:
@@ -70,6 +71,38 @@ class SupportChecker:
             if score >= limit and (not chosen or score >= chosen[0][1] - self.margin):
                 chosen.append((ev, float(score)))
         return chosen[: self.max_citations]
+
+
+def _attach(
+    sentence: str,
+    evidence: list[Evidence],
+    hints: set[int],
+    checker: SupportChecker,
+    question: str,
+    language: str | None,
+) -> list[tuple[Evidence, float]]:
+    """Sources for one answer sentence.
+
+    A short answer ("Hakan Fidan", "Australia and Japan") is too short for similarity of meaning:
+    a source that contains every name and number of it supports it. Otherwise a source must be
+    close in meaning, and the names and numbers must stand in the sources cited (or named by the
+    model) for it; if not, the sentence is a slip or outside knowledge and gets no citation.
+    """
+    names = name_tokens(sentence, question, language)
+    if names:
+        holding = [ev for ev in evidence if not ungrounded(sentence, [ev.text], question, language)]
+        if holding:
+            scores = checker.support(sentence, holding)
+            short = len(sentence.split()) <= 8
+            ranked = sorted(zip(holding, scores, strict=True), key=lambda x: (x[0].n not in hints, -x[1]))
+            ranked = [(ev, float(sc)) for ev, sc in ranked if short or sc >= checker.lexical_floor]
+            if ranked:
+                return ranked[:1]
+    attached = checker.attach(sentence, evidence, hints)
+    backing = [ev.text for ev, _ in attached] + [ev.text for ev in evidence if ev.n in hints]
+    if attached and ungrounded(sentence, backing, question, language):
+        return []
+    return attached
 
 
 def make_citation(n: int, ev: Evidence, support: float) -> Citation:
@@ -114,9 +147,7 @@ def cite(
     sentences: list[AnswerSentence] = []
     parts: list[str] = []
     for sentence in split_sentences(clean) or ([clean] if clean else []):
-        attached = checker.attach(sentence, evidence, hints)
-        if attached and ungrounded(sentence, [ev.text for ev in evidence], question, language):
-            attached = []  # it names something no source has: a slip or outside knowledge
+        attached = _attach(sentence, evidence, hints, checker, question, language)
         markers = []
         for ev, support in attached:
             if ev.n not in numbering:

@@ -19,11 +19,12 @@ from ingest.language import question_language
 from ingest.settings import Settings
 
 from . import condense
+from .answerable import fits_question, says_sources_are_silent
 from .backends import backend_label, make_chat_model
 from .citations import SupportChecker, cite, make_citation
 from .evidence import EvidenceSelector
 from .generate import Generated, answer_messages, looks_like_instructions, stream_reply, structured
-from .retrieve import Retriever
+from .retrieve import Retrieval, Retriever
 from .types import Answer, AnswerSentence, Evidence, Filters, Passage, Turn
 
 REFUSAL = {
@@ -146,13 +147,42 @@ class Engine:
                 result.error = str(exc)
             if result.error:
                 self._refuse(result, evidence, text="")
-            elif reply is None or not reply.found or not reply.answer:
+            elif (
+                reply is None
+                or not reply.found
+                or not reply.answer
+                or says_sources_are_silent(reply.answer)
+                or not fits_question(standalone, reply.answer)
+            ):
                 self._refuse(result, evidence)
             else:
                 self._check(result, reply, evidence)
         timings["total"] = time.perf_counter() - t0
         result.timings = timings
         yield Event("answer", answer=result)
+
+    def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> Retrieval:
+        """Hybrid retrieval, then (if enabled) a second pass that re-ranks a pool of passages by
+        their best sentence: a passage is as good as the one sentence that answers."""
+        s = self.settings
+        k = k or s.k
+        pool = max(k, s.rerank_pool) if s.rerank else k
+        retrieval = self.retriever.search(question, k=pool, filters=filters)
+        if not s.rerank or len(retrieval.passages) < 2:
+            retrieval.passages = retrieval.passages[:k]
+            return retrieval
+        t = time.perf_counter()
+        best: dict[str, float] = {}
+        for ev in self.selector.score(question, retrieval.passages):
+            cid = ev.chunk.chunk_id
+            best[cid] = max(best.get(cid, float("-inf")), ev.score)
+        order = sorted(
+            range(len(retrieval.passages)),
+            key=lambda i: -best.get(retrieval.passages[i].chunk.chunk_id, float("-inf")),
+        )
+        retrieval.passages = [retrieval.passages[i] for i in order][:k]
+        retrieval.timings["rerank"] = time.perf_counter() - t
+        return retrieval
 
     # --- steps ----------------------------------------------------------------------------------
     def standalone_question(self, question: str, history: list[Turn]) -> str:

@@ -250,6 +250,8 @@ def _number_forms(tok: str) -> set[str]:
 
 def _grounded_word(tok: str, words: list[str], text: str) -> bool:
     low = tok.lower()
+    if low in words:
+        return True
     if len(low) >= 3 and any(
         w.startswith(low) or (len(w) >= 4 and low.startswith(w) and len(w) >= len(low) - 3)
         for w in words

@@ -1,0 +1,89 @@
+"""Ingest benchmark on the MultiHop-RAG corpus (the first N articles, a fixed part).
+
+Prints, from one run:
+* raw encode throughput of the embedding model on exactly the chunks ingest makes (chunks/s);
+* ingest throughput of ``fundstelle ingest`` in a fresh process and store (chunks/s, wall clock,
+  process start and model load included) and its ratio to raw encode;
+* re-ingest of the unchanged corpus, and its ratio to the first ingest;
+* peak memory (max RSS) of the ingest process.
+
+    python -m eval.bench_ingest --articles 100      # ~3 minutes
+    python -m eval.bench_ingest --articles 609      # the whole corpus, ~15 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from eval.datasets import multihop_corpus
+from ingest.chunker import chunk_document
+from ingest.embedders import load_embedder
+from ingest.loaders import load_file
+from ingest.settings import Settings
+
+
+def _run_ingest(store: Path, corpus: Path) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "--store", str(store), "ingest", str(corpus)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest failed: {proc.stderr or proc.stdout}")
+    return seconds, proc.stdout.strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", type=int, default=100)
+    args = ap.parse_args()
+    settings = Settings()
+    work = Path(tempfile.mkdtemp(prefix="fundstelle-bench-"))
+    corpus = work / "multihop.jsonl"
+    with corpus.open("w", encoding="utf-8") as f:
+        for article in multihop_corpus()[: args.articles]:
+            f.write(json.dumps(article, ensure_ascii=False) + "\n")
+
+    # the exact chunks ingest will embed
+    docs = load_file(corpus, str(corpus.absolute()), int(settings.max_file_mb * 1e6)).documents
+    texts = [c.text for d in docs for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)]
+    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    t0 = time.perf_counter()
+    batch = settings.embedding_batch_size
+    for i in range(0, len(texts), batch):
+        embedder.encode_passages(texts[i : i + batch])
+    raw_s = time.perf_counter() - t0
+    raw_rate = len(texts) / raw_s
+
+    store = work / "store"
+    first_s, first_out = _run_ingest(store, corpus)
+    again_s, again_out = _run_ingest(store, corpus)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    ingest_rate = len(texts) / first_s
+
+    print(f"MultiHop-RAG, first {len(docs)} articles: {len(texts)} chunks of <= {settings.chunk_size} chars")
+    print(f"embedding model: {embedder.name}, batch {batch}")
+    print("| figure | value |")
+    print("|---|---|")
+    print(f"| raw encode | {raw_rate:.2f} chunks/s ({raw_s:.1f} s) |")
+    print(f"| ingest (fresh process and store) | {ingest_rate:.2f} chunks/s ({first_s:.1f} s) |")
+    print(f"| ingest / raw encode | {ingest_rate / raw_rate:.3f} |")
+    print(f"| re-ingest unchanged | {again_s:.2f} s |")
+    print(f"| re-ingest / first ingest | {again_s / first_s:.3f} |")
+    print(f"| peak RSS of ingest | {peak_mb:.0f} MB |")
+    print(f"first: {first_out}")
+    print(f"again: {again_out}")
+
+
+if __name__ == "__main__":
+    main()
