@@ -18,7 +18,9 @@ from qa.evidence import lexical_overlap
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args()
     articles, items = xquad(DEV_ARTICLES)
@@ -35,7 +37,10 @@ def main() -> None:
         spans = sentence_units(text, 400)
         sents[a.index] = spans
         texts = [text[s:e] for s, e in spans]
-        windows = [text[spans[max(0, i - 1)][0] : spans[min(len(spans) - 1, i + 1)][1]] for i in range(len(spans))]
+        windows = [
+            text[spans[max(0, i - 1)][0] : spans[min(len(spans) - 1, i + 1)][1]]
+            for i in range(len(spans))
+        ]
         vec_p[a.index] = emb.encode_passages(texts)
         vec_q[a.index] = emb.encode_queries(texts)
         vec_w[a.index] = emb.encode_passages(windows)
@@ -47,7 +52,9 @@ def main() -> None:
         "window ±1": lambda i, a, lex: vec_w[a] @ Q[i],
         "sentence + window": lambda i, a, lex: vec_p[a] @ Q[i] + vec_w[a] @ Q[i],
         "passage + 0.3 lexical": lambda i, a, lex: vec_p[a] @ Q[i] + 0.3 * lex,
-        "sentence + window + 0.3 lexical": lambda i, a, lex: vec_p[a] @ Q[i] + vec_w[a] @ Q[i] + 0.3 * lex,
+        "sentence + window + 0.3 lexical": lambda i, a, lex: (
+            vec_p[a] @ Q[i] + vec_w[a] @ Q[i] + 0.3 * lex
+        ),
         "(German question, passage-prefix)": lambda i, a, lex: vec_p[a] @ Qd[i],
     }
     hits = {name: [0, 0] for name in variants}

@@ -44,7 +44,9 @@ def _run_ingest(store: Path, corpus: Path) -> tuple[float, str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--articles", type=int, default=100)
     args = ap.parse_args()
     settings = Settings()
@@ -56,7 +58,9 @@ def main() -> None:
 
     # the exact chunks ingest will embed
     docs = load_file(corpus, str(corpus.absolute()), int(settings.max_file_mb * 1e6)).documents
-    texts = [c.text for d in docs for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)]
+    texts = [
+        c.text for d in docs for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)
+    ]
     embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
     t0 = time.perf_counter()
     batch = settings.embedding_batch_size
@@ -71,7 +75,9 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     ingest_rate = len(texts) / first_s
 
-    print(f"MultiHop-RAG, first {len(docs)} articles: {len(texts)} chunks of <= {settings.chunk_size} chars")
+    print(
+        f"MultiHop-RAG, first {len(docs)} articles: {len(texts)} chunks of <= {settings.chunk_size} chars"
+    )
     print(f"embedding model: {embedder.name}, batch {batch}")
     print("| figure | value |")
     print("|---|---|")

@@ -17,7 +17,14 @@ from ingest.settings import Settings
 from qa.engine import Engine
 
 from . import metrics as m
-from .datasets import DEV_ARTICLES, HELDOUT_ARTICLES, multihop_corpus_path, multihop_queries, write_xquad_collection, xquad
+from .datasets import (
+    DEV_ARTICLES,
+    HELDOUT_ARTICLES,
+    multihop_corpus_path,
+    multihop_queries,
+    write_xquad_collection,
+    xquad,
+)
 
 CACHE = Path(__file__).resolve().parent / "cache"
 
@@ -28,7 +35,9 @@ def _noop(kind: str, advance: int, total: int | None) -> None:
     return None
 
 
-def cached_store(name: str, settings: Settings, source: Path, on_progress: Progress | None = None) -> Settings:
+def cached_store(
+    name: str, settings: Settings, source: Path, on_progress: Progress | None = None
+) -> Settings:
     """Settings of a store of ``source`` under eval/cache, built or brought up to date once."""
     key = f"{name}-c{settings.chunk_size}o{settings.chunk_overlap}-{settings.embedding_model.replace('/', '_')}"
     store_settings = settings.with_overrides(store_path=CACHE / key, chroma_url=None)
@@ -78,7 +87,11 @@ def xquad_xling(
             c = p.chunk
             return c.url == art.url and c.start <= a0 and a1 <= c.end
 
-        row: dict[str, Any] = {"id": it.qid, "question": it.question_en, "gold": f"{it.answer_en} | {it.answer_de}"}
+        row: dict[str, Any] = {
+            "id": it.qid,
+            "question": it.question_en,
+            "gold": f"{it.answer_en} | {it.answer_de}",
+        }
         if answer:
             ans = engine.answer(it.question_en)
             passages = ans.passages
@@ -105,7 +118,12 @@ def xquad_xling(
         summary["accuracy"] = m.mean([1.0 if r["correct"] else 0.0 for r in rows])
         summary["refused"] = m.mean([1.0 if r["refused"] else 0.0 for r in rows])
         summary["total_p50_s"] = m.percentile([r["total_s"] for r in rows], 50)
-    config = {"split": split, "articles": f"{articles_range.start}-{articles_range.stop - 1}", "limit": limit, "seed": seed}
+    config = {
+        "split": split,
+        "articles": f"{articles_range.start}-{articles_range.stop - 1}",
+        "limit": limit,
+        "seed": seed,
+    }
     return Run(summary, rows, config)
 
 
@@ -134,7 +152,12 @@ def multihop_rag(
     rows = []
     progress("questions", 0, len(queries))
     for q in queries:
-        row: dict[str, Any] = {"id": q.qid, "question": q.query, "type": q.question_type, "gold": q.answer}
+        row: dict[str, Any] = {
+            "id": q.qid,
+            "question": q.query,
+            "type": q.question_type,
+            "gold": q.answer,
+        }
         if q.qid in to_answer:
             ans = engine.answer(q.query, k=10)
             passages = ans.passages
@@ -150,12 +173,18 @@ def multihop_rag(
     scored = [r for r in rows if "hits@10" in r]
     summary: dict[str, float] = {"queries": len(scored)}
     if scored:
-        summary.update({k: m.mean([r[k] for r in scored]) for k in ("hits@4", "hits@10", "map@10", "mrr@10")})
+        summary.update(
+            {k: m.mean([r[k] for r in scored]) for k in ("hits@4", "hits@10", "map@10", "mrr@10")}
+        )
     answered = [r for r in rows if "answer" in r and r["type"] != "null_query"]
     nulls = [r for r in rows if "answer" in r and r["type"] == "null_query"]
-    summary["accuracy"] = m.mean([1.0 if r["correct"] else 0.0 for r in answered]) if answered else 0.0
+    summary["accuracy"] = (
+        m.mean([1.0 if r["correct"] else 0.0 for r in answered]) if answered else 0.0
+    )
     summary["answered_sample"] = len(answered)
-    summary["null_refused"] = m.mean([1.0 if r["refused"] else 0.0 for r in nulls]) if nulls else 0.0
+    summary["null_refused"] = (
+        m.mean([1.0 if r["refused"] else 0.0 for r in nulls]) if nulls else 0.0
+    )
     summary["null_sample"] = len(nulls)
     config = {"limit": limit, "seed": seed, "answer_sample": answer_sample}
     return Run(summary, rows, config)

@@ -77,13 +77,19 @@ def write_report(
         "deltas": d,
         "items": rows,
     }
-    paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "png": out_dir / "metrics.png"}
+    paths = {
+        "json": out_dir / "report.json",
+        "md": out_dir / "report.md",
+        "png": out_dir / "metrics.png",
+    }
     paths["json"].write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
     md = [f"# Fundstelle evaluation: {kind}", "", f"{data['created']}", ""]
     md.append("Configuration: " + ", ".join(f"`{k}={v}`" for k, v in config.items()))
     md += ["", "## Summary", ""]
-    md.append("| metric | value | change since previous run |" if prev_summary else "| metric | value |")
+    md.append(
+        "| metric | value | change since previous run |" if prev_summary else "| metric | value |"
+    )
     md.append("|---|---|---|" if prev_summary else "|---|---|")
     for k, v in summary.items():
         if prev_summary:
@@ -93,9 +99,17 @@ def write_report(
     if previous:
         md += ["", f"Compared with `{previous}`."]
     if rows and columns:
-        md += ["", "## Per question", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        md += [
+            "",
+            "## Per question",
+            "",
+            "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(columns),
+        ]
         for r in rows:
-            cells = [_fmt(r.get(c, "")).replace("|", "\\|").replace("\n", " ")[:140] for c in columns]
+            cells = [
+                _fmt(r.get(c, "")).replace("|", "\\|").replace("\n", " ")[:140] for c in columns
+            ]
             md.append("| " + " | ".join(cells) + " |")
     if failures:
         md += ["", "## Failures", ""]
@@ -126,9 +140,20 @@ def _chart(path: Path, kind: str, summary: dict[str, float], previous: dict[str,
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(keys)), 4))
     xs = range(len(keys))
     width = 0.38 if previous else 0.6
-    ax.bar([x - (width / 2 if previous else 0) for x in xs], [summary[k] for k in keys], width, label="this run")
+    ax.bar(
+        [x - (width / 2 if previous else 0) for x in xs],
+        [summary[k] for k in keys],
+        width,
+        label="this run",
+    )
     if previous:
-        ax.bar([x + width / 2 for x in xs], [previous.get(k, 0) for k in keys], width, label="previous", alpha=0.6)
+        ax.bar(
+            [x + width / 2 for x in xs],
+            [previous.get(k, 0) for k in keys],
+            width,
+            label="previous",
+            alpha=0.6,
+        )
         ax.legend()
     ax.set_xticks(list(xs))
     ax.set_xticklabels(keys, rotation=30, ha="right")

@@ -8,6 +8,7 @@ import re
 _REFUSAL = re.compile(
     r"\b(no (specific )?information|not (mentioned|specified|stated|provided|given)|"
     r"(do|does) not (say|mention|state|specify|provide)|cannot be (found|determined|answered)|"
+    r"(stated|given|mentioned|specified) in (the )?sources?|"
     r"keine (spezifischen |genauen |konkreten )?(informationen|angaben)|nicht (erwähnt|angegeben|genannt)|"
     r"geben (darauf )?keine auskunft|sagen (dazu )?nichts|lässt sich nicht)\b",
     re.IGNORECASE,
@@ -17,7 +18,10 @@ _HOW_MANY = re.compile(
     r"welcher? (anteil|prozentsatz))\b",
     re.IGNORECASE,
 )
-_WHEN = re.compile(r"\b(when|which day|what day|what date|which year|wann|an welchem tag|welches datum|in welchem jahr)\b", re.IGNORECASE)
+_WHEN = re.compile(
+    r"\b(when|which day|what day|what date|which year|wann|an welchem tag|welches datum|in welchem jahr)\b",
+    re.IGNORECASE,
+)
 _NUMBER_WORD = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundreds?|"
     r"thousands?|millions?|billions?|several|dozens?|half|ein|eine|zwei|drei|vier|fünf|sechs|sieben|acht|neun|"
@@ -44,3 +48,21 @@ def fits_question(question: str, answer: str) -> bool:
     if _HOW_MANY.search(question) and not _NUMBER_WORD.search(answer):
         return False
     return not (_WHEN.search(question) and not _TIME_WORD.search(answer))
+
+
+_CONTENT = re.compile(r"\w{10,}")
+
+
+def missing_key_terms(question: str, sources: list[str]) -> list[str]:
+    """Long content words of the question (specific nouns such as "Generalsekretär") that no
+    source contains, not even as part of a compound. Only meaningful when the question and the
+    sources share a language."""
+    from ingest.bm25 import tokenize
+
+    words = {w for s in sources for w in tokenize(s) if len(w) >= 5}
+    missing = []
+    for term in dict.fromkeys(t for t in tokenize(question) if _CONTENT.fullmatch(t)):
+        stem = term[:6]
+        if not any(w.startswith(stem) or w in term for w in words):
+            missing.append(term)
+    return missing

@@ -94,7 +94,9 @@ def _attach(
         if holding:
             scores = checker.support(sentence, holding)
             short = len(sentence.split()) <= 8
-            ranked = sorted(zip(holding, scores, strict=True), key=lambda x: (x[0].n not in hints, -x[1]))
+            ranked = sorted(
+                zip(holding, scores, strict=True), key=lambda x: (x[0].n not in hints, -x[1])
+            )
             ranked = [(ev, float(sc)) for ev, sc in ranked if short or sc >= checker.lexical_floor]
             if ranked:
                 return ranked[:1]

@@ -19,9 +19,9 @@ from ingest.language import question_language
 from ingest.settings import Settings
 
 from . import condense
-from .answerable import fits_question, says_sources_are_silent
+from .answerable import fits_question, missing_key_terms, says_sources_are_silent
 from .backends import backend_label, make_chat_model
-from .citations import SupportChecker, cite, make_citation
+from .citations import SupportChecker, cite, make_citation, strip_markers
 from .evidence import EvidenceSelector
 from .generate import Generated, answer_messages, looks_like_instructions, stream_reply, structured
 from .retrieve import Retrieval, Retriever
@@ -150,9 +150,10 @@ class Engine:
             elif (
                 reply is None
                 or not reply.found
-                or not reply.answer
+                or not strip_markers(reply.answer)[0]
                 or says_sources_are_silent(reply.answer)
-                or not fits_question(standalone, reply.answer)
+                or not fits_question(standalone, strip_markers(reply.answer)[0])
+                or self._off_topic(standalone, language, evidence)
             ):
                 self._refuse(result, evidence)
             else:
@@ -161,7 +162,9 @@ class Engine:
         result.timings = timings
         yield Event("answer", answer=result)
 
-    def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> Retrieval:
+    def retrieve(
+        self, question: str, k: int | None = None, filters: Filters | None = None
+    ) -> Retrieval:
         """Hybrid retrieval, then (if enabled) a second pass that re-ranks a pool of passages by
         their best sentence: a passage is as good as the one sentence that answers."""
         s = self.settings
@@ -238,6 +241,14 @@ class Engine:
             f"cannot get an answer from the {s.backend} backend at {where}: {detail}. "
             "Check that the server runs, or use FUNDSTELLE_BACKEND=extractive"
         )
+
+    @staticmethod
+    def _off_topic(question: str, language: str, evidence: list[Evidence]) -> bool:
+        """The question names something specific that none of the evidence mentions (checked
+        only when question and evidence share a language)."""
+        if not evidence or any(ev.chunk.lang != language for ev in evidence):
+            return False
+        return bool(missing_key_terms(question, [ev.text for ev in evidence]))
 
     def _refuse(self, result: Answer, evidence: list[Evidence], text: str | None = None) -> None:
         result.refused = True

@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.utils.json import parse_partial_json
 
+from .grounding import gloss
 from .types import Evidence
 
 SCHEMA: dict[str, Any] = {
@@ -54,14 +55,19 @@ def looks_like_instructions(text: str) -> bool:
     return bool(_INSTRUCTION_LIKE.search(text))
 
 
-def format_sources(evidence: list[Evidence]) -> str:
-    # no dates or titles: the model took the article date for every "when" (measured on the gold set)
-    return "\n".join(f"[{ev.n}] {ev.text}" for ev in evidence)
+def format_sources(evidence: list[Evidence], language: str = "en") -> str:
+    """Numbered sentences. No dates or titles: the model took the article date for every "when"
+    (measured on the gold set). German names get their English form for English questions."""
+    lines = []
+    for ev in evidence:
+        text = gloss(ev.text) if language == "en" and ev.chunk.lang == "de" else ev.text
+        lines.append(f"[{ev.n}] {text}")
+    return "\n".join(lines)
 
 
 def answer_messages(question: str, evidence: list[Evidence], language: str) -> list[Any]:
     system = SYSTEM.format(language=LANGUAGE_NAMES.get(language, "English"))
-    user = f"Sources:\n{format_sources(evidence)}\n\nQuestion: {question}"
+    user = f"Sources:\n{format_sources(evidence, language)}\n\nQuestion: {question}"
     return [SystemMessage(content=system), HumanMessage(content=user)]
 
 

@@ -18,7 +18,7 @@ from ingest.language import question_language
 
 # English <-> German names of countries, peoples and places common in news.
 _EQUIVALENTS = [
-    ("germany", "deutschland"), ("german", "deutsch"), ("germans", "deutsche"),
+    ("germany", "deutschland"), ("german", "deutsch"),
     ("france", "frankreich"), ("french", "französisch"), ("frenchman", "franzose"),
     ("britain", "großbritannien"), ("britain", "britannien"), ("united kingdom", "großbritannien"),
     ("united kingdom", "vereinigtes königreich"), ("uk", "großbritannien"), ("uk", "vereinigtes königreich"),
@@ -223,6 +223,39 @@ def _equivalents() -> dict[str, set[str]]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _german_to_english() -> list[tuple[str, str]]:
+    """German name stems with their English form, longest first (for glossing evidence)."""
+    pairs: dict[str, str] = {}
+    for en, de in _EQUIVALENTS:
+        if de != en and len(de) >= 4 and " " not in de and de not in pairs:
+            pairs[de] = en
+    return sorted(pairs.items(), key=lambda p: -len(p[0]))
+
+
+_GERMAN_WORD = re.compile(r"\b[A-Za-zÄÖÜäöüß][\w\-]*")
+
+
+def gloss(sentence: str) -> str:
+    """German names of countries, peoples and days with their English form in brackets:
+    "Großbritannien und Frankreich" -> "Großbritannien (Britain) und Frankreich (France)".
+    Small models translate these wrongly surprisingly often."""
+    table = _german_to_english()
+    out = []
+    pos = 0
+    for m in _GERMAN_WORD.finditer(sentence):
+        low = m.group(0).lower()
+        english = next(
+            (en for de, en in table if low.startswith(de) and len(low) - len(de) <= 3), None
+        )
+        if english:
+            out.append(sentence[pos : m.end()])
+            out.append(f" ({english.title() if len(english) > 3 else english.upper()})")
+            pos = m.end()
+    out.append(sentence[pos:])
+    return "".join(out)
+
+
 def name_tokens(sentence: str, question: str = "", lang: str | None = None) -> list[str]:
     """Names and numbers a sentence asserts: capitalised words that are not a sentence start,
     stop word or word of the question, and all numbers. ``lang`` is the sentence's language."""
@@ -261,7 +294,9 @@ def _grounded_word(tok: str, words: list[str], text: str) -> bool:
         if " " in equivalent or "-" in equivalent:
             if equivalent in text:
                 return True
-        elif any(w.startswith(equivalent) for w in words):
+        elif equivalent in words or (
+            len(equivalent) >= 4 and any(w.startswith(equivalent) for w in words)
+        ):
             return True
     # transliterations: Zelensky / Selenskyj, Kyiv / Kiew
     return len(low) >= 5 and any(

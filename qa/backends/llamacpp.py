@@ -32,7 +32,13 @@ def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
     # llama-cpp-python defaults to half the cores; on a 2-core laptop that halves the speed
     threads = n_threads or os.cpu_count() or 1
     try:
-        return Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
+        return Llama(
+            model_path=model_path,
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            verbose=False,
+        )
     except (ValueError, OSError, RuntimeError) as exc:
         raise BackendError(f"cannot load the GGUF model {model_path}: {exc}") from exc
 

@@ -30,11 +30,17 @@ def test_bad_question_files(tmp_path: Path) -> None:
         read_questions(tmp_path / "q.xlsx")
 
 
-def test_a_failing_question_is_recorded_and_the_run_resumes(seed_settings: Settings, tmp_path: Path) -> None:
-    good = json.dumps({"found": True, "answer": "France and Britain could plan bases in Ukraine.", "sources": [1]})
+def test_a_failing_question_is_recorded_and_the_run_resumes(
+    seed_settings: Settings, tmp_path: Path
+) -> None:
+    good = json.dumps(
+        {"found": True, "answer": "France and Britain could plan bases in Ukraine.", "sources": [1]}
+    )
     model = ScriptedChatModel(replies=[good])  # the second question finds no reply: it fails
     engine = Engine(seed_settings, chat_model=model)
-    (tmp_path / "q.txt").write_text("Which countries plan bases in Ukraine?\nWhich countries could plan bases?\n")
+    (tmp_path / "q.txt").write_text(
+        "Which countries plan bases in Ukraine?\nWhich countries could plan bases?\n"
+    )
     questions = read_questions(tmp_path / "q.txt")
     out = tmp_path / "a.jsonl"
     counts = run_batch(engine, questions, out)

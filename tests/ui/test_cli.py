@@ -59,16 +59,26 @@ def test_errors_are_one_line_with_what_to_do(run, tmp_path: Path) -> None:
 
 def test_ask_json_and_batch(run, tmp_path: Path) -> None:
     run("ingest", str(CORPUS))
-    result = run("ask", "--backend", "extractive", "--json", "Which countries plan bases in Ukraine?")
+    result = run(
+        "ask", "--backend", "extractive", "--json", "Which countries plan bases in Ukraine?"
+    )
     answer = json.loads(result.output)
     assert answer["citations"][0]["quote"] == BASES
     text = run("ask", "--backend", "extractive", "Which countries plan bases in Ukraine?").output
     assert "Sources:" in text and "[1]" in text and "chars" in text
 
     questions = tmp_path / "q.csv"
-    questions.write_text("id,question\na,Which countries plan bases in Ukraine?\nb,Wer vertrat die USA?\n")
+    questions.write_text(
+        "id,question\na,Which countries plan bases in Ukraine?\nb,Wer vertrat die USA?\n"
+    )
     out = tmp_path / "answers.jsonl"
-    assert "2 answered" in run("batch", str(questions), "-o", str(out), "--backend", "extractive").output
+    assert (
+        "2 answered"
+        in run("batch", str(questions), "-o", str(out), "--backend", "extractive").output
+    )
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert [x["id"] for x in lines] == ["a", "b"] and all(x["error"] is None for x in lines)
-    assert "2 already answered" in run("batch", str(questions), "-o", str(out), "--backend", "extractive").output
+    assert (
+        "2 already answered"
+        in run("batch", str(questions), "-o", str(out), "--backend", "extractive").output
+    )
