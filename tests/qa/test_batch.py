@@ -16,7 +16,7 @@ def test_read_questions_in_three_formats(tmp_path: Path) -> None:
     (tmp_path / "q.csv").write_text("question\nFirst?\nSecond?\n")
     txt = read_questions(tmp_path / "q.txt")
     assert [q.question for q in txt] == ["First?", "Second?"]
-    assert [q.id for q in read_questions(tmp_path / "q.jsonl")][0] == "7"
+    assert next(q.id for q in read_questions(tmp_path / "q.jsonl")) == "7"
     assert [q.question for q in read_questions(tmp_path / "q.csv")] == ["First?", "Second?"]
     assert txt[0].id == read_questions(tmp_path / "q.csv")[0].id, "ids come from the question"
 
