@@ -267,6 +267,20 @@ class Store:
         got = self._docs.get(ids=[doc_id], include=["documents"])
         return got["documents"][0] if got["ids"] else None
 
+    def status(self) -> dict[str, Any]:
+        """Documents, chunks, last ingest and embedding model, for a status display."""
+        if not self._existing():
+            return {"documents": 0, "chunks": 0, "last_ingest": None, "embedding_model": None}
+        records = self.documents()
+        return {
+            "documents": len(records),
+            "chunks": self.count_chunks(),
+            "last_ingest": max((r.ingested_at for r in records), default=None),
+            "embedding_model": self.embedding_model,
+            "languages": sorted({r.lang for r in records if r.lang}),
+            "dates": sorted(r.date for r in records if r.date),
+        }
+
     # --- chunks -----------------------------------------------------------------------------------
     def count_chunks(self) -> int:
         return int(self._chunks.count()) if self._existing() else 0

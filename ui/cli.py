@@ -302,6 +302,179 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
         ctx.exit(1)
 
 
+# --- eval ---------------------------------------------------------------------------------------
+GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer")
+
+
+@cli.command(name="eval")
+@click.argument("gold", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--dataset",
+    type=click.Choice(["gold", "xquad-xling", "multihop-rag"]),
+    default="gold",
+    show_default=True,
+    help="A gold set on the current store, or a public benchmark from ../shared/datasets.",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "heldout"]),
+    default="dev",
+    show_default=True,
+    help="XQuAD articles 0-23 (dev) or 24-47 (heldout: report only, never tune).",
+)
+@click.option("--limit", type=int, help="Only this many questions (a seeded sample).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--answer-sample",
+    type=int,
+    default=50,
+    show_default=True,
+    help="MultiHop-RAG: questions answered by the generator.",
+)
+@click.option(
+    "--retrieval-only", is_flag=True, help="Benchmarks: measure retrieval, generate no answers."
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Report folder (default eval/runs/<time>-<kind>).",
+)
+@click.option(
+    "--compare",
+    type=click.Path(path_type=Path),
+    help="A previous report.json (default: the latest of the same kind).",
+)
+@click.option("--backend", type=click.Choice(["llamacpp", "openai", "ollama", "extractive"]))
+@click.option("--model", "llm_model")
+@click.option("--base-url", "llm_base_url")
+@click.option("--retrieval", type=click.Choice(["hybrid", "dense", "bm25"]))
+@click.pass_context
+def evaluate(
+    ctx: click.Context,
+    gold: Path | None,
+    dataset: str,
+    split: str,
+    limit: int | None,
+    seed: int,
+    answer_sample: int,
+    retrieval_only: bool,
+    out: Path | None,
+    compare: Path | None,
+    **kw: Any,
+) -> None:
+    """Measure answers and retrieval: a gold set on the current store (default eval/gold/seed.jsonl),
+    or --dataset xquad-xling / multihop-rag; writes JSON, Markdown and PNG reports."""
+    import random
+    import time
+
+    from eval import benchmarks
+    from eval.gold import DEFAULT_GOLD, load_gold
+    from eval.report import latest_run, write_report
+    from eval.runner import run_gold, summarize
+    from qa.engine import Engine
+
+    settings = _settings(ctx, **kw)
+    runs = Path("eval") / "runs"
+    bars = _Bars()
+    config: dict[str, Any] = {
+        "backend": settings.backend,
+        "model": settings.llm_model or "default",
+        "retrieval": settings.retrieval,
+        "rerank": settings.rerank,
+        "chunk_size": settings.chunk_size,
+        "embedding": settings.embedding_model,
+    }
+    failures = None
+    columns: tuple[str, ...] = ()
+    try:
+        if dataset == "gold":
+            path = gold or DEFAULT_GOLD
+            items = load_gold(path)
+            if limit:
+                items = random.Random(seed).sample(items, min(limit, len(items)))
+            kind = f"gold-{path.stem}-{settings.backend}-{settings.retrieval}"
+            bars("questions", 0, len(items))
+            results = run_gold(
+                Engine(settings), items, on_item=lambda r: bars("questions", 1, None)
+            )
+            summary = summarize(results)
+            rows = [r.to_dict() for r in results]
+            failures = [r for r in rows if r["outcome"] != "correct" or not r["cited_ok"]]
+            config["gold"] = str(path)
+            columns = GOLD_COLUMNS
+        elif dataset == "xquad-xling":
+            kind = f"xquad-{split}-{'retrieval' if retrieval_only else settings.backend}-{settings.retrieval}"
+            run = benchmarks.xquad_xling(
+                settings,
+                split=split,
+                limit=limit,
+                seed=seed,
+                answer=not retrieval_only,
+                on_progress=bars,
+            )
+            summary, rows, config = run.summary, run.rows, {**config, **run.config}
+            failures = [r for r in rows if r.get("rank") != 1 or r.get("correct") is False][:30]
+            columns = (
+                ("id", "rank", "correct", "question", "gold", "answer")
+                if not retrieval_only
+                else ("id", "rank", "question", "gold")
+            )
+        else:
+            kind = f"multihop-{'retrieval' if retrieval_only else settings.backend}-{settings.retrieval}"
+            run = benchmarks.multihop_rag(
+                settings,
+                limit=limit,
+                seed=seed,
+                answer_sample=0 if retrieval_only else answer_sample,
+                on_progress=bars,
+            )
+            summary, rows, config = run.summary, run.rows, {**config, **run.config}
+            columns = ("id", "type", "hits@10", "mrr@10", "correct", "question", "gold", "answer")
+    finally:
+        bars.close()
+    target = out or runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
+    previous = compare or latest_run(runs, kind)
+    paths = write_report(
+        target, kind, summary, rows, config, previous=previous, failures=failures, columns=columns
+    )
+    for k, v in summary.items():
+        click.echo(f"{k:24} {v:.3f}" if isinstance(v, float) else f"{k:24} {v}")
+    click.echo(f"report: {paths['md']} (and {paths['json'].name}, {paths['png'].name})")
+
+
+@cli.command()
+@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.pass_context
+def ui(ctx: click.Context, port: int, host: str) -> None:
+    """Open the chat page in the browser (Streamlit)."""
+    import os
+    import subprocess
+
+    settings: Settings = ctx.obj
+    app = Path(__file__).resolve().parent / "app.py"
+    env = dict(os.environ)
+    # the page reads its settings from the environment, like every other entry point
+    env["FUNDSTELLE_STORE_PATH"] = str(settings.store_path.absolute())
+    if settings.chroma_url:
+        env["FUNDSTELLE_CHROMA_URL"] = settings.chroma_url
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    click.echo(f"Fundstelle at http://{host}:{port}  (Ctrl+C to stop)")
+    ctx.exit(subprocess.call(cmd, env=env))
+
+
 def main() -> None:
     cli(prog_name="fundstelle")
 

