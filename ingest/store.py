@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
 
@@ -58,12 +59,22 @@ def _clean(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if v is not None}
 
 
+@lru_cache(maxsize=8)
+def _http_client(host: str, port: int, ssl: bool) -> Any:
+    # one client per server and process: a second HttpClient on the same settings hangs in chromadb
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.HttpClient(
+        host=host, port=port, ssl=ssl, settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
 def open_client(settings: Settings) -> Any:
     """An embedded Chroma client under ``store_path``, or a client of ``chroma_url``."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         if not url.hostname:
@@ -71,11 +82,10 @@ def open_client(settings: Settings) -> Any:
                 f"FUNDSTELLE_CHROMA_URL {settings.chroma_url!r} is not a URL like http://127.0.0.1:8000"
             )
         try:
-            client = chromadb.HttpClient(
-                host=url.hostname,
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
+            client = _http_client(
+                url.hostname,
+                url.port or (443 if url.scheme == "https" else 8000),
+                url.scheme == "https",
             )
             client.heartbeat()
         except Exception as exc:
@@ -84,6 +94,7 @@ def open_client(settings: Settings) -> Any:
                 "start it with 'chroma run --path DIR --port PORT' or unset FUNDSTELLE_CHROMA_URL"
             ) from exc
         return client
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
     settings.store_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(
         path=str(settings.store_path / "chroma"), settings=chroma_settings
