@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 DEV_ARTICLES = range(0, 24)
 HELDOUT_ARTICLES = range(24, 48)
 
