@@ -202,6 +202,10 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self.meta.ids)
 
+    def lang_of(self, chunk_id: str) -> str | None:
+        i = self._position.get(chunk_id)
+        return None if i is None else str(self.meta.langs[i])
+
     def mask(
         self,
         *,

@@ -319,6 +319,24 @@ class Store:
                 found[cid] = chunk_from_record(cid, text, meta)
         return [found[i] for i in ids if i in found]
 
+    def query_ids(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Ids of the nearest chunks and their cosine similarity, best first (no texts: fetching
+        them costs more than the search; callers fetch the few they keep)."""
+        self.require()
+        if n <= 0:
+            return []
+        got = self._chunks.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=n,
+            where=where or None,
+            include=["distances"],
+        )
+        return [
+            (cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
+
     def query(
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
     ) -> list[tuple[Chunk, float]]:

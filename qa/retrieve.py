@@ -7,6 +7,7 @@ import fnmatch
 import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ class Retriever:
             bm25_folder(settings.store_path, settings.chroma_url, settings.collection)
         )
         self._sources_cache: tuple[str, list[str]] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
 
     # --- filters ------------------------------------------------------------------------------------
     def _known_sources(self) -> list[str]:
@@ -111,17 +113,8 @@ class Retriever:
             return Retrieval([], {"retrieval": time.perf_counter() - t0})
         timings["prepare"] = time.perf_counter() - t0
 
-        dense: list[tuple[Chunk, float]] = []
-        if mode in ("dense", "hybrid"):
-            t = time.perf_counter()
-            vector = self.embedder.encode_query(query)
-            timings["embed_query"] = time.perf_counter() - t
-            t = time.perf_counter()
-            dense = self.store.query(vector, n, self._where(filters, sources, exclude))
-            timings["dense"] = time.perf_counter() - t
-        bm25: list[tuple[str, float]] = []
+        bm25_job = None
         if mode in ("bm25", "hybrid"):
-            t = time.perf_counter()
             mask = self.bm25.mask(
                 date_from=date_int(filters.date_from),
                 date_to=date_int(filters.date_to),
@@ -129,50 +122,75 @@ class Retriever:
                 sources=sources,
                 exclude_docs=exclude or None,
             )
-            bm25 = self.bm25.search(query, n, mask)
-            timings["bm25"] = time.perf_counter() - t
+            # keyword search runs while the query is embedded (the model releases the GIL)
+            bm25_job = self._pool.submit(self._timed, self.bm25.search, query, n, mask)
+        dense: list[tuple[str, float]] = []
+        if mode in ("dense", "hybrid"):
+            t = time.perf_counter()
+            vector = self.embedder.encode_query(query)
+            timings["embed_query"] = time.perf_counter() - t
+            t = time.perf_counter()
+            dense = self.store.query_ids(vector, n, self._where(filters, sources, exclude))
+            timings["dense"] = time.perf_counter() - t
+        bm25: list[tuple[str, float]] = []
+        if bm25_job is not None:
+            bm25, timings["bm25"] = bm25_job.result()
 
         t = time.perf_counter()
-        passages = self._fuse(query, dense, bm25, mode)
-        passages = collapse_near_duplicates(passages)[:k]
+        passages = self._fuse(query, dense, bm25, mode, k)
         timings["fuse"] = time.perf_counter() - t
         timings["retrieval"] = time.perf_counter() - t0
         return Retrieval(passages, timings)
 
+    @staticmethod
+    def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
+        t = time.perf_counter()
+        return fn(*args), time.perf_counter() - t
+
     def _fuse(
-        self, query: str, dense: list[tuple[Chunk, float]], bm25: list[tuple[str, float]], mode: str
+        self,
+        query: str,
+        dense: list[tuple[str, float]],
+        bm25: list[tuple[str, float]],
+        mode: str,
+        k: int,
     ) -> list[Passage]:
+        """Order candidates by fused score, then fetch only the chunks that make the top ``k``
+        after near-duplicates are collapsed."""
         s = self.settings
-        chunks: dict[str, Chunk] = {c.chunk_id: c for c, _ in dense}
-        missing = [cid for cid, _ in bm25 if cid not in chunks]
-        if missing:
-            for c in self.store.get_chunks(missing):
-                chunks[c.chunk_id] = c
-        dense_rank = {c.chunk_id: r for r, (c, _) in enumerate(dense, start=1)}
-        bm25_rank = {cid: r for r, (cid, _) in enumerate(bm25, start=1) if cid in chunks}
+        chunks: dict[str, Chunk] = {}
+        dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
+        bm25_rank = {cid: r for r, (cid, _) in enumerate(bm25, start=1)}
         if mode == "dense":
-            order = [c.chunk_id for c, _ in dense]
-            scores = {c.chunk_id: sim for c, sim in dense}
+            scores = dict(dense)
         elif mode == "bm25":
-            order = [cid for cid, _ in bm25 if cid in chunks]
             scores = dict(bm25)
         else:
             lang = question_language(query)
-            scores = {}
-            for cid, r in dense_rank.items():
-                scores[cid] = scores.get(cid, 0.0) + s.dense_weight / (s.rrf_k + r)
+            scores = {cid: s.dense_weight / (s.rrf_k + r) for cid, r in dense_rank.items()}
             for cid, r in bm25_rank.items():
                 # keyword matches across languages are mostly names and numbers: weaker evidence
+                chunk_lang = self.bm25.lang_of(cid)
                 weight = s.bm25_weight * (
-                    1.0 if chunks[cid].lang in (lang, None) else s.bm25_cross_lingual
+                    1.0 if chunk_lang in (lang, None, "") else s.bm25_cross_lingual
                 )
                 scores[cid] = scores.get(cid, 0.0) + weight / (s.rrf_k + r)
-            order = sorted(scores, key=lambda cid: -scores[cid])
-        return [
-            Passage(chunks[cid], float(scores[cid]), dense_rank.get(cid), bm25_rank.get(cid))
-            for cid in order
-            if cid in chunks
-        ]
+        order = sorted(scores, key=lambda cid: -scores[cid])
+        kept: list[Passage] = []
+        start = 0
+        while len(kept) < k and start < len(order):
+            window = order[start : start + k + 8]
+            start += len(window)
+            missing = [cid for cid in window if cid not in chunks]
+            if missing:
+                chunks.update({c.chunk_id: c for c in self.store.get_chunks(missing)})
+            candidates = kept + [
+                Passage(chunks[cid], float(scores[cid]), dense_rank.get(cid), bm25_rank.get(cid))
+                for cid in window
+                if cid in chunks
+            ]
+            kept = collapse_near_duplicates(candidates)[:k]
+        return kept
 
 
 def _shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:

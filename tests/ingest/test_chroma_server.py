@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from eval.servers import chroma_server
 from ingest.bm25 import bm25_folder
 from ingest.pipeline import ingest
 from ingest.settings import Settings
@@ -11,7 +12,6 @@ from ingest.store import Store
 from qa.engine import Engine
 from tests.conftest import CORPUS
 from tests.ingest.test_pipeline import _assert_consistent
-from tests.servers import chroma_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.chroma_server]
 

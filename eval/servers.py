@@ -1,4 +1,4 @@
-"""Real servers on loopback for tests: a Chroma server and llama-cpp-python's OpenAI-compatible
+"""Real servers on loopback for tests and benchmarks: a Chroma server and llama-cpp-python's OpenAI-compatible
 server. Each starts as its own process and is stopped afterwards."""
 
 from __future__ import annotations

@@ -1,0 +1,281 @@
+"""The performance benchmark: every stage measured as the corpus grows, embedded Chroma and a
+Chroma server side by side. Prints Markdown tables.
+
+    python -m eval.bench_scale                 # all sections, ~20 minutes on 2 cores
+    python -m eval.bench_scale --sizes 1000 10000 --skip-answers
+
+Corpus sizes: the MultiHop-RAG corpus (609 articles, 7,982 chunks of <= 1,000 characters, built
+once under eval/cache) gives the real chunks. Larger sizes are made deterministically without
+re-embedding: synthetic chunk j joins the first half of real chunk a and the second half of real
+chunk b (a, b drawn by random.Random(j)), and its vector is the normalised mean of theirs; ten
+synthetic chunks form a synthetic document. 1k is the first 1,000 real chunks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from eval.datasets import multihop_corpus_path, multihop_queries
+from eval.metrics import percentile
+from ingest.settings import Settings
+
+QUERIES = 50
+
+
+# --- building stores of a given size ---------------------------------------------------------------
+def _source_chunks(settings: Settings) -> tuple[list[str], list[str], list[dict], np.ndarray]:
+    from eval.benchmarks import cached_store
+    from ingest.store import Store
+
+    store_settings = cached_store("multihop", settings, multihop_corpus_path())
+    store = Store.open(store_settings)
+    store.require()
+    ids, texts, metas, vecs = [], [], [], []
+    offset = 0
+    while True:
+        got = store._chunks.get(
+            include=["documents", "metadatas", "embeddings"], limit=2000, offset=offset
+        )
+        ids += got["ids"]
+        texts += got["documents"]
+        metas += got["metadatas"]
+        vecs.append(np.asarray(got["embeddings"], dtype=np.float32))
+        if len(got["ids"]) < 2000:
+            break
+        offset += 2000
+    return ids, texts, metas, np.concatenate(vecs)
+
+
+def build_store(
+    path: Path,
+    size: int,
+    source: tuple[list[str], list[str], list[dict], np.ndarray],
+    model: str,
+    dim: int,
+) -> dict[str, float]:
+    from ingest.bm25 import BM25Index, bm25_folder
+    from ingest.store import Store
+
+    ids, texts, metas, vecs = source
+    settings = Settings(store_path=path)
+    store = Store.open(settings)
+    store.ensure(model, dim)
+    t0 = time.perf_counter()
+    real = min(size, len(ids))
+    batch = 4000
+    for i in range(0, real, batch):
+        j = min(real, i + batch)
+        store._chunks.upsert(
+            ids=ids[i:j], embeddings=vecs[i:j], documents=texts[i:j], metadatas=metas[i:j]
+        )
+    n_syn = size - real
+    for i in range(0, n_syn, batch):
+        b_ids, b_texts, b_metas, b_vecs = [], [], [], []
+        for j in range(i, min(n_syn, i + batch)):
+            rng = random.Random(j)
+            a, b = rng.randrange(len(ids)), rng.randrange(len(ids))
+            ta, tb = texts[a], texts[b]
+            text = ta[: len(ta) // 2] + " " + tb[len(tb) // 2 :]
+            v = vecs[a] + vecs[b]
+            b_ids.append(f"syn-{j}")
+            b_texts.append(text)
+            b_vecs.append(v / np.linalg.norm(v))
+            meta = dict(metas[a])
+            meta.update(
+                doc_id=f"syn-doc-{j // 10}",
+                source=f"synthetic://{j // 10}",
+                index=j % 10,
+                start=0,
+                end=len(text),
+            )
+            b_metas.append(meta)
+        store._chunks.upsert(
+            ids=b_ids, embeddings=np.stack(b_vecs), documents=b_texts, metadatas=b_metas
+        )
+    chroma_s = time.perf_counter() - t0
+    store.bump_generation()
+    t0 = time.perf_counter()
+    BM25Index(bm25_folder(path, None, settings.collection)).sync(store)
+    return {"chroma_write_s": chroma_s, "bm25_build_s": time.perf_counter() - t0}
+
+
+# --- measuring in a child process (clean memory figures) ---------------------------------------------
+def child(store: Path, chroma_url: str | None) -> None:
+    from qa.retrieve import Retriever
+
+    settings = Settings(store_path=store, chroma_url=chroma_url, rerank=False)
+    t0 = time.perf_counter()
+    r = Retriever(settings)
+    r.bm25.sync(r.store)  # a server-mode cache builds here on first use
+    setup_s = time.perf_counter() - t0
+    queries = [q.query for q in multihop_queries() if not q.is_null][:QUERIES]
+    out: dict[str, float] = {"setup_s": setup_s}
+    for mode in ("dense", "bm25", "hybrid"):
+        r.search(queries[0], k=10, mode=mode)  # warm
+        times = []
+        for q in queries:
+            t = time.perf_counter()
+            r.search(q, k=10, mode=mode)
+            times.append(time.perf_counter() - t)
+        out[f"{mode}_p50_ms"] = percentile(times, 50) * 1000
+        out[f"{mode}_p95_ms"] = percentile(times, 95) * 1000
+    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def _run_child(store: Path, chroma_url: str | None) -> dict[str, float]:
+    cmd = [sys.executable, "-m", "eval.bench_scale", "--child", str(store)]
+    if chroma_url:
+        cmd += ["--child-url", chroma_url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _chroma_server(path: Path):  # type: ignore[no-untyped-def]
+    from eval.servers import chroma_server
+
+    return chroma_server(path)
+
+
+# --- sections -----------------------------------------------------------------------------------
+def retrieval_section(sizes: list[int], work: Path, servers: bool) -> None:
+    from ingest.embedders import load_embedder
+
+    settings = Settings()
+    emb = load_embedder(settings.embedding_model)
+    source = _source_chunks(settings)
+    print(f"\n### Retrieval latency (k=10, {QUERIES} MultiHop-RAG queries; no generator)\n")
+    print(
+        "| chunks | store | dense p50 / p95 | BM25 p50 / p95 | hybrid p50 / p95 | RSS | build (Chroma write + BM25) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for size in sizes:
+        path = work / f"store-{size}"
+        build = build_store(path, size, source, emb.name, emb.dim)
+        rows = [("embedded", _run_child(path, None))]
+        if servers:
+            with _chroma_server(path / "chroma") as url:
+                rows.append(("server", _run_child(work / f"client-{size}", url)))
+        for kind, r in rows:
+            print(
+                f"| {size:,} | {kind} | {r['dense_p50_ms']:.1f} / {r['dense_p95_ms']:.1f} ms "
+                f"| {r['bm25_p50_ms']:.1f} / {r['bm25_p95_ms']:.1f} ms "
+                f"| {r['hybrid_p50_ms']:.1f} / {r['hybrid_p95_ms']:.1f} ms | {r['rss_mb']:.0f} MB "
+                f"| {build['chroma_write_s']:.0f} s + {build['bm25_build_s']:.0f} s |",
+                flush=True,
+            )
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def cold_start_section(store: Path) -> None:
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ui.cli",
+                "--store",
+                str(store),
+                "ask",
+                "--backend",
+                "extractive",
+                "Which countries plan bases in Ukraine?",
+            ],
+            capture_output=True,
+            check=True,
+        )
+        times.append(time.perf_counter() - t)
+    print(
+        f"\n### Cold start\n\n`fundstelle ask --backend extractive` in a new process on the shipped corpus: "
+        f"median {sorted(times)[1]:.2f} s of 3 runs (min {min(times):.2f} s)"
+    )
+
+
+def answers_section(store: Path, work: Path) -> None:
+    from eval.bench_answers import measure
+    from eval.gold import DEFAULT_GOLD, load_gold
+    from eval.servers import llama_server
+    from qa.backends.model_files import packaged_gguf
+
+    questions = [i.question for i in load_gold(DEFAULT_GOLD) if not i.unanswerable][:12]
+    print(f"\n### Answer time by backend (shipped corpus, {len(questions)} gold questions)\n")
+    print("| backend | first token p50 / p95 | answer p50 / p95 |")
+    print("|---|---|---|")
+    base = Settings(store_path=store)
+    for backend in ("llamacpp", "extractive"):
+        r = measure(base.with_overrides(backend=backend), questions)
+        print(
+            f"| {backend} | {r['first_token_p50_s']:.2f} / {r['first_token_p95_s']:.2f} s | {r['total_p50_s']:.2f} / {r['total_p95_s']:.2f} s |",
+            flush=True,
+        )
+    with llama_server(packaged_gguf(base.model_cache), work / "llama.log") as url:
+        openai = base.with_overrides(backend="openai", llm_base_url=url, llm_model="qwen")
+        r = measure(openai, questions)
+        print(
+            f"| openai (llama.cpp server on loopback) | {r['first_token_p50_s']:.2f} / {r['first_token_p95_s']:.2f} s | {r['total_p50_s']:.2f} / {r['total_p95_s']:.2f} s |",
+            flush=True,
+        )
+        batch_section(openai, questions, work)
+
+
+def batch_section(settings: Settings, questions: list[str], work: Path) -> None:
+    from qa.batch import Question, run_batch
+    from qa.engine import Engine
+
+    engine = Engine(settings)
+    engine.answer(questions[0])  # warm
+    print(
+        "\n### Batch throughput, openai backend against llama.cpp's server (one model instance)\n"
+    )
+    print("| concurrency | questions | seconds | questions/min |")
+    print("|---|---|---|---|")
+    qs = [Question(f"q{i}", q) for i, q in enumerate(questions[:8])]
+    for n in (1, 2, 4):
+        out = work / f"batch-{n}.jsonl"
+        t = time.perf_counter()
+        counts = run_batch(engine, qs, out, concurrency=n)
+        s = time.perf_counter() - t
+        print(f"| {n} | {counts['done']} | {s:.1f} | {counts['done'] / s * 60:.1f} |", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    ap.add_argument("--no-server", action="store_true", help="skip the Chroma server rows")
+    ap.add_argument("--skip-answers", action="store_true")
+    ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--child-url", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.child_url)
+        return
+    work = Path(tempfile.mkdtemp(prefix="fundstelle-scale-"))
+    print(f"# Fundstelle benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores")
+    from eval.bench_answers import seed_store
+
+    seed = seed_store()
+    cold_start_section(seed)
+    retrieval_section(args.sizes, work, servers=not args.no_server)
+    if not args.skip_answers:
+        answers_section(seed, work)
+    print("\nIngest throughput against raw encode: python -m eval.bench_ingest (its own table).")
+
+
+if __name__ == "__main__":
+    main()
