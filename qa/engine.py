@@ -222,13 +222,14 @@ class Engine:
             raise BackendError(self._backend_error(exc)) from exc
 
     def _retry_as_json_object(self, exc: Exception) -> bool:
-        """llama.cpp's server and LM Studio reject OpenAI's "json_schema" format but take
-        "json_object" with a schema; try that once."""
+        """llama.cpp's server and LM Studio reject OpenAI's "json_schema" format (llama.cpp's with
+        a status 500) but take "json_object" with a schema; try that once."""
         status = getattr(exc, "status_code", None)
         return (
             self.backend == "openai"
             and self._response_format == "json_schema"
-            and status in (400, 422)
+            and status in (400, 422, 500)
+            and ("json_schema" in str(exc) or "response_format" in str(exc))
         )
 
     def _backend_error(self, exc: Exception) -> str:

@@ -1,0 +1,114 @@
+"""The metrics on hand-made cases."""
+
+import pytest
+
+from eval import metrics as m
+from eval.gold import DEFAULT_GOLD, GoldItem, load_gold
+from eval.runner import score_item, summarize
+from ingest.types import Chunk
+from qa.types import Answer, AnswerSentence, Citation, Passage
+
+
+def test_first_hit_rank_ignores_whitespace() -> None:
+    retrieved = ["nothing here", "Großbritannien und\nFrankreich  könnten", "x"]
+    assert m.first_hit_rank(retrieved, ["Großbritannien und Frankreich könnten"]) == 2
+    assert m.first_hit_rank(retrieved, ["absent"]) is None
+    assert m.hit_at_k(2, 1) == 0.0 and m.hit_at_k(2, 5) == 1.0
+    assert m.reciprocal_rank(4) == 0.25 and m.reciprocal_rank(None) == 0.0
+
+
+def test_multihop_scores_follow_upstream_definitions() -> None:
+    facts = ["fact one", "fact two"]
+    retrieved = ["a", "xx factone yy", "b", "c", "factone and fact two", "d"]
+    s = m.multihop_query_scores(retrieved, facts)
+    assert s["hits@4"] == 1.0 and s["hits@10"] == 1.0
+    assert s["mrr@10"] == 0.5
+    # rank 2 finds fact one (1/2), rank 5 finds fact two (1/5); two facts
+    assert s["map@10"] == pytest.approx((1 / 2 + 1 / 5) / 2)
+    late = m.multihop_query_scores(["a"] * 5 + ["fact one"], facts)
+    assert (late["hits@4"], late["hits@10"], late["mrr@10"]) == (0.0, 1.0, pytest.approx(1 / 6))
+    assert m.multihop_query_scores(["a"] * 10 + ["fact one"], facts)["hits@10"] == 0.0
+
+
+def test_normalize_and_facts() -> None:
+    assert m.normalize("Großbritannien, Zwölf  Prozent!") == "grossbritannien 12 prozent"
+    assert m.normalize("1,000 or 1.000") == "1000 or 1000"
+    assert m.fact_present("France and the UK [1].", ["United Kingdom", "UK"])
+    assert not m.fact_present("Ukraine", ["UK"]), "whole words only"
+    assert m.answer_correct(
+        "Macron, Starmer und Selenskyj", [["Macron"], ["Starmer"], ["Zelensky", "Selenskyj"]]
+    )
+    assert not m.answer_correct(
+        "Macron und Starmer", [["Macron"], ["Starmer"], ["Zelensky", "Selenskyj"]]
+    )
+    assert m.fact_present("zu 90% einverstanden", ["90"])
+    assert m.token_f1("the cat sat", "cat sat down") == pytest.approx(
+        2 * (2 / 3) * (2 / 3) / (4 / 3)
+    )
+
+
+def test_multihop_answer_rule() -> None:
+    assert (
+        m.multihop_answer_correct("Yes, it did.", "yes") is False
+    )  # "yes," keeps its comma upstream
+    assert m.multihop_answer_correct("yes it did", "Yes")
+
+
+def test_citation_refusal_and_crag_scores() -> None:
+    c = m.citation_scores([(True, [True]), (True, [False, True]), (True, [])])
+    assert c["citation_recall"] == pytest.approx(2 / 3)
+    assert c["citation_precision"] == pytest.approx(2 / 3)
+    r = m.refusal_scores([(True, True), (True, False), (False, True), (False, False)])
+    assert r == {"refusal_precision": 0.5, "refusal_recall": 0.5, "wrong_refusal_rate": 0.5}
+    assert [m.crag_score(o) for o in ("correct", "refused", "wrong")] == [1, 0, -1]
+    assert m.percentile([5, 1, 3, 2, 4], 50) == 3 and m.percentile([], 50) == 0.0
+
+
+def _answer(text: str, quote: str, refused: bool = False) -> Answer:
+    chunk = Chunk(doc_id="d", index=0, text=quote, start=0, end=len(quote), source="s", title="t")
+    cit = Citation(1, quote, "d", "s", "t", None, None, 0, len(quote))
+    return Answer(
+        question="q",
+        text=text,
+        language="en",
+        sentences=[AnswerSentence(text, [1], True)],
+        citations=[cit],
+        refused=refused,
+        passages=[Passage(chunk, 1.0)],
+    )
+
+
+def test_score_item_correct_cited_wrong_and_refused() -> None:
+    item = GoldItem(
+        "g",
+        "Which countries?",
+        (("France",), ("Britain", "UK")),
+        "Großbritannien und Frankreich planen.",
+    )
+    good = score_item(
+        item, _answer("France and Britain. [1]", "Großbritannien und Frankreich planen.")
+    )
+    assert (good.outcome, good.cited_ok, good.hit_rank) == ("correct", True, 1)
+    wrong_cite = score_item(item, _answer("France and Britain. [1]", "Something else entirely."))
+    assert wrong_cite.outcome == "correct" and not wrong_cite.cited_ok
+    wrong = score_item(item, _answer("Germany. [1]", "Großbritannien und Frankreich planen."))
+    assert wrong.outcome == "wrong"
+    refused = score_item(item, _answer("The sources do not say.", "x", refused=True))
+    assert refused.outcome == "refused"
+    unanswerable = GoldItem("u", "Capital?", (), "", unanswerable=True)
+    assert score_item(unanswerable, _answer("No.", "x", refused=True)).outcome == "correct"
+    s = summarize([good, wrong, refused, score_item(unanswerable, _answer("Canberra [1]", "x"))])
+    assert s["correct"] == pytest.approx(1 / 3) and s["unanswerable_refused"] == 0.0
+    assert s["crag_score"] == pytest.approx((1 - 1 + 0 - 1) / 4)
+
+
+def test_shipped_gold_set_is_well_formed() -> None:
+    from tests.conftest import SEED
+
+    items = load_gold(DEFAULT_GOLD)
+    text = SEED.read_text(encoding="utf-8")
+    assert len(items) >= 30
+    assert {i.lang for i in items} == {"en", "de"}
+    assert sum(i.unanswerable for i in items) >= 6
+    for i in items:
+        assert i.unanswerable or (i.facts and i.evidence in text), i.id
