@@ -23,7 +23,7 @@ from .answerable import fits_question, missing_key_terms, says_sources_are_silen
 from .backends import backend_label, make_chat_model
 from .citations import SupportChecker, cite, make_citation, strip_markers
 from .evidence import EvidenceSelector
-from .generate import Generated, answer_messages, looks_like_instructions, stream_reply, structured
+from .generate import Generated, answer_messages, is_evidence, stream_reply, structured
 from .retrieve import Retrieval, Retriever
 from .types import Answer, AnswerSentence, Evidence, Filters, Passage, Turn
 
@@ -117,9 +117,7 @@ class Engine:
 
         t = time.perf_counter()
         ranked = [
-            ev
-            for ev in self.selector.score(standalone, retrieval.passages)
-            if not looks_like_instructions(ev.text)
+            ev for ev in self.selector.score(standalone, retrieval.passages) if is_evidence(ev.text)
         ]
         evidence = ranked[: self.settings.evidence_sentences]
         for n, ev in enumerate(evidence, start=1):

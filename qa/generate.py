@@ -45,7 +45,8 @@ SYSTEM = (
 _INSTRUCTION_LIKE = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instruction|prompt|rules?)s?\b"
     r"|\bignorier\w*\b.{0,40}\b(anweisung|anweisungen|instruktion\w*|prompt)\b"
-    r"|\b(system prompt|you are now|du bist jetzt)\b",
+    r"|\b(system prompt|you are now|du bist jetzt)\b"
+    r"|^\s*(system|assistant|user)\s*:",
     re.IGNORECASE,
 )
 
@@ -53,6 +54,12 @@ _INSTRUCTION_LIKE = re.compile(
 def looks_like_instructions(text: str) -> bool:
     """Sentences addressed to an AI ("ignore all previous instructions") are not evidence."""
     return bool(_INSTRUCTION_LIKE.search(text))
+
+
+def is_evidence(text: str) -> bool:
+    """A sentence that can back an answer: not addressed to an AI, and not itself a question
+    (a question states nothing; copied into the sources it only lures the model)."""
+    return not looks_like_instructions(text) and not text.rstrip(" \"'”“»«").endswith("?")
 
 
 def format_sources(evidence: list[Evidence], language: str = "en") -> str:
