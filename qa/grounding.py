@@ -304,10 +304,9 @@ def _grounded_word(tok: str, words: list[str], text: str) -> bool:
     )
 
 
+# Small number words only: "mehrere tausend" (several thousand) must not ground "1,000".
 _NUMBER_WORDS = {
-    "hundert": "100", "hundred": "100", "tausend": "1000", "thousand": "1000",
-    "million": "1000000", "millionen": "1000000", "milliarde": "1000000000",
-    "milliarden": "1000000000", "billion": "1000000000", "zwei": "2", "two": "2", "drei": "3",
+    "zwei": "2", "two": "2", "drei": "3",
     "three": "3", "vier": "4", "four": "4", "fünf": "5", "five": "5", "zehn": "10", "ten": "10",
     "zwanzig": "20", "twenty": "20", "dreißig": "30", "thirty": "30", "hälfte": "50", "half": "50",
 }  # fmt: skip
