@@ -69,10 +69,17 @@ class Settings(BaseSettings):
     candidates: int = Field(
         40, ge=1, le=500, description="Candidates taken from each retriever before fusion."
     )
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
-    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    fusion: Literal["score", "rrf"] = Field(
+        "score",
+        description=(
+            "score: weighted sum of min-max normalised scores; rrf: weighted reciprocal rank "
+            "fusion. Chosen on MultiHop-RAG (see README)."
+        ),
+    )
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense side in fusion.")
+    bm25_weight: float = Field(2.0, ge=0, description="Weight of the BM25 side in fusion.")
     bm25_cross_lingual: float = Field(
-        0.25,
+        0.0,
         ge=0,
         description="Factor on the BM25 weight for chunks in another language than the question.",
     )

@@ -38,7 +38,7 @@ SYSTEM = (
     "Reply with JSON:\n"
     '- "found": true only if the sources state the answer\n'
     '- "answer": the answer in {language}, one or two short sentences; '
-    "names and numbers exactly as the sources give them, with words such as \"more than\"\n"
+    'names and numbers exactly as the sources give them, with words such as "more than"\n'
     '- "sources": the numbers of the sources that state it'
 )
 

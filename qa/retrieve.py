@@ -193,6 +193,16 @@ class Retriever:
         return kept
 
 
+def _minmax(ranked: list[tuple[str, float]]) -> dict[str, float]:
+    """Scores scaled to 0..1 within one result list (so that BM25 and cosine can be added)."""
+    if not ranked:
+        return {}
+    values = [v for _, v in ranked]
+    lo, hi = min(values), max(values)
+    span = hi - lo
+    return {cid: (v - lo) / span if span > 0 else 1.0 for cid, v in ranked}
+
+
 def _shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
     words = _WORD.findall(text.lower())
     return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}

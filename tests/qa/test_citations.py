@@ -95,5 +95,7 @@ def test_grounding_across_languages_and_transliteration() -> None:
     assert ungrounded("The United Kingdom and France.", SENTENCES, lang="en") == []
     assert ungrounded("Zelensky agrees with 90 percent.", SENTENCES, lang="en") == []
     assert ungrounded("Several thousand soldiers.", SENTENCES, lang="en") == []
-    assert ungrounded("More than 1,000 soldiers.", SENTENCES, lang="en") == ["1,000"], "not 'mehrere tausend'"
+    assert ungrounded("More than 1,000 soldiers.", SENTENCES, lang="en") == ["1,000"], (
+        "not 'mehrere tausend'"
+    )
     assert ungrounded("Italy sends 5,000 soldiers.", SENTENCES, lang="en") == ["Italy", "5,000"]
