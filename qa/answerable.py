@@ -53,16 +53,12 @@ def fits_question(question: str, answer: str) -> bool:
 _CONTENT = re.compile(r"\w{10,}")
 
 
-def missing_key_terms(question: str, sources: list[str]) -> list[str]:
-    """Long content words of the question (specific nouns such as "Generalsekretär") that no
-    source contains, not even as part of a compound. Only meaningful when the question and the
-    sources share a language."""
+def missing_key_terms(question: str, sources: list[str]) -> tuple[list[str], list[str]]:
+    """The long content words of the question (specific nouns such as "Generalsekretär"), and
+    those that no source contains, not even as part of a compound."""
     from ingest.bm25 import tokenize
 
     words = {w for s in sources for w in tokenize(s) if len(w) >= 5}
-    missing = []
-    for term in dict.fromkeys(t for t in tokenize(question) if _CONTENT.fullmatch(t)):
-        stem = term[:6]
-        if not any(w.startswith(stem) or w in term for w in words):
-            missing.append(term)
-    return missing
+    terms = list(dict.fromkeys(t for t in tokenize(question) if _CONTENT.fullmatch(t)))
+    missing = [t for t in terms if not any(w.startswith(t[:6]) or w in t for w in words)]
+    return terms, missing

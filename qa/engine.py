@@ -151,7 +151,7 @@ class Engine:
                 or not strip_markers(reply.answer)[0]
                 or says_sources_are_silent(reply.answer)
                 or not fits_question(standalone, strip_markers(reply.answer)[0])
-                or self._off_topic(standalone, language, evidence)
+                or self._off_topic(standalone, language, retrieval.passages)
             ):
                 self._refuse(result, evidence)
             else:
@@ -242,12 +242,14 @@ class Engine:
         )
 
     @staticmethod
-    def _off_topic(question: str, language: str, evidence: list[Evidence]) -> bool:
-        """The question names something specific that none of the evidence mentions (checked
-        only when question and evidence share a language)."""
-        if not evidence or any(ev.chunk.lang != language for ev in evidence):
+    def _off_topic(question: str, language: str, passages: list[Passage]) -> bool:
+        """Most of the specific words of the question ("Generalsekretär") are in none of the
+        retrieved passages: the sources are about something else. Checked only when question and
+        passages share a language."""
+        if not passages or any(p.chunk.lang != language for p in passages):
             return False
-        return bool(missing_key_terms(question, [ev.text for ev in evidence]))
+        terms, missing = missing_key_terms(question, [p.chunk.text for p in passages])
+        return len(missing) * 2 > len(terms)
 
     def _refuse(self, result: Answer, evidence: list[Evidence], text: str | None = None) -> None:
         result.refused = True
