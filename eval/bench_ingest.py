@@ -43,23 +43,16 @@ def _run_ingest(store: Path, corpus: Path) -> tuple[float, str]:
     return seconds, proc.stdout.strip()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--articles", type=int, default=100)
-    ap.add_argument(
-        "--store", type=Path, help="Keep the store here (must not exist yet); default: a tmp folder"
-    )
-    args = ap.parse_args()
+def measure(articles: int, store: Path | None = None) -> dict[str, float | str]:
+    """Raw encode vs. ingest of the first ``articles`` MultiHop-RAG articles, in one run."""
     settings = Settings()
     work = Path(tempfile.mkdtemp(prefix="fundstelle-bench-"))
-    if args.articles >= len(multihop_corpus()):
+    if articles >= len(multihop_corpus()):
         corpus = multihop_corpus_path()  # the whole corpus: ingest the original file
     else:
         corpus = work / "multihop.jsonl"
         with corpus.open("w", encoding="utf-8") as f:
-            for article in multihop_corpus()[: args.articles]:
+            for article in multihop_corpus()[:articles]:
                 f.write(json.dumps(article, ensure_ascii=False) + "\n")
 
     # the exact chunks ingest will embed
@@ -73,30 +66,59 @@ def main() -> None:
     for i in range(0, len(texts), batch):
         embedder.encode_passages(texts[i : i + batch])
     raw_s = time.perf_counter() - t0
-    raw_rate = len(texts) / raw_s
 
-    store = args.store or work / "store"
+    store = store or work / "store"
     if store.exists():
         raise SystemExit(f"{store} exists; the benchmark measures a first ingest into a new store")
     first_s, first_out = _run_ingest(store, corpus)
     again_s, again_out = _run_ingest(store, corpus)
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    ingest_rate = len(texts) / first_s
+    return {
+        "documents": len(docs),
+        "chunks": len(texts),
+        "chunk_size": settings.chunk_size,
+        "model": embedder.name,
+        "batch": batch,
+        "raw_s": raw_s,
+        "raw_rate": len(texts) / raw_s,
+        "first_s": first_s,
+        "ingest_rate": len(texts) / first_s,
+        "again_s": again_s,
+        "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "first_out": first_out,
+        "again_out": again_out,
+    }
 
+
+def print_table(r: dict[str, float | str]) -> None:
     print(
-        f"MultiHop-RAG, first {len(docs)} articles: {len(texts)} chunks of <= {settings.chunk_size} chars"
+        f"MultiHop-RAG, first {r['documents']} articles: {r['chunks']} chunks of <= {r['chunk_size']} chars"
     )
-    print(f"embedding model: {embedder.name}, batch {batch}")
+    print(f"embedding model: {r['model']}, batch {r['batch']}")
     print("| figure | value |")
     print("|---|---|")
-    print(f"| raw encode | {raw_rate:.2f} chunks/s ({raw_s:.1f} s) |")
-    print(f"| ingest (fresh process and store) | {ingest_rate:.2f} chunks/s ({first_s:.1f} s) |")
-    print(f"| ingest / raw encode | {ingest_rate / raw_rate:.3f} |")
-    print(f"| re-ingest unchanged | {again_s:.2f} s |")
-    print(f"| re-ingest / first ingest | {again_s / first_s:.3f} |")
-    print(f"| peak RSS of ingest | {peak_mb:.0f} MB |")
-    print(f"first: {first_out}")
-    print(f"again: {again_out}")
+    print(f"| raw encode | {r['raw_rate']:.2f} chunks/s ({r['raw_s']:.1f} s) |")
+    print(
+        f"| ingest (fresh process and store) | {r['ingest_rate']:.2f} chunks/s ({r['first_s']:.1f} s) |"
+    )
+    print(f"| ingest / raw encode | {float(r['ingest_rate']) / float(r['raw_rate']):.3f} |")
+    print(f"| re-ingest unchanged | {r['again_s']:.2f} s |")
+    print(f"| re-ingest / first ingest | {float(r['again_s']) / float(r['first_s']):.3f} |")
+    print(f"| peak RSS of ingest | {r['peak_mb']:.0f} MB |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--articles", type=int, default=100)
+    ap.add_argument(
+        "--store", type=Path, help="Keep the store here (must not exist yet); default: a tmp folder"
+    )
+    args = ap.parse_args()
+    r = measure(args.articles, args.store)
+    print_table(r)
+    print(f"first: {r['first_out']}")
+    print(f"again: {r['again_out']}")
 
 
 if __name__ == "__main__":

@@ -194,6 +194,13 @@ def retrieval_section(sizes: list[int], work: Path, servers: bool) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def ingest_section(articles: int) -> None:
+    from eval.bench_ingest import measure, print_table
+
+    print("\n### Ingest throughput against raw encode (one run)\n")
+    print_table(measure(articles))
+
+
 def cold_start_section(store: Path) -> None:
     times = []
     for _ in range(3):
@@ -275,6 +282,10 @@ def main() -> None:
     ap.add_argument("--no-server", action="store_true", help="skip the Chroma server rows")
     ap.add_argument("--skip-answers", action="store_true")
     ap.add_argument("--skip-retrieval", action="store_true")
+    ap.add_argument("--skip-ingest", action="store_true")
+    ap.add_argument(
+        "--ingest-articles", type=int, default=50, help="MultiHop-RAG articles for the ingest row"
+    )
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child-url", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -286,12 +297,13 @@ def main() -> None:
     from eval.bench_answers import seed_store
 
     seed = seed_store()
+    if not args.skip_ingest:
+        ingest_section(args.ingest_articles)
     cold_start_section(seed)
     if not args.skip_retrieval:
         retrieval_section(args.sizes, work, servers=not args.no_server)
     if not args.skip_answers:
         answers_section(seed, work)
-    print("\nIngest throughput against raw encode: python -m eval.bench_ingest (its own table).")
 
 
 if __name__ == "__main__":
