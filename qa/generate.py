@@ -56,10 +56,22 @@ def looks_like_instructions(text: str) -> bool:
     return bool(_INSTRUCTION_LIKE.search(text))
 
 
+def looks_like_heading(text: str) -> bool:
+    """A few words without a closing punctuation mark ("Unilaterale Initiative"): a heading
+    states nothing, yet its short vector sits close to many questions (it took an evidence slot
+    from the answer on the gold set)."""
+    words = text.split()
+    return len(words) <= 4 and not re.search(r"[.!?:;…\"'”“»«)]\s*$", text)
+
+
 def is_evidence(text: str) -> bool:
-    """A sentence that can back an answer: not addressed to an AI, and not itself a question
-    (a question states nothing; copied into the sources it only lures the model)."""
-    return not looks_like_instructions(text) and not text.rstrip(" \"'”“»«").endswith("?")
+    """A sentence that can back an answer: not addressed to an AI, not a heading, and not itself
+    a question (a question states nothing; copied into the sources it only lures the model)."""
+    return (
+        not looks_like_instructions(text)
+        and not looks_like_heading(text)
+        and not text.rstrip(" \"'”“»«").endswith("?")
+    )
 
 
 def format_sources(evidence: list[Evidence], language: str = "en") -> str:

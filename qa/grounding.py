@@ -236,10 +236,35 @@ def _german_to_english() -> list[tuple[str, str]]:
 _GERMAN_WORD = re.compile(r"\b[A-Za-zÄÖÜäöüß][\w\-]*")
 
 
+_QUANTITY_WORDS = {
+    "mehrere": "several", "einige": "some", "wenige": "a few", "viele": "many",
+    "hundert": "hundred", "hunderte": "hundreds", "tausend": "thousand", "tausende": "thousands",
+    "million": "million", "millionen": "million", "milliarde": "billion", "milliarden": "billion",
+    "dutzend": "dozen", "dutzende": "dozens",
+}  # fmt: skip
+_GERMAN_QUANTITY = re.compile(
+    r"\b(?:(?:mehrere|einige|wenige|viele|\d[\d.,]*)\s+)?"
+    r"(?:hunderte?|tausende?|millionen|million|milliarden?|dutzende?)\b",
+    re.IGNORECASE,
+)
+
+
+def _gloss_quantities(sentence: str) -> str:
+    """ "Mehrere tausend Soldaten" -> "Mehrere tausend (several thousand) Soldaten": the model
+    turned "mehrere tausend" into "more than 1,000" (measured on the gold set)."""
+
+    def english(m: re.Match[str]) -> str:
+        words = [_QUANTITY_WORDS.get(w.lower(), w) for w in m.group(0).split()]
+        return f"{m.group(0)} ({' '.join(words)})"
+
+    return _GERMAN_QUANTITY.sub(english, sentence)
+
+
 def gloss(sentence: str) -> str:
-    """German names of countries, peoples and days with their English form in brackets:
-    "Großbritannien und Frankreich" -> "Großbritannien (Britain) und Frankreich (France)".
-    Small models translate these wrongly surprisingly often."""
+    """German names of countries, peoples and days, and German quantity words, with their
+    English form in brackets: "Großbritannien und Frankreich" -> "Großbritannien (Britain) und
+    Frankreich (France)". Small models translate these wrongly surprisingly often."""
+    sentence = _gloss_quantities(sentence)
     table = _german_to_english()
     out = []
     pos = 0

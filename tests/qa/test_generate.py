@@ -1,5 +1,6 @@
 from qa.backends.scripted import ScriptedChatModel
-from qa.generate import looks_like_instructions, parse_reply, stream_reply
+from qa.generate import is_evidence, looks_like_instructions, parse_reply, stream_reply
+from qa.grounding import gloss
 
 
 def test_parse_reply_json_partial_and_plain() -> None:
@@ -33,3 +34,21 @@ def test_instruction_like_sentences_are_recognised() -> None:
     assert not looks_like_instructions(
         "Merz wollte keine Beteiligung mit Soldaten in Aussicht stellen."
     )
+
+
+def test_headings_and_questions_are_not_evidence() -> None:
+    assert not is_evidence("Unilaterale Initiative")
+    assert not is_evidence("Will Germany send troops?")
+    assert is_evidence("Merz sprach.")
+    assert is_evidence("„Wir schließen grundsätzlich nichts aus.“")
+    assert is_evidence(
+        "Selenskyj sagte seinerseits, er sei zu 90 Prozent mit den 20 Punkten einverstanden"
+    )
+
+
+def test_gloss_gives_german_names_and_quantities_in_english() -> None:
+    glossed = gloss("Mehrere tausend Soldaten aus Großbritannien und Frankreich.")
+    assert "Mehrere tausend (several thousand) Soldaten" in glossed
+    assert "Großbritannien (Britain)" in glossed and "Frankreich (France)" in glossed
+    assert gloss("Es kostet 2,5 Milliarden Euro.") == "Es kostet 2,5 Milliarden (2,5 billion) Euro."
+    assert gloss("Merz sprach in Paris.") == "Merz sprach in Paris."
