@@ -281,13 +281,33 @@ def gloss(sentence: str) -> str:
     return "".join(out)
 
 
+# Magnitude words assert a quantity as much as digits do ("several thousand" soldiers).
+_MAGNITUDES = {
+    "hundred": "hundert", "hundreds": "hunderte", "thousand": "tausend", "thousands": "tausende",
+    "million": "million", "millions": "millionen", "billion": "milliarde",
+    "billions": "milliarden", "dozen": "dutzend", "dozens": "dutzende",
+}  # fmt: skip
+_MAGNITUDE_OF = {w: en.rstrip("s") for en, de in _MAGNITUDES.items() for w in (en, de)}
+_MAGNITUDE_OF.update({"millionen": "million", "milliarden": "billion", "milliarde": "billion"})
+
+
+def _magnitude_grounded(word: str, words: list[str]) -> bool:
+    want = _MAGNITUDE_OF[word]
+    return any(_MAGNITUDE_OF.get(w) == want for w in words)
+
+
 def name_tokens(sentence: str, question: str = "", lang: str | None = None) -> list[str]:
     """Names and numbers a sentence asserts: capitalised words that are not a sentence start,
-    stop word or word of the question, and all numbers. ``lang`` is the sentence's language."""
+    stop word or word of the question, all numbers, and magnitude words ("thousand").
+    ``lang`` is the sentence's language."""
     lang = lang or (question_language(sentence) if sentence else "en")
     question_words = {w.lower() for w in _WORDS.findall(question)}
     stop = _stopwords()
-    out = []
+    out = [
+        w
+        for w in _WORDS.findall(sentence)
+        if w.lower() in _MAGNITUDE_OF and w.lower() not in question_words
+    ]
     for m in _TOKEN.finditer(sentence):
         tok = m.group(0).rstrip(".")
         low = tok.lower()
@@ -308,6 +328,8 @@ def _number_forms(tok: str) -> set[str]:
 
 def _grounded_word(tok: str, words: list[str], text: str) -> bool:
     low = tok.lower()
+    if low in _MAGNITUDE_OF:
+        return _magnitude_grounded(low, words)
     if low in words:
         return True
     if len(low) >= 3 and any(

@@ -99,3 +99,21 @@ def test_grounding_across_languages_and_transliteration() -> None:
         "not 'mehrere tausend'"
     )
     assert ungrounded("Italy sends 5,000 soldiers.", SENTENCES, lang="en") == ["Italy", "5,000"]
+
+
+def test_magnitude_words_must_stand_in_the_source() -> None:
+    assert ungrounded("Several million soldiers.", SENTENCES, lang="en") == ["million"]
+    assert ungrounded("Thousands of soldiers.", SENTENCES, lang="en") == []
+
+
+def test_bare_quantity_answer_is_cited_to_the_sentence_that_has_it() -> None:
+    question = "How many European soldiers could secure the peace?"
+    text, sentences, citations = cite(
+        "several thousand", [2], _evidence(), _checker(), question=question, language="en"
+    )
+    assert sentences[0].supported and text == "several thousand [1]"
+    assert citations[0].quote == SENTENCES[1]
+    _, sentences, _ = cite(
+        "several million", [2], _evidence(), _checker(), question=question, language="en"
+    )
+    assert not sentences[0].supported
