@@ -15,7 +15,7 @@ import numpy as np
 from ingest.sentences import sentences as split_sentences
 
 from .evidence import SentenceVectors
-from .grounding import name_tokens, ungrounded
+from .grounding import attributes_speech, name_tokens, speech_backed, ungrounded
 from .types import AnswerSentence, Citation, Evidence
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -88,6 +88,24 @@ def _attach(
     close in meaning, and the names and numbers must stand in the sources cited (or named by the
     model) for it; if not, the sentence is a slip or outside knowledge and gets no citation.
     """
+    attached = _attach_by_content(sentence, evidence, hints, checker, question, language)
+    if (
+        attached
+        and attributes_speech(sentence)
+        and not speech_backed([ev.text for ev, _ in attached])
+    ):
+        return []  # "X said ..." where the source does not report anyone saying anything
+    return attached
+
+
+def _attach_by_content(
+    sentence: str,
+    evidence: list[Evidence],
+    hints: set[int],
+    checker: SupportChecker,
+    question: str,
+    language: str | None,
+) -> list[tuple[Evidence, float]]:
     names = name_tokens(sentence, question, language)
     if names:
         holding = [ev for ev in evidence if not ungrounded(sentence, [ev.text], question, language)]

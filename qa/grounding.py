@@ -391,3 +391,25 @@ def ungrounded(
         elif not _grounded_word(tok, words, text):
             missing.append(tok)
     return missing
+
+
+# "Putin said ..." asserts that someone spoke; a source that only mentions Putin does not back
+# that (the small model put words in the mouths of people the sources merely name).
+_SAYS = re.compile(
+    r"\b(said|says|say|told|stated|states|announced|announces|declared|declares|explained|"
+    r"stressed|emphasi[sz]ed|insisted|warned|promised|claimed|added|replied|according to|"
+    r"sagte|sagt|erklärte|erklärt|betonte|betont|kündigte|kündigt|meinte|meint|versprach|"
+    r"warnte|forderte|fordert|bekräftigte|bestätigte|bestätigten|sprach|antwortete|laut|zufolge)\b",
+    re.IGNORECASE,
+)
+_QUOTE_MARKS = re.compile(r"[„“”\"«»]")
+
+
+def attributes_speech(sentence: str) -> bool:
+    """The sentence reports what someone said."""
+    return bool(_SAYS.search(sentence))
+
+
+def speech_backed(sources: list[str]) -> bool:
+    """Some source reports speech too: a reporting verb or a quotation."""
+    return any(_SAYS.search(s) or _QUOTE_MARKS.search(s) for s in sources)

@@ -117,3 +117,23 @@ def test_bare_quantity_answer_is_cited_to_the_sentence_that_has_it() -> None:
         "several million", [2], _evidence(), _checker(), question=question, language="en"
     )
     assert not sentences[0].supported
+
+
+def test_words_put_in_a_mouth_are_not_cited() -> None:
+    # the source names Selenskyj and reports what he said: backed
+    _, ok, _ = cite(
+        "Zelensky said he agrees with 90 percent of the 20 points.", [3], _evidence(), _checker()
+    )
+    assert ok[0].supported
+    # a source that names Putin but reports nothing he said
+    text = "Der russische Präsident Wladimir Putin ist nicht bereit, über eine Feuerpause zu verhandeln."
+    chunk = Chunk(
+        doc_id="d2", index=0, text=text, start=0, end=len(text), source="b.txt", title="B"
+    )
+    putin = [Evidence(1, text, 0, len(text), 1.0, Passage(chunk, 1.0))]
+    _, plain, _ = cite("Putin is not ready to negotiate a ceasefire.", [1], putin, _checker())
+    assert plain[0].supported
+    _, said, _ = cite(
+        "Putin said he is not ready to negotiate a ceasefire.", [1], putin, _checker()
+    )
+    assert not said[0].supported
