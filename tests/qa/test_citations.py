@@ -2,7 +2,7 @@ from ingest.embedders import load_embedder
 from ingest.types import Chunk
 from qa.citations import SupportChecker, cite, strip_markers
 from qa.evidence import SentenceVectors
-from qa.grounding import ungrounded
+from qa.grounding import attributes_speech, ungrounded
 from qa.types import Evidence, Passage
 
 SENTENCES = [
@@ -137,3 +137,6 @@ def test_words_put_in_a_mouth_are_not_cited() -> None:
         "Putin said he is not ready to negotiate a ceasefire.", [1], putin, _checker()
     )
     assert not said[0].supported
+    # "states" as a noun reports nobody's speech
+    assert not attributes_speech("30 states and more than 30 countries")
+    assert attributes_speech("Laut Macron könnten mehrere tausend Soldaten kommen.")
