@@ -236,15 +236,20 @@ def _german_to_english() -> list[tuple[str, str]]:
 _GERMAN_WORD = re.compile(r"\b[A-Za-zÄÖÜäöüß][\w\-]*")
 
 
-_QUANTITY_WORDS = {
-    "mehrere": "several", "einige": "some", "wenige": "a few", "viele": "many",
+# German magnitude words and their English form: glossed in prompts, grounded like numbers.
+_GERMAN_MAGNITUDES = {
     "hundert": "hundred", "hunderte": "hundreds", "tausend": "thousand", "tausende": "thousands",
     "million": "million", "millionen": "million", "milliarde": "billion", "milliarden": "billion",
     "dutzend": "dozen", "dutzende": "dozens",
 }  # fmt: skip
+_QUANTITY_WORDS = {
+    "mehrere": "several", "einige": "some", "wenige": "a few", "viele": "many",
+    **_GERMAN_MAGNITUDES,
+}  # fmt: skip
 _GERMAN_QUANTITY = re.compile(
-    r"\b(?:(?:mehrere|einige|wenige|viele|\d[\d.,]*)\s+)?"
-    r"(?:hunderte?|tausende?|millionen|million|milliarden?|dutzende?)\b",
+    r"\b(?:(?:mehrere|einige|wenige|viele|\d[\d.,]*)\s+)?(?:"
+    + "|".join(sorted(_GERMAN_MAGNITUDES, key=len, reverse=True))
+    + r")\b",
     re.IGNORECASE,
 )
 
@@ -281,14 +286,13 @@ def gloss(sentence: str) -> str:
     return "".join(out)
 
 
-# Magnitude words assert a quantity as much as digits do ("several thousand" soldiers).
-_MAGNITUDES = {
-    "hundred": "hundert", "hundreds": "hunderte", "thousand": "tausend", "thousands": "tausende",
-    "million": "million", "millions": "millionen", "billion": "milliarde",
-    "billions": "milliarden", "dozen": "dutzend", "dozens": "dutzende",
-}  # fmt: skip
-_MAGNITUDE_OF = {w: en.rstrip("s") for en, de in _MAGNITUDES.items() for w in (en, de)}
-_MAGNITUDE_OF.update({"millionen": "million", "milliarden": "billion", "milliarde": "billion"})
+# Magnitude words assert a quantity as much as digits do ("several thousand" soldiers): each
+# English or German form maps to its English singular.
+_MAGNITUDE_OF = {
+    w: en.rstrip("s")
+    for de, en in _GERMAN_MAGNITUDES.items()
+    for w in (de, en.rstrip("s"), en.rstrip("s") + "s")
+}
 
 
 def _magnitude_grounded(word: str, words: list[str]) -> bool:
