@@ -88,24 +88,6 @@ def _attach(
     close in meaning, and the names and numbers must stand in the sources cited (or named by the
     model) for it; if not, the sentence is a slip or outside knowledge and gets no citation.
     """
-    attached = _attach_by_content(sentence, evidence, hints, checker, question, language)
-    if (
-        attached
-        and attributes_speech(sentence)
-        and not speech_backed([ev.text for ev, _ in attached])
-    ):
-        return []  # "X said ..." where the source does not report anyone saying anything
-    return attached
-
-
-def _attach_by_content(
-    sentence: str,
-    evidence: list[Evidence],
-    hints: set[int],
-    checker: SupportChecker,
-    question: str,
-    language: str | None,
-) -> list[tuple[Evidence, float]]:
     names = name_tokens(sentence, question, language)
     if names:
         holding = [ev for ev in evidence if not ungrounded(sentence, [ev.text], question, language)]
@@ -168,6 +150,8 @@ def cite(
     parts: list[str] = []
     for sentence in split_sentences(clean) or ([clean] if clean else []):
         attached = _attach(sentence, evidence, hints, checker, question, language)
+        if attributes_speech(sentence) and not speech_backed([ev.text for ev, _ in attached]):
+            attached = []  # "X said ..." where no cited source reports anyone saying anything
         markers = []
         for ev, support in attached:
             if ev.n not in numbering:
