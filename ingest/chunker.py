@@ -80,6 +80,7 @@ def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:
             url=document.url,
             lang=document.lang,
             page=document.page_at(start),
+            publisher=document.publisher,
         )
         for n, (start, end) in enumerate(chunk_spans(text, size, overlap))
     ]

@@ -77,13 +77,25 @@ class Settings(BaseSettings):
         ),
     )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense side in fusion.")
-    bm25_weight: float = Field(2.0, ge=0, description="Weight of the BM25 side in fusion.")
+    bm25_weight: float = Field(3.0, ge=0, description="Weight of the BM25 side in fusion.")
     bm25_cross_lingual: float = Field(
         0.0,
         ge=0,
         description="Factor on the BM25 weight for chunks in another language than the question.",
     )
+    bm25_translated: float = Field(
+        0.08,
+        ge=0,
+        description="Factor on the BM25 weight for the keyword search with the translated question.",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    translate_queries: bool = Field(
+        False,
+        description=(
+            "Translate the question into the store's other languages (English/German) with the "
+            "generator, for keyword search across languages. One short LLM call per question."
+        ),
+    )
     rerank: bool = Field(
         True, description="Re-rank retrieved passages by their best sentence against the question."
     )

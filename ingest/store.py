@@ -222,6 +222,7 @@ class Store:
                 "date_int": date_int(doc.date),
                 "url": doc.url,
                 "lang": doc.lang,
+                "publisher": doc.publisher,
                 "sha256": doc.sha256,
                 "file_sha256": file_sha256,
                 "n_chunks": n_chunks,
@@ -376,6 +377,7 @@ def chunk_metadata(c: Chunk) -> dict[str, Any]:
             "url": c.url,
             "lang": c.lang,
             "page": c.page,
+            "publisher": c.publisher,
         }
     )
 
@@ -394,4 +396,5 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         lang=meta.get("lang"),
         page=meta.get("page"),
         chunk_id=chunk_id,
+        publisher=meta.get("publisher"),
     )

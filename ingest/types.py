@@ -30,6 +30,7 @@ class Document:
     date: str | None = None  # ISO date YYYY-MM-DD
     url: str | None = None
     lang: str | None = None
+    publisher: str | None = None  # e.g. "TechCrunch": searched by keyword, shown in citations
     page_starts: tuple[int, ...] = ()  # PDF: offset of each page's first character
     doc_id: str = field(default="")
 
@@ -66,6 +67,7 @@ class Chunk:
     lang: str | None = None
     page: int | None = None
     chunk_id: str = field(default="")
+    publisher: str | None = None
 
     def __post_init__(self) -> None:
         if not self.chunk_id:

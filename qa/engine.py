@@ -18,7 +18,7 @@ from ingest.errors import BackendError
 from ingest.language import question_language
 from ingest.settings import Settings
 
-from . import condense
+from . import condense, translate
 from .answerable import fits_question, missing_key_terms, says_sources_are_silent
 from .backends import backend_label, make_chat_model
 from .citations import SupportChecker, cite, make_citation, strip_markers
@@ -59,6 +59,7 @@ class Engine:
         self._chat_model = chat_model
         self._chat_model_given = chat_model is not None
         self._response_format = "json_schema"
+        self._translated: dict[tuple[str, str], str | None] = {}
         # below this evidence score nothing in the sources is about the question
         self.min_evidence_score = 0.80
         self.label = "custom chat model" if chat_model is not None else backend_label(settings)
@@ -110,14 +111,24 @@ class Engine:
             timings["condense"] = time.perf_counter() - t
         result.standalone_question = standalone
 
-        retrieval = self.retriever.search(standalone, k=k, filters=filters)
+        t = time.perf_counter()
+        result.translations = self.translations(standalone, filters)
+        if result.translations:
+            timings["translate"] = time.perf_counter() - t
+        retrieval = self.retriever.search(
+            standalone, k=k, filters=filters, translations=result.translations
+        )
         timings["retrieval"] = retrieval.timings["retrieval"]
         result.passages = retrieval.passages
         yield Event("passages", passages=retrieval.passages)
 
         t = time.perf_counter()
         ranked = [
-            ev for ev in self.selector.score(standalone, retrieval.passages) if is_evidence(ev.text)
+            ev
+            for ev in self.selector.score(
+                standalone, retrieval.passages, list(result.translations.values())
+            )
+            if is_evidence(ev.text)
         ]
         evidence = ranked[: self.settings.evidence_sentences]
         for n, ev in enumerate(evidence, start=1):
@@ -168,13 +179,21 @@ class Engine:
         s = self.settings
         k = k or s.k
         pool = max(k, s.rerank_pool) if s.rerank else k
-        retrieval = self.retriever.search(question, k=pool, filters=filters)
+        t = time.perf_counter()
+        translations = self.translations(question, filters)
+        retrieval = self.retriever.search(
+            question, k=pool, filters=filters, translations=translations
+        )
+        if translations:
+            retrieval.timings["translate"] = (
+                time.perf_counter() - t - retrieval.timings["retrieval"]
+            )
         if not s.rerank or len(retrieval.passages) < 2:
             retrieval.passages = retrieval.passages[:k]
             return retrieval
         t = time.perf_counter()
         best: dict[str, float] = {}
-        for ev in self.selector.score(question, retrieval.passages):
+        for ev in self.selector.score(question, retrieval.passages, list(translations.values())):
             cid = ev.chunk.chunk_id
             best[cid] = max(best.get(cid, float("-inf")), ev.score)
         order = sorted(
@@ -186,6 +205,36 @@ class Engine:
         return retrieval
 
     # --- steps ----------------------------------------------------------------------------------
+    def translations(self, question: str, filters: Filters | None = None) -> dict[str, str]:
+        """The question in the store's other languages (English, German), for keyword search.
+        Empty without a generator, with translation off, or for dense-only retrieval."""
+        s = self.settings
+        model = self.chat_model
+        if not s.translate_queries or s.retrieval == "dense" or model is None:
+            return {}
+        bm25 = self.retriever.bm25
+        bm25.sync(self.retriever.store)
+        lang = question_language(question)
+        targets = bm25.languages() & set(translate.LANGUAGE_NAMES) - {lang}
+        if filters and filters.languages:
+            targets &= set(filters.languages)
+        out: dict[str, str] = {}
+        for target in sorted(targets):
+            key = (question, target)
+            if key not in self._translated:
+                try:
+                    reply = model.invoke(
+                        translate.translation_messages(question, target), max_tokens=64
+                    )
+                except Exception:  # keyword search in the question's language still runs
+                    continue
+                self._translated[key] = translate.clean_translation(str(reply.content), question)
+                if len(self._translated) > 1000:
+                    self._translated.pop(next(iter(self._translated)))
+            if self._translated[key]:
+                out[target] = self._translated[key]
+        return out
+
     def standalone_question(self, question: str, history: list[Turn]) -> str:
         if not condense.needs_context(question):
             return question

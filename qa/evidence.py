@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -93,8 +94,11 @@ class EvidenceSelector:
                 out.append((pi, c.start + s, c.start + e))
         return out
 
-    def score(self, question: str, passages: list[Passage]) -> list[Evidence]:
-        """All sentences of ``passages`` as evidence, best first (numbered in that order)."""
+    def score(
+        self, question: str, passages: list[Passage], translations: Sequence[str] = ()
+    ) -> list[Evidence]:
+        """All sentences of ``passages`` as evidence, best first (numbered in that order).
+        Shared words count in the question's language or any of its ``translations``."""
         cands = self.candidates(passages)
         if not cands:
             return []
@@ -108,7 +112,8 @@ class EvidenceSelector:
         for (pi, s, e), text, sim in zip(cands, texts, sem, strict=True):
             score = (
                 self.semantic_weight * float(sim)
-                + self.lexical_weight * lexical_overlap(question, text)
+                + self.lexical_weight
+                * max(lexical_overlap(q_text, text) for q_text in (question, *translations))
                 + self.rank_weight / (1 + pi)
             )
             scored.append(Evidence(0, text, s, e, score, passages[pi]))
@@ -117,5 +122,7 @@ class EvidenceSelector:
             ev.n = n
         return scored
 
-    def select(self, question: str, passages: list[Passage], n: int) -> list[Evidence]:
-        return self.score(question, passages)[:n]
+    def select(
+        self, question: str, passages: list[Passage], n: int, translations: Sequence[str] = ()
+    ) -> list[Evidence]:
+        return self.score(question, passages, translations)[:n]

@@ -1,5 +1,6 @@
-"""Hybrid retrieval: dense (Chroma) and BM25, fused by weighted reciprocal rank fusion, with
-metadata filters and near-duplicate chunks collapsed."""
+"""Hybrid retrieval: dense (Chroma) and BM25 (of the question and of its translations), fused by
+weighted min-max score fusion or weighted reciprocal rank fusion, with metadata filters and
+near-duplicate chunks collapsed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import fnmatch
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +101,11 @@ class Retriever:
         k: int | None = None,
         filters: Filters | None = None,
         mode: str | None = None,
+        translations: dict[str, str] | None = None,
     ) -> Retrieval:
+        """Top ``k`` passages for ``query``. ``translations`` (language -> the query in that
+        language) add keyword searches over the chunks in those languages: words only match
+        words of their own language."""
         filters = filters or Filters()
         k = k or self.settings.k
         mode = mode or self.settings.retrieval
@@ -113,17 +119,31 @@ class Retriever:
             return Retrieval([], {"retrieval": time.perf_counter() - t0})
         timings["prepare"] = time.perf_counter() - t0
 
-        bm25_job = None
+        keyword_jobs: list[tuple[str | None, Any]] = []
         if mode in ("bm25", "hybrid"):
-            mask = self.bm25.mask(
-                date_from=date_int(filters.date_from),
-                date_to=date_int(filters.date_to),
-                langs=set(filters.languages) or None,
-                sources=sources,
-                exclude_docs=exclude or None,
-            )
+            wanted_langs = set(filters.languages) or None
+
+            def mask(langs: set[str] | None) -> Any:
+                return self.bm25.mask(
+                    date_from=date_int(filters.date_from),
+                    date_to=date_int(filters.date_to),
+                    langs=langs,
+                    sources=sources,
+                    exclude_docs=exclude or None,
+                )
+
             # keyword search runs while the query is embedded (the model releases the GIL)
-            bm25_job = self._pool.submit(self._timed, self.bm25.search, query, n, mask)
+            keyword_jobs.append(
+                (
+                    None,
+                    self._pool.submit(self._timed, self.bm25.search, query, n, mask(wanted_langs)),
+                )
+            )
+            for lang, text in (translations or {}).items():
+                if wanted_langs is not None and lang not in wanted_langs:
+                    continue
+                job = self._pool.submit(self._timed, self.bm25.search, text, n, mask({lang}))
+                keyword_jobs.append((lang, job))
         dense: list[tuple[str, float]] = []
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
@@ -132,12 +152,14 @@ class Retriever:
             t = time.perf_counter()
             dense = self.store.query_ids(vector, n, self._where(filters, sources, exclude))
             timings["dense"] = time.perf_counter() - t
-        bm25: list[tuple[str, float]] = []
-        if bm25_job is not None:
-            bm25, timings["bm25"] = bm25_job.result()
+        keyword: list[tuple[str | None, list[tuple[str, float]]]] = []
+        for lang, job in keyword_jobs:
+            found, seconds = job.result()
+            timings["bm25"] = timings.get("bm25", 0.0) + seconds
+            keyword.append((lang, found))
 
         t = time.perf_counter()
-        passages = self._fuse(query, dense, bm25, mode, k)
+        passages = self._fuse(query, dense, keyword, mode, k)
         timings["fuse"] = time.perf_counter() - t
         timings["retrieval"] = time.perf_counter() - t0
         return Retrieval(passages, timings)
@@ -151,30 +173,38 @@ class Retriever:
         self,
         query: str,
         dense: list[tuple[str, float]],
-        bm25: list[tuple[str, float]],
+        keyword: list[tuple[str | None, list[tuple[str, float]]]],
         mode: str,
         k: int,
     ) -> list[Passage]:
         """Order candidates by fused score, then fetch only the chunks that make the top ``k``
-        after near-duplicates are collapsed."""
+        after near-duplicates are collapsed. ``keyword`` holds BM25 results of the query itself
+        (language ``None``) and of its translations."""
         s = self.settings
         chunks: dict[str, Chunk] = {}
+        bm25 = next((found for lang, found in keyword if lang is None), [])
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
         bm25_rank = {cid: r for r, (cid, _) in enumerate(bm25, start=1)}
         if mode == "dense":
             scores = dict(dense)
-        elif mode == "bm25":
+        elif mode == "bm25" and len(keyword) == 1:
             scores = dict(bm25)
         else:
             lang = question_language(query)
-            scores = {cid: s.dense_weight / (s.rrf_k + r) for cid, r in dense_rank.items()}
-            for cid, r in bm25_rank.items():
-                # keyword matches across languages are mostly names and numbers: weaker evidence
+
+            def original_weight(cid: str) -> float:
+                # keyword matches across languages are mostly names and numbers: weak evidence
                 chunk_lang = self.bm25.lang_of(cid)
-                weight = s.bm25_weight * (
-                    1.0 if chunk_lang in (lang, None, "") else s.bm25_cross_lingual
-                )
-                scores[cid] = scores.get(cid, 0.0) + weight / (s.rrf_k + r)
+                own = chunk_lang in (lang, None, "")
+                return s.bm25_weight * (1.0 if own else s.bm25_cross_lingual)
+
+            lists: list[tuple[list[tuple[str, float]], Callable[[str], float]]] = []
+            if mode == "hybrid":
+                lists.append((dense, lambda cid: s.dense_weight))
+            lists.append((bm25, original_weight))
+            translated_weight = s.bm25_weight * s.bm25_translated
+            lists += [(found, lambda cid: translated_weight) for lg, found in keyword if lg]
+            scores = fuse(lists, s.fusion, s.rrf_k)
         order = sorted(scores, key=lambda cid: -scores[cid])
         kept: list[Passage] = []
         start = 0
@@ -191,6 +221,25 @@ class Retriever:
             ]
             kept = collapse_near_duplicates(candidates)[:k]
         return kept
+
+
+def fuse(
+    lists: Sequence[tuple[list[tuple[str, float]], Callable[[str], float]]],
+    fusion: str = "score",
+    rrf_k: int = 60,
+) -> dict[str, float]:
+    """Fused score of every candidate: the weighted sum, over result lists, of its min-max
+    normalised score (``score``) or of 1/(rrf_k + rank) (``rrf``). Each list comes with a weight
+    per candidate (so that a keyword match can count less in another language)."""
+    out: dict[str, float] = {}
+    for ranked, weight in lists:
+        if fusion == "score":
+            part = _minmax(ranked)
+        else:
+            part = {cid: 1.0 / (rrf_k + r) for r, (cid, _) in enumerate(ranked, start=1)}
+        for cid, v in part.items():
+            out[cid] = out.get(cid, 0.0) + weight(cid) * v
+    return out
 
 
 def _minmax(ranked: list[tuple[str, float]]) -> dict[str, float]:

@@ -40,6 +40,7 @@ class Passage:
             "url": self.chunk.url,
             "lang": self.chunk.lang,
             "page": self.chunk.page,
+            "publisher": self.chunk.publisher,
             "start": self.chunk.start,
             "end": self.chunk.end,
             "text": self.chunk.text,
@@ -63,6 +64,7 @@ class Passage:
             lang=d.get("lang"),
             page=d.get("page"),
             chunk_id=d["chunk_id"],
+            publisher=d.get("publisher"),
         )
         return cls(chunk, d["score"], d.get("dense_rank"), d.get("bm25_rank"))
 
@@ -118,6 +120,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
     standalone_question: str | None = None
+    translations: dict[str, str] = field(default_factory=dict)  # language -> question, for BM25
     passages: list[Passage] = field(default_factory=list)
     backend: str = ""
     model: str = ""
@@ -146,6 +149,7 @@ class Answer:
             citations=[Citation(**c) for c in d.get("citations", [])],
             refused=d.get("refused", False),
             standalone_question=d.get("standalone_question"),
+            translations=d.get("translations", {}),
             passages=[Passage.from_dict(p) for p in d.get("passages", [])],
             backend=d.get("backend", ""),
             model=d.get("model", ""),

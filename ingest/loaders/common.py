@@ -26,6 +26,7 @@ def make_document(
     url: str | None = None,
     lang: str | None = None,
     page_starts: tuple[int, ...] = (),
+    publisher: str | None = None,
 ) -> Document:
     if not text.strip():
         raise SkipFile("no text found")
@@ -38,4 +39,5 @@ def make_document(
         url=url or None,
         lang=(lang or "").strip().lower()[:2] or detect_language(text),
         page_starts=page_starts,
+        publisher=(publisher or "").strip() or None,
     )

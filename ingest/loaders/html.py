@@ -96,6 +96,17 @@ def load(data: bytes, path: Path, source: str, sha256: str) -> tuple[list[Docume
     date = extracted.date if extracted is not None else None
     url = extracted.url if extracted is not None else None
     lang = extracted.language if extracted is not None else None
+    publisher = extracted.sitename if extracted is not None else None
     return [
-        make_document(text, path, source, sha256, title=title, date=date, url=url, lang=lang)
+        make_document(
+            text,
+            path,
+            source,
+            sha256,
+            title=title,
+            date=date,
+            url=url,
+            lang=lang,
+            publisher=publisher,
+        )
     ], []

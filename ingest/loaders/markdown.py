@@ -1,4 +1,4 @@
-"""Markdown, with optional YAML front matter (title, date, url, lang)."""
+"""Markdown, with optional YAML front matter (title, date, url, lang, publisher)."""
 
 from __future__ import annotations
 
@@ -42,5 +42,6 @@ def load(data: bytes, path: Path, source: str, sha256: str) -> tuple[list[Docume
         date=meta.get("date"),
         url=str(meta["url"]) if meta.get("url") else None,
         lang=str(meta["lang"]) if meta.get("lang") else None,
+        publisher=str(meta["publisher"]) if meta.get("publisher") else None,
     )
     return [doc], problems

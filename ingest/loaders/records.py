@@ -1,5 +1,6 @@
 """Article collections: a JSON list (or ``{"articles": [...]}``) or JSON Lines of objects with
-``title``, ``body`` (or ``text``/``content``), ``published_at`` (or ``date``), ``url``, ``lang``."""
+``title``, ``body`` (or ``text``/``content``), ``published_at`` (or ``date``), ``url``, ``lang``,
+``publisher`` (or ``source``/``site_name``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from .common import clean_text, make_document
 
 _BODY_KEYS = ("body", "text", "content")
 _DATE_KEYS = ("published_at", "date", "published")
+_PUBLISHER_KEYS = ("publisher", "source", "site_name", "sitename")  # MultiHop-RAG uses "source"
 
 
 def _records(text: str, path: Path) -> list[Any]:
@@ -82,6 +84,9 @@ def load(data: bytes, path: Path, source: str, sha256: str) -> tuple[list[Docume
                 date=date,
                 url=url,
                 lang=lang if isinstance(lang, str) else None,
+                publisher=next(
+                    (record[k] for k in _PUBLISHER_KEYS if isinstance(record.get(k), str)), None
+                ),
             )
         )
     if not documents and not problems:

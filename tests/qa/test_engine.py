@@ -17,9 +17,13 @@ def _reply(answer: str, sources: list[int], found: bool = True) -> str:
     return json.dumps({"found": found, "answer": answer, "sources": sources})
 
 
-def _engine(settings: Settings, *replies: str) -> tuple[Engine, ScriptedChatModel]:
+def _engine(
+    settings: Settings, *replies: str, translate: bool = False
+) -> tuple[Engine, ScriptedChatModel]:
+    """An engine whose chat model replies from ``replies``. Query translation (one more call for
+    an English question over the German store) is off unless a test is about it."""
     model = ScriptedChatModel(replies=list(replies))
-    return Engine(settings, chat_model=model), model
+    return Engine(settings.with_overrides(translate_queries=translate), chat_model=model), model
 
 
 def test_answer_is_checked_and_cited_to_the_sentence(seed_settings: Settings) -> None:
@@ -55,6 +59,43 @@ def test_not_found_is_a_refusal_in_the_question_language(seed_settings: Settings
     answer = engine.answer("Wie hoch ist das Budget der Schutztruppe?")
     assert answer.refused and answer.language == "de"
     assert answer.text.startswith("Die Quellen sagen dazu nichts")
+
+
+def test_question_is_translated_for_keyword_search(seed_settings: Settings) -> None:
+    engine, model = _engine(
+        seed_settings,
+        "Welche Länder planen Stützpunkte in der Ukraine?",
+        _reply("France and Britain could plan bases in Ukraine.", [1]),
+        translate=True,
+    )
+    answer = engine.answer("Which countries plan bases in Ukraine?")
+    # the store is German only: one translation into German, before retrieval
+    system, user = model.calls[0]["messages"]
+    assert "into German" in system[1] and user[1] == "Which countries plan bases in Ukraine?"
+    assert answer.translations == {"de": "Welche Länder planen Stützpunkte in der Ukraine?"}
+    assert "translate" in answer.timings
+    assert BASES in answer.passages[0].chunk.text
+    assert answer.passages[0].bm25_rank is not None or answer.passages[0].dense_rank == 1
+    assert not answer.refused and answer.citation(1).quote == BASES
+
+
+def test_german_question_over_german_store_needs_no_translation(seed_settings: Settings) -> None:
+    engine, model = _engine(
+        seed_settings, _reply("Frankreich und Großbritannien.", [1]), translate=True
+    )
+    answer = engine.answer("Welche Länder planen Stützpunkte in der Ukraine?")
+    assert len(model.calls) == 1 and answer.translations == {}
+
+
+def test_a_reply_that_is_no_translation_is_not_searched(seed_settings: Settings) -> None:
+    engine, _ = _engine(
+        seed_settings,
+        "Which countries plan bases in Ukraine?",
+        _reply("", [], found=False),
+        translate=True,
+    )
+    answer = engine.answer("Which countries plan bases in Ukraine?")
+    assert answer.translations == {}
 
 
 def test_follow_up_is_rewritten_before_retrieval(seed_settings: Settings) -> None:

@@ -5,7 +5,7 @@ from ingest.pipeline import ingest
 from ingest.settings import Settings
 from ingest.store import Store
 from ingest.types import Chunk
-from qa.retrieve import Retriever, collapse_near_duplicates
+from qa.retrieve import Retriever, collapse_near_duplicates, fuse
 from qa.types import Filters, Passage
 from tests.conftest import CORPUS
 
@@ -80,3 +80,35 @@ def test_half_written_documents_are_not_retrieved(tmp_path: Path) -> None:
     meta = store._docs.get(ids=[doc.doc_id], include=["metadatas"])["metadatas"][0]
     store._docs.update(ids=[doc.doc_id], metadatas=[{**meta, "status": "pending"}])
     assert Retriever(settings).search("Stützpunkte Ukraine").passages == []
+
+
+def test_score_fusion_adds_weighted_min_max_scores() -> None:
+    dense = [("a", 1.0), ("b", 0.75), ("c", 0.5)]
+    keyword = [("c", 21.0), ("a", 1.0)]
+    fused = fuse([(dense, lambda cid: 1.0), (keyword, lambda cid: 2.0)], "score")
+    # dense scaled to a=1, b=0.5, c=0; keyword to c=1, a=0
+    assert fused == {"a": 1.0, "b": 0.5, "c": 2.0}
+    # a keyword list weighted 0 for every chunk (another language) changes nothing
+    assert fuse([(dense, lambda cid: 1.0), (keyword, lambda cid: 0.0)], "score") == {
+        "a": 1.0,
+        "b": 0.5,
+        "c": 0.0,
+    }
+
+
+def test_rank_fusion_uses_ranks_only() -> None:
+    dense = [("a", 0.9), ("b", 0.1)]
+    keyword = [("b", 100.0)]
+    fused = fuse([(dense, lambda cid: 1.0), (keyword, lambda cid: 2.0)], "rrf", rrf_k=10)
+    assert fused["a"] == 1 / 11
+    assert fused["b"] == 1 / 12 + 2 / 11
+
+
+def test_translated_keyword_search_matches_german_chunks(tmp_path: Path) -> None:
+    settings = Settings(store_path=tmp_path / "s")
+    ingest([_corpus(tmp_path)], settings)
+    r = Retriever(settings)
+    english = r.search("bases", k=10, mode="bm25").passages
+    assert all(p.chunk.lang == "en" for p in english)  # no English word "bases" in German text
+    both = r.search("bases", k=10, mode="bm25", translations={"de": "Stützpunkte"}).passages
+    assert both[0].chunk.lang == "de" and "Stützpunkte" in both[0].chunk.text

@@ -1,0 +1,21 @@
+from qa.translate import clean_translation, translation_messages
+
+
+def test_translation_prompt_names_the_target_language() -> None:
+    system, user = translation_messages("How many bases?", "de")
+    assert "into German" in system.content and user.content == "How many bases?"
+
+
+def test_clean_translation_takes_the_first_line_without_labels_or_quotes() -> None:
+    q = "How many bases are planned?"
+    assert clean_translation('German: "Wie viele Stützpunkte sind geplant?"\n(Note: ...)', q) == (
+        "Wie viele Stützpunkte sind geplant?"
+    )
+    assert clean_translation("„Wie viele Stützpunkte?“", q) == "Wie viele Stützpunkte?"
+
+
+def test_replies_that_are_no_translation_are_rejected() -> None:
+    q = "How many bases are planned?"
+    assert clean_translation("How many bases are planned?", q) is None  # echoed
+    assert clean_translation("", q) is None
+    assert clean_translation("Wie " * 100, q) is None  # rambling
