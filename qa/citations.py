@@ -123,6 +123,7 @@ def make_citation(n: int, ev: Evidence, support: float) -> Citation:
         context=c.text,
         context_start=c.start,
         support=support,
+        publisher=c.publisher,
     )
 
 

@@ -205,6 +205,12 @@ class Retriever:
             translated_weight = s.bm25_weight * s.bm25_translated
             lists += [(found, lambda cid: translated_weight) for lg, found in keyword if lg]
             scores = fuse(lists, s.fusion, s.rrf_k)
+            # the keyword rank shown is the best one that counted for the chunk
+            bm25_rank = {}
+            for found, weight in lists[1 if mode == "hybrid" else 0 :]:
+                for r, (cid, _) in enumerate(found, start=1):
+                    if weight(cid) > 0 and r < bm25_rank.get(cid, r + 1):
+                        bm25_rank[cid] = r
         order = sorted(scores, key=lambda cid: -scores[cid])
         kept: list[Passage] = []
         start = 0

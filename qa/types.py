@@ -102,6 +102,7 @@ class Citation:
     context: str = ""  # the passage around the quote
     context_start: int = 0  # offset of ``context`` in the document text
     support: float = 0.0  # how well the quote supports the sentences that cite it
+    publisher: str | None = None
 
 
 @dataclass

@@ -191,6 +191,13 @@ def _answer_options(f: Any) -> Any:
         click.option(
             "--retrieval", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval mode."
         ),
+        click.option(
+            "--translate/--no-translate",
+            "translate_queries",
+            default=None,
+            help="Also search with the question translated into the sources' other language "
+            "(one short LLM call; FUNDSTELLE_TRANSLATE_QUERIES).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -348,6 +355,12 @@ GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer
 @click.option("--model", "llm_model")
 @click.option("--base-url", "llm_base_url")
 @click.option("--retrieval", type=click.Choice(["hybrid", "dense", "bm25"]))
+@click.option(
+    "--translate/--no-translate",
+    "translate_queries",
+    default=None,
+    help="Translate questions for keyword search across languages.",
+)
 @click.pass_context
 def evaluate(
     ctx: click.Context,
@@ -381,6 +394,8 @@ def evaluate(
         "model": settings.llm_model or "default",
         "retrieval": settings.retrieval,
         "rerank": settings.rerank,
+        "fusion": settings.fusion,
+        "translate": settings.translate_queries,
         "chunk_size": settings.chunk_size,
         "embedding": settings.embedding_model,
     }

@@ -18,6 +18,8 @@ def display_path(source: str) -> str:
 
 def source_line(c: Citation) -> str:
     where = [c.title]
+    if c.publisher:
+        where.append(c.publisher)
     if c.date:
         where.append(c.date)
     loc = f"{display_path(c.source)}"
@@ -30,6 +32,8 @@ def render_answer(answer: Answer, width: int = 100) -> str:
     lines: list[str] = []
     if answer.standalone_question and answer.standalone_question != answer.question:
         lines.append(click.style(f"(understood as: {answer.standalone_question})", dim=True))
+    for lang, text in answer.translations.items():
+        lines.append(click.style(f"(also searched in {lang}: {text})", dim=True))
     if answer.error:
         lines.append(click.style(f"Error: {answer.error}", fg="red"))
     if answer.text:

@@ -49,16 +49,18 @@ def test_seed_text_date_token_is_metadata(tmp_path: Path) -> None:
 def test_markdown_front_matter(tmp_path: Path) -> None:
     p = tmp_path / "note.md"
     p.write_text(
-        "---\ntitle: Ein Titel\ndate: 2024-05-01\nurl: https://example.org/a\nlang: de\n---\n"
+        "---\ntitle: Ein Titel\ndate: 2024-05-01\nurl: https://example.org/a\nlang: de\n"
+        "publisher: Tagesschau\n---\n"
         "# Überschrift\n\nDer Text beginnt hier. Er geht weiter.\n",
         encoding="utf-8",
     )
     (doc,) = _load(p).documents
-    assert (doc.title, doc.date, doc.url, doc.lang) == (
+    assert (doc.title, doc.date, doc.url, doc.lang, doc.publisher) == (
         "Ein Titel",
         "2024-05-01",
         "https://example.org/a",
         "de",
+        "Tagesschau",
     )
     assert doc.text.startswith("# Überschrift")
 
@@ -122,6 +124,7 @@ def test_jsonl_collection_with_bad_records(tmp_path: Path) -> None:
             "body": "Alpha text here.",
             "published_at": "2023-11-27T08:45:59+00:00",
             "url": "u1",
+            "source": "TechCrunch",
         },
         {"title": "B", "body": ""},
         "not an object",
@@ -130,6 +133,7 @@ def test_jsonl_collection_with_bad_records(tmp_path: Path) -> None:
     loaded = _load(p)
     assert [d.title for d in loaded.documents] == ["A"]
     assert loaded.documents[0].date == "2023-11-27"
+    assert loaded.documents[0].publisher == "TechCrunch"  # MultiHop-RAG's name for it
     assert loaded.documents[0].source.endswith("a.jsonl#u1")
     assert len(loaded.problems) == 3
 
@@ -141,7 +145,7 @@ def test_multihop_corpus_gives_609_articles() -> None:
     docs = _load(path).documents
     assert len(docs) == 609
     assert len({d.doc_id for d in docs}) == 609
-    assert all(d.url and d.date and d.title for d in docs)
+    assert all(d.url and d.date and d.title and d.publisher for d in docs)
 
 
 def test_size_limit(tmp_path: Path) -> None:

@@ -37,6 +37,20 @@ def test_bases_question_is_answered_with_france_and_the_uk(engine: Engine) -> No
     assert "first_token" in answer.timings
 
 
+def test_question_translated_by_the_real_model_finds_german_words(engine: Engine) -> None:
+    translating = Engine(
+        engine.settings.with_overrides(translate_queries=True),
+        retriever=engine.retriever,
+        chat_model=engine.chat_model,
+    )
+    answer = translating.answer("Which countries plan bases in Ukraine?")
+    german = answer.translations["de"]
+    assert "Ukraine" in german and german != answer.question
+    # the German words of the translation matched German chunks by keyword
+    assert any(p.bm25_rank is not None for p in answer.passages)
+    assert not answer.refused and BASES in [c.quote for c in answer.citations]
+
+
 def test_outside_knowledge_is_refused(engine: Engine) -> None:
     answer = engine.answer("What is the capital of Australia?")
     assert answer.refused

@@ -14,7 +14,8 @@ def _corpus(tmp_path: Path) -> Path:
     corpus = tmp_path / "c"
     shutil.copytree(CORPUS, corpus)
     (corpus / "en.md").write_text(
-        "---\ntitle: Harbour news\ndate: 2023-05-01\nlang: en\n---\nThe harbour of Hamburg expects more ships. "
+        "---\ntitle: Harbour news\ndate: 2023-05-01\nlang: en\npublisher: Port Gazette\n---\n"
+        "The harbour of Hamburg expects more ships. "
         "Ukraine exports grain through Romanian ports.\n"
     )
     # a syndicated copy of the English story under another name
@@ -112,3 +113,14 @@ def test_translated_keyword_search_matches_german_chunks(tmp_path: Path) -> None
     assert all(p.chunk.lang == "en" for p in english)  # no English word "bases" in German text
     both = r.search("bases", k=10, mode="bm25", translations={"de": "Stützpunkte"}).passages
     assert both[0].chunk.lang == "de" and "Stützpunkte" in both[0].chunk.text
+
+
+def test_keyword_search_sees_publisher_and_title(tmp_path: Path) -> None:
+    settings = Settings(store_path=tmp_path / "s")
+    ingest([_corpus(tmp_path)], settings)
+    r = Retriever(settings)
+    # neither word is in any text: one names the publisher, the other the title
+    (hit,) = r.search("gazette", k=5, mode="bm25").passages
+    assert hit.chunk.publisher == "Port Gazette" and hit.chunk.title == "Harbour news"
+    titled = r.search("copy", k=5, mode="bm25").passages
+    assert [p.chunk.title for p in titled] == ["Harbour news (copy)"]
