@@ -209,8 +209,10 @@ class Engine:
         """The question in the store's other languages (English, German), for keyword search.
         Empty without a generator, with translation off, or for dense-only retrieval."""
         s = self.settings
-        model = self.chat_model
-        if not s.translate_queries or s.retrieval == "dense" or model is None:
+        if not s.translate_queries or s.retrieval == "dense":
+            return {}
+        model = self.chat_model  # loads the model: only when translation is on
+        if model is None:
             return {}
         bm25 = self.retriever.bm25
         bm25.sync(self.retriever.store)
