@@ -149,7 +149,8 @@ def multihop_rag(
     non_null = [q for q in queries if not q.is_null]
     null = [q for q in queries if q.is_null]
     to_answer = {q.qid for q in rng.sample(non_null, min(answer_sample, len(non_null)))}
-    to_answer |= {q.qid for q in rng.sample(null, min(max(answer_sample // 5, 1), len(null)))}
+    if answer_sample > 0:  # a fifth as many null queries, at least one
+        to_answer |= {q.qid for q in rng.sample(null, min(max(answer_sample // 5, 1), len(null)))}
     rows = []
     progress("questions", 0, len(queries))
     for q in queries:
@@ -181,13 +182,11 @@ def multihop_rag(
         )
     answered = [r for r in rows if "answer" in r and r["type"] != "null_query"]
     nulls = [r for r in rows if "answer" in r and r["type"] == "null_query"]
-    summary["accuracy"] = (
-        m.mean([1.0 if r["correct"] else 0.0 for r in answered]) if answered else 0.0
-    )
-    summary["answered_sample"] = len(answered)
-    summary["null_refused"] = (
-        m.mean([1.0 if r["refused"] else 0.0 for r in nulls]) if nulls else 0.0
-    )
-    summary["null_sample"] = len(nulls)
+    if answered:  # a retrieval-only run has no answer figures rather than zeros
+        summary["accuracy"] = m.mean([1.0 if r["correct"] else 0.0 for r in answered])
+        summary["answered_sample"] = len(answered)
+    if nulls:
+        summary["null_refused"] = m.mean([1.0 if r["refused"] else 0.0 for r in nulls])
+        summary["null_sample"] = len(nulls)
     config = {"limit": limit, "seed": seed, "answer_sample": answer_sample}
     return Run(summary, rows, config)

@@ -76,7 +76,15 @@ with st.sidebar:
         index=backends.index(settings.backend) if settings.backend in backends else 0,
     )
     k = st.slider("Passages", 1, 20, settings.k, key="k")
-    active = settings.with_overrides(backend=backend)
+    translate = st.toggle(
+        "Translate questions for keyword search",
+        value=settings.translate_queries,
+        disabled=backend == "extractive",
+        help="Also search the sources' other language (English/German) by keyword, with the "
+        "question translated by the generator: better ranking, about 1 s more per question.",
+        key="translate",
+    )
+    active = settings.with_overrides(backend=backend, translate_queries=translate)
     from qa.backends import backend_label
 
     st.caption(f"Model: {backend_label(active)}")
