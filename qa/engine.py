@@ -123,12 +123,10 @@ class Engine:
         yield Event("passages", passages=retrieval.passages)
 
         t = time.perf_counter()
+        # the translation's words are not used here: a weak translation's common words
+        # ("Länder") pulled unrelated sentences ahead of the answer on the gold set
         ranked = [
-            ev
-            for ev in self.selector.score(
-                standalone, retrieval.passages, list(result.translations.values())
-            )
-            if is_evidence(ev.text)
+            ev for ev in self.selector.score(standalone, retrieval.passages) if is_evidence(ev.text)
         ]
         evidence = ranked[: self.settings.evidence_sentences]
         for n, ev in enumerate(evidence, start=1):
