@@ -77,6 +77,8 @@ def passage_html(c: Citation) -> str:
 def citation_label(c: Citation, display_source: str) -> str:
     """Plain text (no markup) for an expander label."""
     parts = [f"[{c.n}] {c.title}"]
+    if c.publisher:
+        parts.append(c.publisher)
     if c.date:
         parts.append(c.date)
     parts.append(display_source + (f", p. {c.page}" if c.page else ""))
