@@ -71,7 +71,7 @@ class BM25Index:
         )
         self._position: dict[str, int] = {}
         self._bm25 = None
-        self._languages: tuple[str | None, set[str]] | None = None
+        self._languages: set[str] = set()
         self._load()
 
     # --- persistence ---------------------------------------------------------------------------
@@ -140,6 +140,7 @@ class BM25Index:
             np.array(sources, dtype=object),
         )
         self._position = {cid: i for i, cid in enumerate(self.meta.ids)}
+        self._languages = {str(x) for x in set(langs) if x}
 
     def _index(self) -> None:
         import bm25s
@@ -217,10 +218,7 @@ class BM25Index:
 
     def languages(self) -> set[str]:
         """Languages of the indexed chunks (unknown ones left out)."""
-        if self._languages is None or self._languages[0] != self.generation:
-            found = {str(x) for x in set(self.meta.langs.tolist()) if x}
-            self._languages = (self.generation, found)
-        return set(self._languages[1])
+        return set(self._languages)
 
     def mask(
         self,

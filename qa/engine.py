@@ -111,13 +111,9 @@ class Engine:
             timings["condense"] = time.perf_counter() - t
         result.standalone_question = standalone
 
-        t = time.perf_counter()
-        result.translations = self.translations(standalone, filters)
-        if result.translations:
-            timings["translate"] = time.perf_counter() - t
-        retrieval = self.retriever.search(
-            standalone, k=k, filters=filters, translations=result.translations
-        )
+        retrieval, result.translations = self._search(standalone, k, filters)
+        if "translate" in retrieval.timings:
+            timings["translate"] = retrieval.timings["translate"]
         timings["retrieval"] = retrieval.timings["retrieval"]
         result.passages = retrieval.passages
         yield Event("passages", passages=retrieval.passages)
@@ -177,15 +173,7 @@ class Engine:
         s = self.settings
         k = k or s.k
         pool = max(k, s.rerank_pool) if s.rerank else k
-        t = time.perf_counter()
-        translations = self.translations(question, filters)
-        retrieval = self.retriever.search(
-            question, k=pool, filters=filters, translations=translations
-        )
-        if translations:
-            retrieval.timings["translate"] = (
-                time.perf_counter() - t - retrieval.timings["retrieval"]
-            )
+        retrieval, translations = self._search(question, pool, filters)
         if not s.rerank or len(retrieval.passages) < 2:
             retrieval.passages = retrieval.passages[:k]
             return retrieval
@@ -203,6 +191,18 @@ class Engine:
         return retrieval
 
     # --- steps ----------------------------------------------------------------------------------
+    def _search(
+        self, question: str, k: int | None, filters: Filters | None
+    ) -> tuple[Retrieval, dict[str, str]]:
+        """Retrieval with the question's translations (when on); their time as "translate"."""
+        t = time.perf_counter()
+        translations = self.translations(question, filters)
+        seconds = time.perf_counter() - t
+        retrieval = self.retriever.search(question, k=k, filters=filters, translations=translations)
+        if translations:
+            retrieval.timings["translate"] = seconds
+        return retrieval, translations
+
     def translations(self, question: str, filters: Filters | None = None) -> dict[str, str]:
         """The question in the store's other languages (English, German), for keyword search.
         Empty without a generator, with translation off, or for dense-only retrieval."""

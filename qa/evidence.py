@@ -121,8 +121,3 @@ class EvidenceSelector:
         for n, ev in enumerate(scored, start=1):
             ev.n = n
         return scored
-
-    def select(
-        self, question: str, passages: list[Passage], n: int, translations: Sequence[str] = ()
-    ) -> list[Evidence]:
-        return self.score(question, passages, translations)[:n]

@@ -198,16 +198,16 @@ class Retriever:
                 own = chunk_lang in (lang, None, "")
                 return s.bm25_weight * (1.0 if own else s.bm25_cross_lingual)
 
-            lists: list[tuple[list[tuple[str, float]], Callable[[str], float]]] = []
-            if mode == "hybrid":
-                lists.append((dense, lambda cid: s.dense_weight))
-            lists.append((bm25, original_weight))
             translated_weight = s.bm25_weight * s.bm25_translated
-            lists += [(found, lambda cid: translated_weight) for lg, found in keyword if lg]
-            scores = fuse(lists, s.fusion, s.rrf_k)
+            keyword_lists: list[tuple[list[tuple[str, float]], Callable[[str], float]]] = [
+                (bm25, original_weight)
+            ]
+            keyword_lists += [(found, lambda cid: translated_weight) for lg, found in keyword if lg]
+            dense_list = [(dense, lambda cid: s.dense_weight)] if mode == "hybrid" else []
+            scores = fuse(dense_list + keyword_lists, s.fusion, s.rrf_k)
             # the keyword rank shown is the best one that counted for the chunk
             bm25_rank = {}
-            for found, weight in lists[1 if mode == "hybrid" else 0 :]:
+            for found, weight in keyword_lists:
                 for r, (cid, _) in enumerate(found, start=1):
                     if weight(cid) > 0 and r < bm25_rank.get(cid, r + 1):
                         bm25_rank[cid] = r

@@ -158,6 +158,15 @@ def remove(ctx: click.Context, targets: tuple[str, ...]) -> None:
 
 
 # --- ask and batch ------------------------------------------------------------------------------
+_translate_option = click.option(
+    "--translate/--no-translate",
+    "translate_queries",
+    default=None,
+    help="Also search with the question translated into the sources' other language "
+    "(one short LLM call; FUNDSTELLE_TRANSLATE_QUERIES).",
+)
+
+
 def _answer_options(f: Any) -> Any:
     """Options shared by ask, batch and eval: passages, filters, backend."""
     options = [
@@ -191,13 +200,7 @@ def _answer_options(f: Any) -> Any:
         click.option(
             "--retrieval", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval mode."
         ),
-        click.option(
-            "--translate/--no-translate",
-            "translate_queries",
-            default=None,
-            help="Also search with the question translated into the sources' other language "
-            "(one short LLM call; FUNDSTELLE_TRANSLATE_QUERIES).",
-        ),
+        _translate_option,
     ]
     for option in reversed(options):
         f = option(f)
@@ -355,12 +358,7 @@ GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer
 @click.option("--model", "llm_model")
 @click.option("--base-url", "llm_base_url")
 @click.option("--retrieval", type=click.Choice(["hybrid", "dense", "bm25"]))
-@click.option(
-    "--translate/--no-translate",
-    "translate_queries",
-    default=None,
-    help="Translate questions for keyword search across languages.",
-)
+@_translate_option
 @click.pass_context
 def evaluate(
     ctx: click.Context,
