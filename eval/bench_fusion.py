@@ -108,7 +108,8 @@ def main() -> None:
 
 def rerank_section(n: int) -> None:
     """The default pipeline (``Engine.retrieve``) with the re-rank off, on a pool of 12 or 20
-    passages, and with the fused score added to the best-sentence score (weight beta)."""
+    passages, with the fused score added to the best-sentence score (weight beta), and without
+    putting the passages of the publishers and days the query names first."""
     from qa.engine import Engine
 
     queries = tuning_queries(n)
@@ -147,7 +148,9 @@ def rerank_section(n: int) -> None:
     print(f"{len(queries)} seeded tuning queries, default pipeline\n")
     print("| re-rank | Hits@10 | MRR@10 |\n|---|---|---|")
     run("off", rerank=False)
+    run("off, named publishers/days not first", rerank=False, prefer_named_sources=False)
     run("best sentence, pool 12 (default)")
+    run("best sentence, pool 12, named publishers/days not first", prefer_named_sources=False)
     run("best sentence, pool 20", rerank_pool=20)
     for beta in (0.2, 0.5, 1.0):
         run(f"best sentence + {beta} x fused score, pool 12", beta=beta)

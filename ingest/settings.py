@@ -96,6 +96,13 @@ class Settings(BaseSettings):
             "generator, for keyword search across languages. One short LLM call per question."
         ),
     )
+    prefer_named_sources: bool = Field(
+        True,
+        description=(
+            'Passages of the publishers and days a question names ("TechCrunch reported on '
+            'October 4, 2023") rank before the others.'
+        ),
+    )
     rerank: bool = Field(
         True, description="Re-rank retrieved passages by their best sentence against the question."
     )

@@ -43,6 +43,7 @@ class DocRecord:
     date: str | None = None
     url: str | None = None
     lang: str | None = None
+    publisher: str | None = None
 
     @property
     def file(self) -> str:
@@ -201,6 +202,7 @@ class Store:
                         date=m.get("date"),
                         url=m.get("url"),
                         lang=m.get("lang"),
+                        publisher=m.get("publisher"),
                     )
                 )
             if len(got["ids"]) < _GET_BATCH:

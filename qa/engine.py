@@ -116,6 +116,7 @@ class Engine:
             timings["translate"] = retrieval.timings["translate"]
         timings["retrieval"] = retrieval.timings["retrieval"]
         result.passages = retrieval.passages
+        result.named = sorted(retrieval.named.publishers) + sorted(retrieval.named.dates)
         yield Event("passages", passages=retrieval.passages)
 
         t = time.perf_counter()
@@ -182,11 +183,15 @@ class Engine:
         for ev in self.selector.score(question, retrieval.passages, list(translations.values())):
             cid = ev.chunk.chunk_id
             best[cid] = max(best.get(cid, float("-inf")), ev.score)
+        passages = retrieval.passages
         order = sorted(
-            range(len(retrieval.passages)),
-            key=lambda i: -best.get(retrieval.passages[i].chunk.chunk_id, float("-inf")),
+            range(len(passages)),
+            key=lambda i: (
+                -passages[i].named,  # what the question names stays first
+                -best.get(passages[i].chunk.chunk_id, float("-inf")),
+            ),
         )
-        retrieval.passages = [retrieval.passages[i] for i in order][:k]
+        retrieval.passages = [passages[i] for i in order][:k]
         retrieval.timings["rerank"] = time.perf_counter() - t
         return retrieval
 

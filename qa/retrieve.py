@@ -1,6 +1,7 @@
 """Hybrid retrieval: dense (Chroma) and BM25 (of the question and of its translations), fused by
-weighted min-max score fusion or weighted reciprocal rank fusion, with metadata filters and
-near-duplicate chunks collapsed."""
+weighted min-max score fusion or weighted reciprocal rank fusion, with metadata filters,
+passages of the publishers and days the question names first, and near-duplicate chunks
+collapsed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ from ingest.bm25 import BM25Index, bm25_folder
 from ingest.embedders import Embedder, load_embedder
 from ingest.language import question_language
 from ingest.settings import Settings
-from ingest.store import Store, date_int
+from ingest.store import DocRecord, Store, date_int
 from ingest.types import Chunk
 
+from .mentions import Mentions, mentions
 from .types import Filters, Passage
 
 _WORD = re.compile(r"\w+")
@@ -32,6 +34,9 @@ class Retrieval:
 
     passages: list[Passage]
     timings: dict[str, float]
+    named: Mentions = field(
+        default_factory=Mentions
+    )  # publishers and dates the question names (found in the store)
 
 
 class Retriever:
@@ -50,15 +55,35 @@ class Retriever:
         self.bm25 = BM25Index(
             bm25_folder(settings.store_path, settings.chroma_url, settings.collection)
         )
-        self._sources_cache: tuple[str, list[str]] | None = None
+        self._documents_cache: tuple[str, list[DocRecord]] | None = None
+        self._publisher_of: dict[str, str] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
 
     # --- filters ------------------------------------------------------------------------------------
-    def _known_sources(self) -> list[str]:
+    def _documents(self) -> list[DocRecord]:
         generation = self.bm25.generation or ""
-        if self._sources_cache is None or self._sources_cache[0] != generation:
-            self._sources_cache = (generation, [r.source for r in self.store.documents()])
-        return self._sources_cache[1]
+        if self._documents_cache is None or self._documents_cache[0] != generation:
+            docs = self.store.documents()
+            self._documents_cache = (generation, docs)
+            self._publisher_of = {d.doc_id: d.publisher for d in docs if d.publisher}
+        return self._documents_cache[1]
+
+    def _known_sources(self) -> list[str]:
+        return [d.source for d in self._documents()]
+
+    def named(self, question: str) -> Mentions:
+        """The store's publishers and the dates that ``question`` names (empty when off)."""
+        if not self.settings.prefer_named_sources:
+            return Mentions()
+        self._documents()
+        return mentions(question, set(self._publisher_of.values()))
+
+    def _matches(self, named: Mentions, chunk_id: str) -> int:
+        if not named:
+            return 0
+        doc_id, day = self.bm25.doc_and_date(chunk_id)
+        iso = f"{day // 10000:04d}-{day // 100 % 100:02d}-{day % 100:02d}" if day else None
+        return named.matches(self._publisher_of.get(doc_id or ""), iso)
 
     def resolve_sources(self, wanted: tuple[str, ...]) -> set[str]:
         """Sources matching exact keys, file paths or folders, or file-name patterns."""
@@ -117,6 +142,7 @@ class Retriever:
         sources = self.resolve_sources(filters.sources) if filters.sources else None
         if sources is not None and not sources:
             return Retrieval([], {"retrieval": time.perf_counter() - t0})
+        named = self.named(query)
         timings["prepare"] = time.perf_counter() - t0
 
         keyword_jobs: list[tuple[str | None, Any]] = []
@@ -159,10 +185,10 @@ class Retriever:
             keyword.append((lang, found))
 
         t = time.perf_counter()
-        passages = self._fuse(query, dense, keyword, mode, k)
+        passages = self._fuse(query, dense, keyword, mode, k, named)
         timings["fuse"] = time.perf_counter() - t
         timings["retrieval"] = time.perf_counter() - t0
-        return Retrieval(passages, timings)
+        return Retrieval(passages, timings, named)
 
     @staticmethod
     def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
@@ -176,10 +202,12 @@ class Retriever:
         keyword: list[tuple[str | None, list[tuple[str, float]]]],
         mode: str,
         k: int,
+        named: Mentions | None = None,
     ) -> list[Passage]:
-        """Order candidates by fused score, then fetch only the chunks that make the top ``k``
-        after near-duplicates are collapsed. ``keyword`` holds BM25 results of the query itself
-        (language ``None``) and of its translations."""
+        """Order candidates by what the question names that they match (publisher, day), then by
+        fused score; fetch only the chunks that make the top ``k`` after near-duplicates are
+        collapsed. ``keyword`` holds BM25 results of the query itself (language ``None``) and of
+        its translations."""
         s = self.settings
         chunks: dict[str, Chunk] = {}
         bm25 = next((found for lang, found in keyword if lang is None), [])
@@ -211,7 +239,9 @@ class Retriever:
                 for r, (cid, _) in enumerate(found, start=1):
                     if weight(cid) > 0 and r < bm25_rank.get(cid, r + 1):
                         bm25_rank[cid] = r
-        order = sorted(scores, key=lambda cid: -scores[cid])
+        named = named or Mentions()
+        matched = {cid: self._matches(named, cid) for cid in scores}
+        order = sorted(scores, key=lambda cid: (-matched[cid], -scores[cid]))
         kept: list[Passage] = []
         start = 0
         while len(kept) < k and start < len(order):
@@ -221,7 +251,13 @@ class Retriever:
             if missing:
                 chunks.update({c.chunk_id: c for c in self.store.get_chunks(missing)})
             candidates = kept + [
-                Passage(chunks[cid], float(scores[cid]), dense_rank.get(cid), bm25_rank.get(cid))
+                Passage(
+                    chunks[cid],
+                    float(scores[cid]),
+                    dense_rank.get(cid),
+                    bm25_rank.get(cid),
+                    matched[cid],
+                )
                 for cid in window
                 if cid in chunks
             ]

@@ -29,6 +29,7 @@ class Passage:
     score: float
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    named: int = 0  # how many of the publishers/dates the question names this passage matches
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +123,7 @@ class Answer:
     refused: bool = False
     standalone_question: str | None = None
     translations: dict[str, str] = field(default_factory=dict)  # language -> question, for BM25
+    named: list[str] = field(default_factory=list)  # publishers and days the question names
     passages: list[Passage] = field(default_factory=list)
     backend: str = ""
     model: str = ""
@@ -151,6 +153,7 @@ class Answer:
             refused=d.get("refused", False),
             standalone_question=d.get("standalone_question"),
             translations=d.get("translations", {}),
+            named=d.get("named", []),
             passages=[Passage.from_dict(p) for p in d.get("passages", [])],
             backend=d.get("backend", ""),
             model=d.get("model", ""),

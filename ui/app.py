@@ -18,7 +18,7 @@ from ingest.settings import Settings
 from ingest.store import Store
 from qa.engine import get_engine
 from qa.types import Answer, Filters, Turn
-from ui.render import display_path
+from ui.render import display_path, search_notes
 from ui.webview import (
     STYLE,
     answer_html,
@@ -149,6 +149,8 @@ st.caption("Answers from your sources — every claim cited to the exact passage
 
 
 def show_answer(a: Answer) -> None:
+    for note in search_notes(a):
+        st.caption(note)
     if a.error:
         st.error(a.error)
     st.html(answer_html(a))

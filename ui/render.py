@@ -28,12 +28,20 @@ def source_line(c: Citation) -> str:
     return f"{' · '.join(where)}\n      {loc}"
 
 
-def render_answer(answer: Answer, width: int = 100) -> str:
-    lines: list[str] = []
+def search_notes(answer: Answer) -> list[str]:
+    """How the question was searched, where that is not just the question as typed."""
+    notes: list[str] = []
     if answer.standalone_question and answer.standalone_question != answer.question:
-        lines.append(click.style(f"(understood as: {answer.standalone_question})", dim=True))
+        notes.append(f"understood as: {answer.standalone_question}")
     for lang, text in answer.translations.items():
-        lines.append(click.style(f"(also searched in {lang}: {text})", dim=True))
+        notes.append(f"also searched in {lang}: {text}")
+    if answer.named:
+        notes.append(f"passages of {', '.join(answer.named)} first: named in the question")
+    return notes
+
+
+def render_answer(answer: Answer, width: int = 100) -> str:
+    lines = [click.style(f"({note})", dim=True) for note in search_notes(answer)]
     if answer.error:
         lines.append(click.style(f"Error: {answer.error}", fg="red"))
     if answer.text:

@@ -2,6 +2,7 @@
 The same paths run on the real llama.cpp model in test_engine_llm.py."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +139,19 @@ def test_retrieval_modes_find_the_passage(seed_settings: Settings, retrieval: st
     engine = Engine(seed_settings.with_overrides(backend="extractive", retrieval=retrieval))
     result = engine.retriever.search("Stützpunkte Ukraine Frankreich", k=3)
     assert any(BASES in p.chunk.text for p in result.passages)
+
+
+def test_re_rank_keeps_the_named_publisher_first(tmp_path: Path) -> None:
+    from ingest.pipeline import ingest
+    from tests.qa.test_retrieve import _two_publishers
+
+    settings = Settings(store_path=tmp_path / "s", backend="extractive")
+    ingest([_two_publishers(tmp_path)], settings)
+    q = "What did the Port Gazette write about more ships in the Hamburg harbour?"
+    off = Engine(settings.with_overrides(prefer_named_sources=False)).retrieve(q, k=2)
+    assert off.passages[0].chunk.publisher == "Harbour Times"
+    on = Engine(settings).retrieve(q, k=2)
+    assert [p.chunk.publisher for p in on.passages] == ["Port Gazette", "Harbour Times"]
+    answer = Engine(settings).answer(q)
+    assert answer.named == ["Port Gazette"]
+    assert answer.passages[0].chunk.publisher == "Port Gazette"

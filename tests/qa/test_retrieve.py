@@ -124,3 +124,33 @@ def test_keyword_search_sees_publisher_and_title(tmp_path: Path) -> None:
     assert hit.chunk.publisher == "Port Gazette" and hit.chunk.title == "Harbour news"
     titled = r.search("copy", k=5, mode="bm25").passages
     assert [p.chunk.title for p in titled] == ["Harbour news (copy)"]
+
+
+def _two_publishers(tmp_path: Path) -> Path:
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    (corpus / "gazette.md").write_text(
+        "---\ntitle: Port report\ndate: 2023-05-01\nlang: en\npublisher: Port Gazette\n---\n"
+        "Ships are expected in the port this summer.\n"
+    )
+    (corpus / "times.md").write_text(
+        "---\ntitle: Hamburg harbour ships\ndate: 2023-06-02\nlang: en\npublisher: Harbour Times\n"
+        "---\nMore ships in the Hamburg harbour: Hamburg expects ships, ships and more ships.\n"
+    )
+    return corpus
+
+
+def test_passages_of_a_named_publisher_or_day_come_first(tmp_path: Path) -> None:
+    settings = Settings(store_path=tmp_path / "s")
+    ingest([_two_publishers(tmp_path)], settings)
+    q = "What did the Port Gazette write about more ships in the Hamburg harbour?"
+    plain = Retriever(settings.with_overrides(prefer_named_sources=False)).search(q, k=2)
+    assert plain.passages[0].chunk.publisher == "Harbour Times"  # more shared words
+    assert not plain.named and plain.passages[0].named == 0
+    r = Retriever(settings)
+    named = r.search(q, k=2)
+    assert named.named.publishers == {"Port Gazette"}
+    assert [p.chunk.publisher for p in named.passages] == ["Port Gazette", "Harbour Times"]
+    assert [p.named for p in named.passages] == [1, 0]
+    by_day = r.search("Hamburg harbour ships reported on May 1, 2023", k=2)
+    assert by_day.passages[0].chunk.date == "2023-05-01" and by_day.passages[0].named == 1

@@ -1,5 +1,5 @@
 from qa.types import Answer, Citation
-from ui.render import render_answer, source_line
+from ui.render import render_answer, search_notes, source_line
 from ui.webview import citation_label
 
 
@@ -33,3 +33,16 @@ def test_terminal_answer_says_what_else_was_searched() -> None:
         question="Which bases?", text="None.", language="en", translations={"de": "Welche?"}
     )
     assert "(also searched in de: Welche?)" in render_answer(answer)
+
+
+def test_named_publishers_and_days_are_said() -> None:
+    answer = Answer(
+        question="What did TechCrunch report on October 4, 2023?",
+        text="",
+        language="en",
+        named=["TechCrunch", "2023-10-04"],
+    )
+    assert search_notes(answer) == [
+        "passages of TechCrunch, 2023-10-04 first: named in the question"
+    ]
+    assert "(passages of TechCrunch, 2023-10-04 first" in render_answer(answer)
