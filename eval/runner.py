@@ -173,8 +173,11 @@ def summarize(results: list[ItemResult]) -> dict[str, float]:
         m.mean([r.citation_precision for r in answered]) if answered else 0.0
     )
     out.update(m.refusal_scores([(r.unanswerable, r.refused) for r in results]))
-    for stage in ("retrieval", "first_token", "total"):
+    stages = ("translate", "retrieval", "rerank", "evidence", "first_token", "total")
+    for stage in stages:
         values = [r.timings[stage] for r in results if stage in r.timings]
+        if not values and stage not in ("retrieval", "first_token", "total"):
+            continue  # a stage this configuration does not run
         out[f"{stage}_p50_s"] = m.percentile(values, 50)
         out[f"{stage}_p95_s"] = m.percentile(values, 95)
     return out

@@ -119,7 +119,11 @@ class SentenceTransformerEmbedder(Embedder):
             (p for p in ("document", "passage", "search_document") if p in prompts), None
         )
         self.name = f"st:{Path(model).name if Path(model).exists() else model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        # renamed in sentence-transformers 6; the old name warns
+        dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dim() or 0)
 
     def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
         vectors = self._model.encode(

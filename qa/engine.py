@@ -111,10 +111,12 @@ class Engine:
             timings["condense"] = time.perf_counter() - t
         result.standalone_question = standalone
 
-        retrieval, result.translations = self._search(standalone, k, filters)
+        retrieval, result.translations = self._retrieve(standalone, k, filters)
         if "translate" in retrieval.timings:
             timings["translate"] = retrieval.timings["translate"]
         timings["retrieval"] = retrieval.timings["retrieval"]
+        if "rerank" in retrieval.timings:
+            timings["rerank"] = retrieval.timings["rerank"]
         result.passages = retrieval.passages
         result.named = sorted(retrieval.named.publishers) + sorted(retrieval.named.dates)
         yield Event("passages", passages=retrieval.passages)
@@ -170,14 +172,21 @@ class Engine:
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> Retrieval:
         """Hybrid retrieval, then (if enabled) a second pass that re-ranks a pool of passages by
-        their best sentence: a passage is as good as the one sentence that answers."""
+        their best sentence: a passage is as good as the one sentence that answers. The passages
+        an answer is drawn from are found this way."""
+        return self._retrieve(question, k, filters)[0]
+
+    # --- steps ----------------------------------------------------------------------------------
+    def _retrieve(
+        self, question: str, k: int | None, filters: Filters | None
+    ) -> tuple[Retrieval, dict[str, str]]:
         s = self.settings
         k = k or s.k
         pool = max(k, s.rerank_pool) if s.rerank else k
         retrieval, translations = self._search(question, pool, filters)
         if not s.rerank or len(retrieval.passages) < 2:
             retrieval.passages = retrieval.passages[:k]
-            return retrieval
+            return retrieval, translations
         t = time.perf_counter()
         best: dict[str, float] = {}
         for ev in self.selector.score(question, retrieval.passages, list(translations.values())):
@@ -193,9 +202,8 @@ class Engine:
         )
         retrieval.passages = [passages[i] for i in order][:k]
         retrieval.timings["rerank"] = time.perf_counter() - t
-        return retrieval
+        return retrieval, translations
 
-    # --- steps ----------------------------------------------------------------------------------
     def _search(
         self, question: str, k: int | None, filters: Filters | None
     ) -> tuple[Retrieval, dict[str, str]]:
