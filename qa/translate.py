@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 LANGUAGE_NAMES = {"en": "English", "de": "German"}
 
@@ -20,13 +20,37 @@ _PREFIX = re.compile(
 )
 
 
+# Worked examples (written for this prompt, not taken from any evaluation set): with them the
+# 1.5B model keeps to the question's form and uses German words instead of English ones
+# (XQuAD dev, 200 questions: hit@1 0.870 without, 0.900 with three; see README).
+EXAMPLES = [
+    (
+        "How many employees did the company lay off in 2023?",
+        "Wie viele Mitarbeiter hat das Unternehmen 2023 entlassen?",
+    ),
+    (
+        "What was the river used for before the railway was built?",
+        "Wofür wurde der Fluss genutzt, bevor die Eisenbahn gebaut wurde?",
+    ),
+    (
+        "Who won the election for mayor of Springfield?",
+        "Wer gewann die Wahl zum Bürgermeister von Springfield?",
+    ),
+]
+
+
 def translation_messages(question: str, target: str) -> list[Any]:
+    """A system prompt, the worked examples as earlier turns, then the question."""
     name = LANGUAGE_NAMES[target]
     system = (
         f"Translate the user's question into {name}. Keep names, numbers and dates as they are. "
         f"Reply with the {name} question only."
     )
-    return [SystemMessage(content=system), HumanMessage(content=question)]
+    messages: list[Any] = [SystemMessage(content=system)]
+    for en, de in EXAMPLES:
+        source, translated = (en, de) if target == "de" else (de, en)
+        messages += [HumanMessage(content=source), AIMessage(content=translated)]
+    return [*messages, HumanMessage(content=question)]
 
 
 def clean_translation(text: str, question: str) -> str | None:

@@ -1,9 +1,16 @@
 from qa.translate import clean_translation, translation_messages
 
 
-def test_translation_prompt_names_the_target_language() -> None:
-    system, user = translation_messages("How many bases?", "de")
+def test_translation_prompt_names_the_target_language_and_shows_examples() -> None:
+    to_de = translation_messages("How many bases?", "de")
+    system, *examples, user = to_de
     assert "into German" in system.content and user.content == "How many bases?"
+    # example turns: the source language from the user, the target language from the model
+    assert [m.type for m in examples] == ["human", "ai"] * (len(examples) // 2) and examples
+    assert examples[0].content.startswith("How") and examples[1].content.startswith("Wie")
+    system, *examples, user = translation_messages("Wie viele Stützpunkte?", "en")
+    assert "into English" in system.content
+    assert examples[0].content.startswith("Wie") and examples[1].content.startswith("How")
 
 
 def test_clean_translation_takes_the_first_line_without_labels_or_quotes() -> None:
