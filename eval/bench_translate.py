@@ -1,12 +1,15 @@
 """Keyword search across languages through a translated question, on XQuAD dev (articles 0-23:
 English questions over German paragraphs; never the held-out 24-47).
 
-    python -m eval.bench_translate            # ~10 minutes on 2 cores (the translations), then fast
+    python -m eval.bench_translate            # ~35 minutes on 2 cores (two prompts' translations)
+    python -m eval.bench_translate --limit 200   # the 200-question comparison in the README
 
 Rows: dense only; BM25 of XQuAD's own human German question fused at several weights (the
-ceiling of the method); BM25 of the generator's translation (what `--translate` does) at the
-same weights; each without and with the sentence re-rank. The model's translations are kept in
-eval/cache/xquad-dev-translations.json, so a second run only re-ranks.
+ceiling of the method); BM25 of the generator's translation (what `--translate` does), with the
+prompt's worked examples and without them, at the same weights; each without and with the
+sentence re-rank.
+The model's translations are kept in eval/cache/xquad-dev-translations-ex*.json, so a second
+run only re-ranks.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from eval import metrics as m
 from eval.benchmarks import CACHE, cached_store
 from eval.datasets import DEV_ARTICLES, write_xquad_collection, xquad
 from ingest.settings import Settings
+from qa import translate
 from qa.engine import Engine
 from qa.types import Filters
 
@@ -49,22 +53,31 @@ def main() -> None:
         items = random.Random(0).sample(items, min(args.limit, len(items)))
     by_article = {a.index: a for a in articles}
 
-    cache = CACHE / "xquad-dev-translations.json"
-    machine: dict[str, str] = json.loads(cache.read_text()) if cache.exists() else {}
-    todo = [it.question_en for it in items if it.question_en not in machine]
-    if todo:
-        translator = Engine(settings.with_overrides(translate_queries=True))
-        seconds = []
-        for q in todo:
-            t = time.perf_counter()
-            machine[q] = translator.translations(q).get("de", "")
-            seconds.append(time.perf_counter() - t)
-        cache.write_text(json.dumps(machine, ensure_ascii=False, indent=0))
-        seconds.sort()
-        print(
-            f"translated {len(todo)} questions: p50 {statistics.median(seconds):.2f} s, "
-            f"p95 {seconds[int(len(seconds) * 0.95)]:.2f} s"
-        )
+    translator: Engine | None = None
+    machine: dict[str, dict[str, str]] = {}
+    for name, examples in (("no examples", []), ("worked examples", translate.EXAMPLES)):
+        cache = CACHE / f"xquad-dev-translations-ex{len(examples)}.json"
+        table: dict[str, str] = json.loads(cache.read_text()) if cache.exists() else {}
+        todo = [it.question_en for it in items if it.question_en not in table]
+        if todo:
+            translator = translator or Engine(settings.with_overrides(translate_queries=True))
+            model = translator.chat_model
+            assert model is not None
+            seconds = []
+            for q in todo:
+                t = time.perf_counter()
+                reply = model.invoke(
+                    translate.translation_messages(q, "de", examples), max_tokens=64
+                )
+                table[q] = translate.clean_translation(str(reply.content), q) or ""
+                seconds.append(time.perf_counter() - t)
+            cache.write_text(json.dumps(table, ensure_ascii=False, indent=0))
+            seconds.sort()
+            print(
+                f"translated {len(todo)} questions ({name}): p50 {statistics.median(seconds):.2f} s, "
+                f"p95 {seconds[int(len(seconds) * 0.95)]:.2f} s"
+            )
+        machine[name] = table
 
     engine = GivenTranslations(settings.with_overrides(backend="extractive"))
     engine.table = {}
@@ -105,8 +118,9 @@ def main() -> None:
         run("none (dense only)", {}, None, rerank)
         for w in (0.25, 0.5, 1.0):
             run(f"human German question, {w}", human, w, rerank)
-        for w in (0.25, 0.35, 0.5, 0.7):
-            run(f"model translation, {w}", machine, w, rerank)
+        for name, table in machine.items():
+            for w in (0.25, 0.35, 0.5, 0.7):
+                run(f"model translation ({name}), {w}", table, w, rerank)
 
 
 if __name__ == "__main__":

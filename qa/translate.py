@@ -39,7 +39,9 @@ EXAMPLES = [
 ]
 
 
-def translation_messages(question: str, target: str) -> list[Any]:
+def translation_messages(
+    question: str, target: str, examples: list[tuple[str, str]] | None = None
+) -> list[Any]:
     """A system prompt, the worked examples as earlier turns, then the question."""
     name = LANGUAGE_NAMES[target]
     system = (
@@ -47,7 +49,7 @@ def translation_messages(question: str, target: str) -> list[Any]:
         f"Reply with the {name} question only."
     )
     messages: list[Any] = [SystemMessage(content=system)]
-    for en, de in EXAMPLES:
+    for en, de in EXAMPLES if examples is None else examples:
         source, translated = (en, de) if target == "de" else (de, en)
         messages += [HumanMessage(content=source), AIMessage(content=translated)]
     return [*messages, HumanMessage(content=question)]

@@ -26,3 +26,8 @@ def test_replies_that_are_no_translation_are_rejected() -> None:
     assert clean_translation("How many bases are planned?", q) is None  # echoed
     assert clean_translation("", q) is None
     assert clean_translation("Wie " * 100, q) is None  # rambling
+
+
+def test_translation_prompt_without_examples() -> None:
+    system, user = translation_messages("How many bases?", "de", examples=[])
+    assert "into German" in system.content and user.content == "How many bases?"
