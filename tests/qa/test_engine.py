@@ -71,8 +71,9 @@ def test_question_is_translated_for_keyword_search(seed_settings: Settings) -> N
     )
     answer = engine.answer("Which countries plan bases in Ukraine?")
     # the store is German only: one translation into German, before retrieval
-    system, user = model.calls[0]["messages"]
+    system, *examples, user = model.calls[0]["messages"]
     assert "into German" in system[1] and user[1] == "Which countries plan bases in Ukraine?"
+    assert examples  # the worked examples come as earlier turns
     assert answer.translations == {"de": "Welche Länder planen Stützpunkte in der Ukraine?"}
     assert "translate" in answer.timings
     assert BASES in answer.passages[0].chunk.text
