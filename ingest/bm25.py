@@ -216,12 +216,9 @@ class BM25Index:
         i = self._position.get(chunk_id)
         return None if i is None else str(self.meta.langs[i])
 
-    def doc_and_date(self, chunk_id: str) -> tuple[str | None, int]:
-        """The chunk's document id and date as ``yyyymmdd`` (0 when undated)."""
+    def doc_id_of(self, chunk_id: str) -> str | None:
         i = self._position.get(chunk_id)
-        if i is None:
-            return None, 0
-        return str(self.meta.doc_ids[i]), int(self.meta.date_ints[i])
+        return None if i is None else str(self.meta.doc_ids[i])
 
     def languages(self) -> set[str]:
         """Languages of the indexed chunks (unknown ones left out)."""

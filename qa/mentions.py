@@ -54,9 +54,7 @@ class Mentions:
 
     def matches(self, publisher: str | None, date: str | None) -> int:
         """How many of the named things a passage has: its publisher, its day (0, 1 or 2)."""
-        return int(bool(publisher) and publisher in self.publishers) + int(
-            bool(date) and (date or "")[:10] in self.dates
-        )
+        return int(publisher in self.publishers) + int(bool(date) and date[:10] in self.dates)
 
 
 def named_dates(question: str) -> set[str]:

@@ -34,9 +34,8 @@ class Retrieval:
 
     passages: list[Passage]
     timings: dict[str, float]
-    named: Mentions = field(
-        default_factory=Mentions
-    )  # publishers and dates the question names (found in the store)
+    # publishers of the store and dates that the question names
+    named: Mentions = field(default_factory=Mentions)
 
 
 class Retriever:
@@ -55,35 +54,31 @@ class Retriever:
         self.bm25 = BM25Index(
             bm25_folder(settings.store_path, settings.chroma_url, settings.collection)
         )
-        self._documents_cache: tuple[str, list[DocRecord]] | None = None
-        self._publisher_of: dict[str, str] = {}
+        self._documents_cache: tuple[str, dict[str, DocRecord]] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
 
     # --- filters ------------------------------------------------------------------------------------
-    def _documents(self) -> list[DocRecord]:
+    def _documents(self) -> dict[str, DocRecord]:
+        """The store's documents by id, read again when the store changed."""
         generation = self.bm25.generation or ""
         if self._documents_cache is None or self._documents_cache[0] != generation:
-            docs = self.store.documents()
-            self._documents_cache = (generation, docs)
-            self._publisher_of = {d.doc_id: d.publisher for d in docs if d.publisher}
+            self._documents_cache = (generation, {d.doc_id: d for d in self.store.documents()})
         return self._documents_cache[1]
 
     def _known_sources(self) -> list[str]:
-        return [d.source for d in self._documents()]
+        return [d.source for d in self._documents().values()]
 
     def named(self, question: str) -> Mentions:
         """The store's publishers and the dates that ``question`` names (empty when off)."""
         if not self.settings.prefer_named_sources:
             return Mentions()
-        self._documents()
-        return mentions(question, set(self._publisher_of.values()))
+        return mentions(question, {d.publisher for d in self._documents().values() if d.publisher})
 
     def _matches(self, named: Mentions, chunk_id: str) -> int:
         if not named:
             return 0
-        doc_id, day = self.bm25.doc_and_date(chunk_id)
-        iso = f"{day // 10000:04d}-{day // 100 % 100:02d}-{day % 100:02d}" if day else None
-        return named.matches(self._publisher_of.get(doc_id or ""), iso)
+        doc = self._documents().get(self.bm25.doc_id_of(chunk_id) or "")
+        return named.matches(doc.publisher, doc.date) if doc else 0
 
     def resolve_sources(self, wanted: tuple[str, ...]) -> set[str]:
         """Sources matching exact keys, file paths or folders, or file-name patterns."""
@@ -202,7 +197,7 @@ class Retriever:
         keyword: list[tuple[str | None, list[tuple[str, float]]]],
         mode: str,
         k: int,
-        named: Mentions | None = None,
+        named: Mentions,
     ) -> list[Passage]:
         """Order candidates by what the question names that they match (publisher, day), then by
         fused score; fetch only the chunks that make the top ``k`` after near-duplicates are
@@ -239,7 +234,6 @@ class Retriever:
                 for r, (cid, _) in enumerate(found, start=1):
                     if weight(cid) > 0 and r < bm25_rank.get(cid, r + 1):
                         bm25_rank[cid] = r
-        named = named or Mentions()
         matched = {cid: self._matches(named, cid) for cid in scores}
         order = sorted(scores, key=lambda cid: (-matched[cid], -scores[cid]))
         kept: list[Passage] = []

@@ -10,19 +10,22 @@ from qa.types import Filters, Passage
 from tests.conftest import CORPUS
 
 
+def _article(path: Path, title: str, date: str, text: str, publisher: str | None = None) -> None:
+    """An English Markdown article with front matter."""
+    head = f"title: {title}\ndate: {date}\nlang: en\n"
+    head += f"publisher: {publisher}\n" if publisher else ""
+    path.write_text(f"---\n{head}---\n{text}\n")
+
+
 def _corpus(tmp_path: Path) -> Path:
     corpus = tmp_path / "c"
     shutil.copytree(CORPUS, corpus)
-    (corpus / "en.md").write_text(
-        "---\ntitle: Harbour news\ndate: 2023-05-01\nlang: en\npublisher: Port Gazette\n---\n"
-        "The harbour of Hamburg expects more ships. "
-        "Ukraine exports grain through Romanian ports.\n"
+    story = (
+        "The harbour of Hamburg expects more ships. Ukraine exports grain through Romanian ports."
     )
+    _article(corpus / "en.md", "Harbour news", "2023-05-01", story, "Port Gazette")
     # a syndicated copy of the English story under another name
-    (corpus / "copy.md").write_text(
-        "---\ntitle: Harbour news (copy)\ndate: 2023-05-02\nlang: en\n---\nThe harbour of Hamburg expects more ships. "
-        "Ukraine exports grain through Romanian ports.\n"
-    )
+    _article(corpus / "copy.md", "Harbour news (copy)", "2023-05-02", story)
     return corpus
 
 
@@ -129,13 +132,19 @@ def test_keyword_search_sees_publisher_and_title(tmp_path: Path) -> None:
 def _two_publishers(tmp_path: Path) -> Path:
     corpus = tmp_path / "news"
     corpus.mkdir()
-    (corpus / "gazette.md").write_text(
-        "---\ntitle: Port report\ndate: 2023-05-01\nlang: en\npublisher: Port Gazette\n---\n"
-        "Ships are expected in the port this summer.\n"
+    _article(
+        corpus / "gazette.md",
+        "Port report",
+        "2023-05-01",
+        "Ships are expected in the port this summer.",
+        "Port Gazette",
     )
-    (corpus / "times.md").write_text(
-        "---\ntitle: Hamburg harbour ships\ndate: 2023-06-02\nlang: en\npublisher: Harbour Times\n"
-        "---\nMore ships in the Hamburg harbour: Hamburg expects ships, ships and more ships.\n"
+    _article(
+        corpus / "times.md",
+        "Hamburg harbour ships",
+        "2023-06-02",
+        "More ships in the Hamburg harbour: Hamburg expects ships, ships and more ships.",
+        "Harbour Times",
     )
     return corpus
 
