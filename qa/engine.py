@@ -188,7 +188,9 @@ class Engine:
             return retrieval, translations
         t = time.perf_counter()
         best: dict[str, float] = {}
-        for ev in self.selector.score(question, retrieval.passages, list(translations.values())):
+        for ev in self.selector.score(
+            question, retrieval.passages, translations, meaning_only_across_languages=True
+        ):
             cid = ev.chunk.chunk_id
             best[cid] = max(best.get(cid, float("-inf")), ev.score)
         passages = retrieval.passages

@@ -1,0 +1,72 @@
+"""Sentence scoring: meaning, shared words and chunk rank, and which of them count across
+languages. A tiny embedder with set vectors makes the meaning side exact; the engine's re-rank
+runs the same scoring on the real model (test_engine.py), and the XQuAD benchmark measures what
+the cross-language rule does there (README)."""
+
+import numpy as np
+
+from ingest.embedders import Embedder
+from ingest.types import Chunk
+from qa.evidence import EvidenceSelector
+from qa.types import Passage
+
+QUESTION = "How many ships called at the port of Hamburg in 2023?"
+# shares the name and the year with the question, says nothing about ships: ranked first by
+# the keyword search
+NAMES = "Hamburg 2023: Der Bürgermeister eröffnete ein neues Museum."
+ANSWER = "Im vergangenen Jahr liefen rund 8.000 Schiffe den Hafen an."
+
+
+_VECTORS = {QUESTION: (1.0, 0.0), NAMES: (0.80, 0.60), ANSWER: (0.85, 0.53)}
+
+
+class _SetVectors(Embedder):
+    """Question and sentences as fixed unit vectors: ANSWER is closer to the question."""
+
+    name = "set"
+    dim = 2
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        out = np.array([_VECTORS.get(t, (0.0, 1.0)) for t in texts], dtype=np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+def _passage(i: int, text: str, lang: str) -> Passage:
+    return Passage(Chunk(f"d{i}", 0, text, 0, len(text), f"s{i}.txt", "t", lang=lang), 1.0)
+
+
+def _order(passages: list[Passage], **kwargs: object) -> list[str]:
+    evidence = EvidenceSelector(_SetVectors()).score(QUESTION, passages, **kwargs)  # type: ignore[arg-type]
+    return [ev.text for ev in evidence]
+
+
+def test_words_and_rank_count_by_default() -> None:
+    german = [_passage(0, NAMES, "de"), _passage(1, ANSWER, "de")]
+    assert _order(german) == [NAMES, ANSWER]
+
+
+def test_across_languages_only_meaning_counts() -> None:
+    german = [_passage(0, NAMES, "de"), _passage(1, ANSWER, "de")]
+    assert _order(german, meaning_only_across_languages=True) == [ANSWER, NAMES]
+
+
+def test_a_translation_makes_the_language_readable_again() -> None:
+    german = [_passage(0, NAMES, "de"), _passage(1, ANSWER, "de")]
+    # a translation that shares the name and year (not the ships): the German words count
+    translated = {"de": "Wie viel Hamburg 2023?"}
+    assert _order(german, translations=translated, meaning_only_across_languages=True) == [
+        NAMES,
+        ANSWER,
+    ]
+
+
+def test_sentences_in_the_question_language_keep_words_and_rank() -> None:
+    # the same texts marked English: shared words and the chunk's rank count again
+    english = [_passage(0, NAMES, "en"), _passage(1, ANSWER, "en")]
+    assert _order(english, meaning_only_across_languages=True) == [NAMES, ANSWER]
