@@ -118,7 +118,8 @@ class Engine:
             timings["translate"] = retrieval.timings["translate"]
         timings["retrieval"] = retrieval.timings["retrieval"]
         result.passages = retrieval.passages
-        result.named = sorted(retrieval.named.publishers) + sorted(retrieval.named.dates)
+        if retrieval.reordered:  # on a one-publisher, one-day store naming them changes nothing
+            result.named = sorted(retrieval.named.publishers) + sorted(retrieval.named.dates)
         yield Event("passages", passages=retrieval.passages)
 
         t = time.perf_counter()

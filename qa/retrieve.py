@@ -36,6 +36,8 @@ class Retrieval:
     timings: dict[str, float]
     # publishers of the store and dates that the question names
     named: Mentions = field(default_factory=Mentions)
+    # whether they changed the order: some candidates match them and some do not
+    reordered: bool = False
 
 
 class Retriever:
@@ -180,10 +182,10 @@ class Retriever:
             keyword.append((lang, found))
 
         t = time.perf_counter()
-        passages = self._fuse(query, dense, keyword, mode, k, named)
+        passages, reordered = self._fuse(query, dense, keyword, mode, k, named)
         timings["fuse"] = time.perf_counter() - t
         timings["retrieval"] = time.perf_counter() - t0
-        return Retrieval(passages, timings, named)
+        return Retrieval(passages, timings, named, reordered)
 
     @staticmethod
     def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
@@ -198,11 +200,11 @@ class Retriever:
         mode: str,
         k: int,
         named: Mentions,
-    ) -> list[Passage]:
+    ) -> tuple[list[Passage], bool]:
         """Order candidates by what the question names that they match (publisher, day), then by
         fused score; fetch only the chunks that make the top ``k`` after near-duplicates are
         collapsed. ``keyword`` holds BM25 results of the query itself (language ``None``) and of
-        its translations."""
+        its translations. Also says whether the named sources changed the order."""
         s = self.settings
         chunks: dict[str, Chunk] = {}
         bm25 = next((found for lang, found in keyword if lang is None), [])
@@ -256,7 +258,7 @@ class Retriever:
                 if cid in chunks
             ]
             kept = collapse_near_duplicates(candidates)[:k]
-        return kept
+        return kept, len(set(matched.values())) > 1
 
 
 def fuse(

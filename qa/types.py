@@ -123,7 +123,8 @@ class Answer:
     refused: bool = False
     standalone_question: str | None = None
     translations: dict[str, str] = field(default_factory=dict)  # language -> question, for BM25
-    named: list[str] = field(default_factory=list)  # publishers and days the question names
+    # publishers and days the question names, where preferring them changed the order
+    named: list[str] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     backend: str = ""
     model: str = ""

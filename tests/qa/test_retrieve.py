@@ -5,6 +5,7 @@ from ingest.pipeline import ingest
 from ingest.settings import Settings
 from ingest.store import Store
 from ingest.types import Chunk
+from qa.engine import Engine
 from qa.retrieve import Retriever, collapse_near_duplicates, fuse
 from qa.types import Filters, Passage
 from tests.conftest import CORPUS
@@ -160,6 +161,16 @@ def test_passages_of_a_named_publisher_or_day_come_first(tmp_path: Path) -> None
     named = r.search(q, k=2)
     assert named.named.publishers == {"Port Gazette"}
     assert [p.chunk.publisher for p in named.passages] == ["Port Gazette", "Harbour Times"]
-    assert [p.named for p in named.passages] == [1, 0]
+    assert [p.named for p in named.passages] == [1, 0] and named.reordered
     by_day = r.search("Hamburg harbour ships reported on May 1, 2023", k=2)
     assert by_day.passages[0].chunk.date == "2023-05-01" and by_day.passages[0].named == 1
+
+
+def test_naming_the_only_day_of_the_store_changes_nothing(seed_settings: Settings) -> None:
+    # every passage of the one-article store is of 2026-01-07: the date is recognised, but the
+    # answer does not claim that it put any passages first
+    q = "What did the article of January 7, 2026 say about bases in Ukraine?"
+    found = Retriever(seed_settings).search(q, k=3)
+    assert found.named.dates == {"2026-01-07"} and not found.reordered
+    answer = Engine(seed_settings.with_overrides(backend="extractive")).answer(q)
+    assert answer.named == []
