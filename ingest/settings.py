@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         True, description="Re-rank retrieved passages by their best sentence against the question."
     )
     rerank_pool: int = Field(12, ge=1, le=100, description="Passages re-ranked by sentence.")
+    rerank_words_across_languages: bool = Field(
+        False,
+        description=(
+            "In the re-rank, also count shared words and chunk rank for sentences in another "
+            "language than the question (and its translation); off: by meaning alone."
+        ),
+    )
     evidence_sentences: int = Field(
         4, ge=1, le=20, description="Evidence sentences shown to the generator."
     )

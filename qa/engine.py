@@ -190,7 +190,10 @@ class Engine:
         t = time.perf_counter()
         best: dict[str, float] = {}
         for ev in self.selector.score(
-            question, retrieval.passages, translations, meaning_only_across_languages=True
+            question,
+            retrieval.passages,
+            translations,
+            meaning_only_across_languages=not s.rerank_words_across_languages,
         ):
             cid = ev.chunk.chunk_id
             best[cid] = max(best.get(cid, float("-inf")), ev.score)
