@@ -7,7 +7,6 @@ current chunking and embedding settings, then asks its questions through the eng
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,9 +164,10 @@ def multihop_rag(
             ans = engine.answer(q.query, k=10)
             row["answer"] = ans.text
             row["refused"] = ans.refused
-            # upstream's token rule, on the answer without our markers and punctuation
-            plain = re.sub(r"\[\d+\]|[^\w\s'-]", " ", ans.text)
-            row["correct"] = (not ans.refused) and m.multihop_answer_correct(plain, q.answer)
+            # upstream's token rule, on answer and gold without markers and punctuation
+            row["correct"] = (not ans.refused) and m.multihop_answer_correct(
+                m.multihop_plain(ans.text), m.multihop_plain(q.answer)
+            )
         if not q.is_null:
             row.update(m.multihop_query_scores([p.chunk.text for p in passages], q.facts))
         rows.append(row)

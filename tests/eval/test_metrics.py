@@ -52,6 +52,15 @@ def test_multihop_answer_rule() -> None:
         m.multihop_answer_correct("Yes, it did.", "yes") is False
     )  # "yes," keeps its comma upstream
     assert m.multihop_answer_correct("yes it did", "Yes")
+    # ours: markers and punctuation go on both sides, so a gold's full stop does not count
+    assert not m.multihop_answer_correct("Sportsbooks [1]", "Sportsbooks.")
+    assert m.multihop_answer_correct(
+        m.multihop_plain("Sportsbooks [1]"), m.multihop_plain("Sportsbooks.")
+    )
+    assert m.multihop_plain("Yes, it did [2].").split() == ["Yes", "it", "did"]
+    assert not m.multihop_answer_correct(
+        m.multihop_plain("Google [1]"), m.multihop_plain("Amazon.")
+    )
 
 
 def test_citation_refusal_and_crag_scores() -> None:
