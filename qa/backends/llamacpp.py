@@ -5,6 +5,7 @@ langchain-community's ``ChatLlamaCpp`` is being sunset; this adapter is small an
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterator
 from functools import lru_cache
@@ -32,7 +33,7 @@ def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
     # llama-cpp-python defaults to half the cores; on a 2-core laptop that halves the speed
     threads = n_threads or os.cpu_count() or 1
     try:
-        return Llama(
+        llama = Llama(
             model_path=model_path,
             n_ctx=n_ctx,
             n_threads=threads,
@@ -41,6 +42,10 @@ def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
         )
     except (ValueError, OSError, RuntimeError) as exc:
         raise BackendError(f"cannot load the GGUF model {model_path}: {exc}") from exc
+    # freed before interpreter teardown: Llama.__del__ at exit finds its C bindings gone and
+    # prints a TypeError traceback after every command that loaded the model
+    atexit.register(llama.close)
+    return llama
 
 
 class LlamaCppChat(BaseChatModel):
