@@ -21,6 +21,7 @@ from .types import AnswerSentence, Citation, Evidence
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-ZÄÖÜ][\w\-]{2,}")
+_WORD = re.compile(r"\d|[^\W\d_]{2,}")  # a number or a word of two letters
 
 
 def strip_markers(text: str) -> tuple[str, list[int]]:
@@ -88,6 +89,9 @@ def _attach(
     close in meaning, and the names and numbers must stand in the sources cited (or named by the
     model) for it; if not, the sentence is a slip or outside knowledge and gets no citation.
     """
+    if not _WORD.search(sentence):
+        # "B", "A.": a letter has no meaning to compare and stands in any source ("Plan B")
+        return []
     names = name_tokens(sentence, question, language)
     if names:
         holding = [ev for ev in evidence if not ungrounded(sentence, [ev.text], question, language)]

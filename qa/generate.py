@@ -42,6 +42,7 @@ SYSTEM = (
     '- "sources": the numbers of the sources that state it'
 )
 
+_WORD = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a word, not a list number or initial
 _INSTRUCTION_LIKE = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instruction|prompt|rules?)s?\b"
     r"|\bignorier\w*\b.{0,40}\b(anweisung|anweisungen|instruktion\w*|prompt)\b"
@@ -65,10 +66,12 @@ def looks_like_heading(text: str) -> bool:
 
 
 def is_evidence(text: str) -> bool:
-    """A sentence that can back an answer: not addressed to an AI, not a heading, and not itself
-    a question (a question states nothing; copied into the sources it only lures the model)."""
+    """A sentence that can back an answer: has a word, is not addressed to an AI, not a heading,
+    and not itself a question (a question states nothing; copied into the sources it only lures
+    the model). The numbers of a list ("1.") came out as sentences and were cited for "A"."""
     return (
-        not looks_like_instructions(text)
+        _WORD.search(text) is not None
+        and not looks_like_instructions(text)
         and not looks_like_heading(text)
         and not text.rstrip(" \"'”“»«").endswith("?")
     )

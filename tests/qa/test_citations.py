@@ -12,8 +12,8 @@ SENTENCES = [
 ]
 
 
-def _evidence() -> list[Evidence]:
-    text = " ".join(SENTENCES)
+def _evidence(sentences: list[str] = SENTENCES) -> list[Evidence]:
+    text = " ".join(sentences)
     chunk = Chunk(
         doc_id="d1",
         index=0,
@@ -25,7 +25,7 @@ def _evidence() -> list[Evidence]:
         date="2026-01-07",
     )
     out, pos = [], 0
-    for n, s in enumerate(SENTENCES, start=1):
+    for n, s in enumerate(sentences, start=1):
         i = text.index(s, pos)
         out.append(Evidence(n, s, 100 + i, 100 + i + len(s), 1.0, Passage(chunk, 1.0)))
         pos = i + len(s)
@@ -140,3 +140,17 @@ def test_words_put_in_a_mouth_are_not_cited() -> None:
     # "states" as a noun reports nobody's speech
     assert not attributes_speech("30 states and more than 30 countries")
     assert attributes_speech("Laut Macron könnten mehrere tausend Soldaten kommen.")
+
+
+def test_an_answer_of_a_single_letter_is_never_supported() -> None:
+    """A letter has no meaning to compare and matches any "Plan B": MultiHop null queries asking
+    "which letter ..." were answered "B [1]" and "A [1][2]" (citing the list numbers "1." and "2.")."""
+    ev = _evidence(
+        ["Der Plan B der Regierung sieht höhere Steuern vor.", "1.", "2.", *SENTENCES[:1]]
+    )
+    for reply in ("B [1]", "A [2][3]", "S."):
+        _, sentences, citations = cite(reply, [1, 2, 3], ev, _checker(), question="Which letter?")
+        assert not sentences[0].supported and citations == [], reply
+    # a short answer with a real name or a number is still checked as before
+    _, sentences, _ = cite("Starmer [4]", [4], ev, _checker(), question="Who said it?")
+    assert sentences[0].supported

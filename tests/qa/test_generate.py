@@ -39,6 +39,8 @@ def test_instruction_like_sentences_are_recognised() -> None:
 def test_headings_and_questions_are_not_evidence() -> None:
     assert not is_evidence("Unilaterale Initiative")
     assert not is_evidence("Will Germany send troops?")
+    assert not is_evidence("1.") and not is_evidence("(2)")  # list numbers state nothing
+    assert is_evidence("Ja.") and is_evidence("Paris ist die Hauptstadt.")
     assert is_evidence("Merz sprach.")
     assert is_evidence("„Wir schließen grundsätzlich nichts aus.“")
     assert is_evidence(
