@@ -133,11 +133,13 @@ def multihop_rag(
     limit: int | None = None,
     seed: int = 0,
     answer_sample: int = 50,
+    null_sample: int | None = None,
     on_progress: Progress | None = None,
 ) -> Run:
     """MultiHop-RAG: retrieval (Hits@4/@10, MAP@10, MRR@10 as upstream defines them) on the
-    non-null queries, null queries as refusal tests and answer accuracy on a seeded sample, both
-    answered by the configured generator."""
+    non-null queries, answer accuracy on a seeded sample of them, and a seeded sample of the null
+    queries as refusal tests (default a fifth of ``answer_sample``, at least one), both answered
+    by the configured generator."""
     progress = on_progress or _noop
     store_settings = cached_store("multihop", settings, multihop_corpus_path(), progress)
     engine = Engine(store_settings)
@@ -148,8 +150,9 @@ def multihop_rag(
     non_null = [q for q in queries if not q.is_null]
     null = [q for q in queries if q.is_null]
     to_answer = {q.qid for q in rng.sample(non_null, min(answer_sample, len(non_null)))}
-    if answer_sample > 0:  # a fifth as many null queries, at least one
-        to_answer |= {q.qid for q in rng.sample(null, min(max(answer_sample // 5, 1), len(null)))}
+    if null_sample is None:  # a fifth as many null queries, at least one
+        null_sample = max(answer_sample // 5, 1) if answer_sample > 0 else 0
+    to_answer |= {q.qid for q in rng.sample(null, min(null_sample, len(null)))}
     rows = []
     progress("questions", 0, len(queries))
     for q in queries:
@@ -186,5 +189,10 @@ def multihop_rag(
     if nulls:
         summary["null_refused"] = m.mean([1.0 if r["refused"] else 0.0 for r in nulls])
         summary["null_sample"] = len(nulls)
-    config = {"limit": limit, "seed": seed, "answer_sample": answer_sample}
+    config = {
+        "limit": limit,
+        "seed": seed,
+        "answer_sample": answer_sample,
+        "null_sample": null_sample,
+    }
     return Run(summary, rows, config)

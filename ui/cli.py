@@ -342,6 +342,11 @@ GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer
     help="MultiHop-RAG: questions answered by the generator.",
 )
 @click.option(
+    "--null-sample",
+    type=int,
+    help="MultiHop-RAG: null queries answered, as refusal tests (default: a fifth of --answer-sample).",
+)
+@click.option(
     "--retrieval-only", is_flag=True, help="Benchmarks: measure retrieval, generate no answers."
 )
 @click.option(
@@ -368,6 +373,7 @@ def evaluate(
     limit: int | None,
     seed: int,
     answer_sample: int,
+    null_sample: int | None,
     retrieval_only: bool,
     out: Path | None,
     compare: Path | None,
@@ -439,6 +445,7 @@ def evaluate(
                 limit=limit,
                 seed=seed,
                 answer_sample=0 if retrieval_only else answer_sample,
+                null_sample=0 if retrieval_only else null_sample,
                 on_progress=bars,
             )
             summary, rows, config = run.summary, run.rows, {**config, **run.config}
