@@ -15,13 +15,12 @@ import numpy as np
 from ingest.sentences import sentences as split_sentences
 
 from .evidence import SentenceVectors
-from .grounding import attributes_speech, name_tokens, speech_backed, ungrounded
+from .grounding import attributes_speech, has_word, name_tokens, speech_backed, ungrounded
 from .types import AnswerSentence, Citation, Evidence
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-ZÄÖÜ][\w\-]{2,}")
-_WORD = re.compile(r"\d|[^\W\d_]{2,}")  # a number or a word of two letters
 
 
 def strip_markers(text: str) -> tuple[str, list[int]]:
@@ -89,7 +88,7 @@ def _attach(
     close in meaning, and the names and numbers must stand in the sources cited (or named by the
     model) for it; if not, the sentence is a slip or outside knowledge and gets no citation.
     """
-    if not _WORD.search(sentence):
+    if not (has_word(sentence) or _NUMBER.search(sentence)):
         # "B", "A.": a letter has no meaning to compare and stands in any source ("Plan B")
         return []
     names = name_tokens(sentence, question, language)

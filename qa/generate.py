@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.utils.json import parse_partial_json
 
-from .grounding import gloss
+from .grounding import gloss, has_word
 from .types import Evidence
 
 SCHEMA: dict[str, Any] = {
@@ -42,7 +42,6 @@ SYSTEM = (
     '- "sources": the numbers of the sources that state it'
 )
 
-_WORD = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a word, not a list number or initial
 _INSTRUCTION_LIKE = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instruction|prompt|rules?)s?\b"
     r"|\bignorier\w*\b.{0,40}\b(anweisung|anweisungen|instruktion\w*|prompt)\b"
@@ -70,7 +69,7 @@ def is_evidence(text: str) -> bool:
     and not itself a question (a question states nothing; copied into the sources it only lures
     the model). The numbers of a list ("1.") came out as sentences and were cited for "A"."""
     return (
-        _WORD.search(text) is not None
+        has_word(text)
         and not looks_like_instructions(text)
         and not looks_like_heading(text)
         and not text.rstrip(" \"'”“»«").endswith("?")

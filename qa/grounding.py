@@ -212,6 +212,12 @@ _STARTERS = frozenset(
 
 _TOKEN = re.compile(r"[A-ZÄÖÜ][\w\-.]*\w|\d+(?:[.,]\d+)*")
 _WORDS = re.compile(r"\w[\w\-]*")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+
+
+def has_word(text: str) -> bool:
+    """Two letters in a row: a word, not a list number ("1.") or a lone letter ("B")."""
+    return _LETTERS.search(text) is not None
 
 
 @lru_cache(maxsize=1)
