@@ -126,14 +126,11 @@ def rerank_section(n: int) -> None:
                 passages = engine.retrieve(q.query, k=10).passages
             else:
                 found = engine.retriever.search(q.query, k=engine.settings.rerank_pool).passages
-                best: dict[str, float] = {}
-                for ev in engine.selector.score(
+                best = engine.selector.passage_scores(
                     q.query,
                     found,
                     meaning_only_across_languages=not engine.settings.rerank_words_across_languages,
-                ):
-                    cid = ev.chunk.chunk_id
-                    best[cid] = max(best.get(cid, float("-inf")), ev.score)
+                )
                 lo, hi = min(p.score for p in found), max(p.score for p in found)
                 passages = sorted(
                     found,

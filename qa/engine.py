@@ -188,15 +188,12 @@ class Engine:
             retrieval.passages = retrieval.passages[:k]
             return retrieval, translations
         t = time.perf_counter()
-        best: dict[str, float] = {}
-        for ev in self.selector.score(
+        best = self.selector.passage_scores(
             question,
             retrieval.passages,
             translations,
             meaning_only_across_languages=not s.rerank_words_across_languages,
-        ):
-            cid = ev.chunk.chunk_id
-            best[cid] = max(best.get(cid, float("-inf")), ev.score)
+        )
         passages = retrieval.passages
         order = sorted(
             range(len(passages)),

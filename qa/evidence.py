@@ -135,3 +135,23 @@ class EvidenceSelector:
         for n, ev in enumerate(scored, start=1):
             ev.n = n
         return scored
+
+    def passage_scores(
+        self,
+        question: str,
+        passages: list[Passage],
+        translations: Mapping[str, str] | None = None,
+        *,
+        meaning_only_across_languages: bool = False,
+    ) -> dict[str, float]:
+        """Chunk id -> the score of its best sentence (a passage is as good as the one sentence
+        that answers), for re-ranking ``passages``."""
+        best: dict[str, float] = {}
+        for ev in self.score(
+            question,
+            passages,
+            translations,
+            meaning_only_across_languages=meaning_only_across_languages,
+        ):
+            best.setdefault(ev.chunk.chunk_id, ev.score)  # best first: the first one is the best
+        return best
