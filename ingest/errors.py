@@ -15,6 +15,11 @@ class SkipFile(FundstelleError):
     """A file that cannot be ingested; it is skipped and reported, the ingest goes on."""
 
 
+class UnreadableFile(SkipFile):
+    """A file that exists but cannot be read now (permissions, I/O). Unlike other skips it says
+    nothing about the file's content, so the store keeps what it had of it."""
+
+
 class StoreError(FundstelleError):
     """The store is missing, unreachable or was built differently."""
 

