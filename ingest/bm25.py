@@ -229,18 +229,24 @@ class BM25Index:
         *,
         date_from: int | None = None,
         date_to: int | None = None,
+        include_undated: bool = False,
         langs: set[str] | None = None,
         sources: set[str] | None = None,
         exclude_docs: set[str] | None = None,
     ) -> np.ndarray | None:
-        """A 0/1 weight per chunk for the filters, or None when nothing is filtered."""
+        """A 0/1 weight per chunk for the filters, or None when nothing is filtered. A date range
+        keeps undated chunks (date 0) only with ``include_undated``."""
         if not (date_from or date_to or langs or sources or exclude_docs):
             return None
         keep = np.ones(len(self.meta.ids), dtype=bool)
-        if date_from:
-            keep &= self.meta.date_ints >= date_from
-        if date_to:
-            keep &= (self.meta.date_ints <= date_to) & (self.meta.date_ints > 0)
+        if date_from or date_to:
+            dates = self.meta.date_ints
+            in_range = dates > 0
+            if date_from:
+                in_range &= dates >= date_from
+            if date_to:
+                in_range &= dates <= date_to
+            keep &= (in_range | (dates == 0)) if include_undated else in_range
         if langs:
             keep &= np.isin(self.meta.langs, list(langs))
         if sources:

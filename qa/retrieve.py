@@ -98,14 +98,40 @@ class Retriever:
                     out.add(src)
         return out
 
+    def _undated(self) -> list[DocRecord]:
+        return [d for d in self._documents().values() if not d.date]
+
+    def undated_left_out(self, filters: Filters) -> int:
+        """How many undated documents a date range leaves out that the other filters would keep
+        (0 without a date range, or when undated documents are included)."""
+        if not filters.by_date or filters.include_undated:
+            return 0
+        self.store.refresh()
+        self.bm25.sync(self.store)
+        sources = self.resolve_sources(filters.sources) if filters.sources else None
+        return sum(
+            1
+            for d in self._undated()
+            if (sources is None or d.source in sources)
+            and (not filters.languages or d.lang in filters.languages)
+        )
+
     def _where(
         self, filters: Filters, sources: set[str] | None, exclude: set[str]
     ) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
+        dated: list[dict[str, Any]] = []
         if filters.date_from:
-            clauses.append({"date_int": {"$gte": date_int(filters.date_from)}})
+            dated.append({"date_int": {"$gte": date_int(filters.date_from)}})
         if filters.date_to:
-            clauses.append({"date_int": {"$lte": date_int(filters.date_to)}})
+            dated.append({"date_int": {"$lte": date_int(filters.date_to)}})
+        undated = sorted(d.doc_id for d in self._undated()) if filters.include_undated else []
+        if dated and undated:
+            # undated chunks have no date_int at all, so they are named by their documents
+            in_range = dated[0] if len(dated) == 1 else {"$and": dated}
+            clauses.append({"$or": [in_range, {"doc_id": {"$in": undated}}]})
+        else:
+            clauses += dated
         if filters.languages:
             clauses.append({"lang": {"$in": list(filters.languages)}})
         if sources is not None:
@@ -134,6 +160,7 @@ class Retriever:
         n = max(self.settings.candidates, k)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
+        self.store.refresh()  # another process may have ingested or removed documents
         self.bm25.sync(self.store)
         exclude = self.store.pending_ids()  # half-written documents of an interrupted ingest
         sources = self.resolve_sources(filters.sources) if filters.sources else None
@@ -150,6 +177,7 @@ class Retriever:
                 return self.bm25.mask(
                     date_from=date_int(filters.date_from),
                     date_to=date_int(filters.date_to),
+                    include_undated=filters.include_undated,
                     langs=langs,
                     sources=sources,
                     exclude_docs=exclude or None,

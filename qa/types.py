@@ -10,12 +10,21 @@ from ingest.types import Chunk
 
 @dataclass(frozen=True)
 class Filters:
-    """Metadata filters: ISO dates (inclusive), exact sources or file paths, language codes."""
+    """Metadata filters: ISO dates (inclusive), exact sources or file paths, language codes.
+
+    A date range matches dated documents only, unless ``include_undated``: then documents
+    without a date pass it too (their date is unknown, not outside the range).
+    """
 
     date_from: str | None = None
     date_to: str | None = None
     sources: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    include_undated: bool = False
+
+    @property
+    def by_date(self) -> bool:
+        return bool(self.date_from or self.date_to)
 
     def __bool__(self) -> bool:
         return bool(self.date_from or self.date_to or self.sources or self.languages)
