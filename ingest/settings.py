@@ -114,6 +114,14 @@ class Settings(BaseSettings):
             "language than the question (and its translation); off: by meaning alone."
         ),
     )
+    max_question_chars: int = Field(
+        1500,
+        ge=1,
+        description=(
+            "Longest question accepted, in characters: a 20,000-character question took 40-50 s "
+            "to embed and search, and on a shared page it blocks everyone."
+        ),
+    )
     evidence_sentences: int = Field(
         4, ge=1, le=20, description="Evidence sentences shown to the generator."
     )

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from ingest.errors import InputError
+from ingest.language import question_language
 from ingest.pipeline import ingest
 from ingest.settings import Settings
-from qa.engine import Engine
+from qa.engine import REFUSAL, Engine
+from qa.question import check_question
 from qa.retrieve import Retriever
 from qa.types import Filters
 from tests.fixtures.processes import fundstelle
@@ -88,3 +91,49 @@ def test_an_engine_sees_another_processes_ingest_and_removal(tmp_path: Path) -> 
     answer = engine.answer("When does the ferry number 1 to Sylt leave?", filters=dated)
     assert all(c.title == "Harbour" for c in answer.citations)
     assert all(p.chunk.title == "Harbour" for p in answer.passages)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "?!", " … ¿? ", "\n\t"])
+def test_an_empty_question_is_an_error(question: str) -> None:
+    with pytest.raises(InputError, match="the question is empty"):
+        check_question(question, Settings())
+
+
+def test_a_question_over_the_length_limit_is_an_error() -> None:
+    settings = Settings(max_question_chars=1000)
+    assert check_question("  Who signed it?  ", settings) == "Who signed it?"
+    assert len(check_question("x" * 1000, settings)) == 1000
+    with pytest.raises(InputError, match="has 20,000 characters; the limit is 1,000"):
+        check_question("Who?" * 5000, settings)
+    assert Settings().max_question_chars <= 2000  # the default: a question, not a document
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Какие страны планируют базы в Украине?",
+        "Кто подписал декларацию о намерениях?",
+        "Quels pays prévoient des bases en Ukraine ?",
+        "Welke landen plannen bases in Oekraïne?",
+        "哪些国家计划在乌克兰建立基地？",
+    ],
+)
+def test_questions_in_other_languages_get_english_text(question: str, seed_settings) -> None:
+    assert question_language(question) == "en"
+    answer = Engine(seed_settings.with_overrides(backend="extractive")).answer(question)
+    assert answer.language == "en"
+    assert not answer.text.startswith((REFUSAL["de"], "Die Quellen"))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Und Deutschland?",
+        "Wer vertrat die USA?",
+        "Welche Länder planen Stützpunkte?",
+        "Wo?",
+        "Wann entdeckte Carl Wilhelm Scheele Sauerstoff?",  # Luxembourgish to py3langid
+    ],
+)
+def test_german_questions_still_get_german(question: str) -> None:
+    assert question_language(question) == "de"
