@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import FundstelleError, InputError
+from ingest.decode import decode_text
+from ingest.errors import FundstelleError, InputError, SkipFile
 
 from .engine import Engine
+from .question import check_question
 from .types import Filters
 
 
@@ -39,7 +41,13 @@ def read_questions(path: Path) -> list[Question]:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        # the same decoding as for sources: UTF-8, UTF-16 with BOM, cp1252/latin-1
+        text = decode_text(path.read_bytes())
+    except SkipFile as exc:
+        raise InputError(f"{path}: {exc}; save the questions as UTF-8 text") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     rows: list[tuple[str | None, str]] = []
     if suffix == ".txt":
         rows = [
@@ -121,6 +129,22 @@ def answered_ids(out_path: Path) -> set[str]:
     return done
 
 
+def check_output(out_path: Path) -> None:
+    """Raise :class:`InputError` unless answers can be appended to ``out_path``."""
+    if out_path.is_dir():
+        raise InputError(
+            f"{out_path} is a folder; give a file for the answers, e.g. {out_path / 'answers.jsonl'}"
+        )
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        with out_path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the answers to {out_path}: {exc.strerror or exc}; choose another -o"
+        ) from exc
+
+
 def run_batch(
     engine: Engine,
     questions: list[Question],
@@ -132,8 +156,11 @@ def run_batch(
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, int]:
     """Answer ``questions`` into ``out_path`` (JSON Lines). Returns counts: done, failed, skipped."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    done = answered_ids(out_path)
+    check_output(out_path)
+    try:
+        done = answered_ids(out_path)
+    except OSError as exc:  # the file is writable but its folder is not (the rewrite)
+        raise InputError(f"cannot rewrite {out_path}: {exc.strerror or exc}") from exc
     todo = [q for q in questions if q.id not in done]
     lock = threading.Lock()
     counts = {"done": 0, "failed": 0, "skipped": len(questions) - len(todo)}
@@ -141,7 +168,9 @@ def run_batch(
     def one(q: Question) -> None:
         record: dict[str, Any] = {"id": q.id, "question": q.question}
         try:
-            answer = engine.answer(q.question, filters=filters, k=k)
+            # an empty or overlong question is an error row, not the end of the run
+            question = check_question(q.question, engine.settings)
+            answer = engine.answer(question, filters=filters, k=k)
             record["answer"] = answer.to_dict()
             record["error"] = answer.error
         except FundstelleError as exc:

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
-from ingest.errors import FundstelleError
+from ingest.errors import FundstelleError, InputError
 from ingest.settings import Settings
-from ui.render import display_path
+from ui.render import display_path, printable
 
 
 class _Group(click.Group):
@@ -25,9 +26,40 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
+# settings whose command-line option is not --<name>
+_OPTION_NAMES = {
+    "llm_model": "--model",
+    "llm_base_url": "--base-url",
+    "llm_api_key": "--api-key",
+    "translate_queries": "--translate",
+    "store_path": "--store",
+}
+
+
+def _invalid(exc: ValidationError, *, from_options: bool) -> str:
+    """One line for pydantic's many: which option (or variable) got which value, and the rule."""
+    parts = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err.get("loc") else "?"
+        if from_options:
+            shown = _OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
+        else:
+            shown = f"FUNDSTELLE_{name.upper()}"
+        value = err.get("input")
+        msg = str(err.get("msg", "invalid")).replace("Input should", "it should")
+        parts.append(f"{shown} {value!r} is not allowed: {msg}")
+    return "; ".join(parts) + "; give another value"
+
+
+def _override(base: Settings, **overrides: Any) -> Settings:
+    try:
+        return base.with_overrides(**overrides)
+    except ValidationError as exc:  # e.g. --k 0: a one-line error, not pydantic's traceback
+        raise InputError(_invalid(exc, from_options=True)) from exc
+
+
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
-    base: Settings = ctx.obj
-    return base.with_overrides(**overrides)
+    return _override(ctx.obj, **overrides)
 
 
 @click.group(cls=_Group)
@@ -41,9 +73,9 @@ def cli(ctx: click.Context, store: Path | None, chroma_url: str | None) -> None:
     """Fundstelle: answers from your sources, every claim cited to the exact passage."""
     try:
         settings = Settings()
-    except Exception as exc:  # pydantic's message names the field and the bad value
-        raise click.ClickException(f"invalid settings: {exc}") from exc
-    ctx.obj = settings.with_overrides(store_path=store, chroma_url=chroma_url)
+    except ValidationError as exc:  # from FUNDSTELLE_* or fundstelle.toml
+        raise InputError(f"invalid settings: {_invalid(exc, from_options=False)}") from exc
+    ctx.obj = _override(settings, store_path=store, chroma_url=chroma_url)
 
 
 # --- ingest -------------------------------------------------------------------------------------
@@ -113,10 +145,14 @@ def ingest(
         click.echo(
             f"Removed {report.repaired} half-written document(s) left by an interrupted ingest."
         )
+    if report.warnings:
+        click.secho(f"Ingested with warnings {len(report.warnings)}:", fg="yellow", err=True)
+        for s in report.warnings:
+            click.echo(f"  {printable(s.path)}: {printable(s.reason)}", err=True)
     if report.skipped:
         click.secho(f"Skipped {len(report.skipped)}:", fg="yellow", err=True)
         for s in report.skipped:
-            click.echo(f"  {s.path}: {s.reason}", err=True)
+            click.echo(f"  {printable(s.path)}: {printable(s.reason)}", err=True)
         ctx.exit(1)
 
 
@@ -139,8 +175,10 @@ def sources(ctx: click.Context, as_json: bool) -> None:
         return
     click.echo(f"{'date':10}  {'lang':4}  {'chunks':>6}  title / source")
     for r in records:
-        click.echo(f"{r.date or '-':10}  {r.lang or '-':4}  {r.n_chunks:>6}  {r.title[:70]}")
-        click.echo(f"{'':26}{display_path(r.source)}")
+        # a title or file name may hold a newline or an escape sequence: one row stays one row
+        title = printable(r.title)[:70]
+        click.echo(f"{r.date or '-':10}  {r.lang or '-':4}  {r.n_chunks:>6}  {title}")
+        click.echo(f"{'':26}{printable(display_path(r.source))}")
     click.echo(f"{len(records)} document(s), {sum(r.n_chunks for r in records)} chunks")
 
 
@@ -153,7 +191,7 @@ def remove(ctx: click.Context, targets: tuple[str, ...]) -> None:
 
     removed = run_remove(list(targets), _settings(ctx))
     for r in removed:
-        click.echo(f"removed {display_path(r.source)}")
+        click.echo(f"removed {printable(display_path(r.source))}")
     click.echo(f"{len(removed)} document(s) removed")
 
 
@@ -173,6 +211,11 @@ def _answer_options(f: Any) -> Any:
         click.option("--k", type=int, help="Passages to retrieve (FUNDSTELLE_K)."),
         click.option("--from", "date_from", help="Only sources dated on or after YYYY-MM-DD."),
         click.option("--to", "date_to", help="Only sources dated on or before YYYY-MM-DD."),
+        click.option(
+            "--include-undated",
+            is_flag=True,
+            help="With --from/--to: also search documents that have no date.",
+        ),
         click.option(
             "--source",
             "sources",
@@ -225,8 +268,21 @@ def _answer_settings(ctx: click.Context, kw: dict[str, Any]) -> tuple[Settings, 
         date_to=kw.pop("date_to"),
         sources=tuple(kw.pop("sources")),
         languages=tuple(kw.pop("languages")),
+        include_undated=bool(kw.pop("include_undated", False)),
     )
     return _settings(ctx, **kw), filters
+
+
+def _undated_note(engine: Any, filters: Any) -> None:
+    """Say how many undated documents a date filter left out (on stderr: --json stays JSON)."""
+    n = engine.retriever.undated_left_out(filters)
+    if n:
+        click.secho(
+            f"(the date filter left out {n} undated document(s); add --include-undated to "
+            "search them too)",
+            dim=True,
+            err=True,
+        )
 
 
 @cli.command()
@@ -237,9 +293,11 @@ def _answer_settings(ctx: click.Context, kw: dict[str, Any]) -> tuple[Settings, 
 def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
     """Answer QUESTION from the store, every claim cited to its source passage."""
     from qa.engine import Engine
+    from qa.question import check_question
     from ui.render import render_answer
 
     settings, filters = _answer_settings(ctx, kw)
+    question = check_question(question, settings)
     engine = Engine(settings)
     live = sys.stdout.isatty() and not as_json
     final = None
@@ -255,6 +313,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
         click.echo(json.dumps(final.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(render_answer(final))
+    _undated_note(engine, filters)
     if final.error:
         ctx.exit(2)
 
@@ -293,6 +352,7 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
         )
         concurrency = 1
     engine = Engine(settings)
+    _undated_note(engine, filters)
     bar = tqdm(total=len(items), unit="question", disable=None)
     counts = run_batch(
         engine,
@@ -469,7 +529,6 @@ def evaluate(
 def ui(ctx: click.Context, port: int, host: str) -> None:
     """Open the chat page in the browser (Streamlit)."""
     import os
-    import subprocess
 
     settings: Settings = ctx.obj
     app = Path(__file__).resolve().parent / "app.py"
@@ -492,7 +551,10 @@ def ui(ctx: click.Context, port: int, host: str) -> None:
         "false",
     ]
     click.echo(f"Fundstelle at http://{host}:{port}  (Ctrl+C to stop)")
-    ctx.exit(subprocess.call(cmd, env=env))
+    sys.stdout.flush()
+    # become the server instead of waiting for it as a child: a SIGTERM to this pid (a service
+    # manager, a script) then stops the server, instead of leaving it running on its port
+    os.execve(sys.executable, cmd, env)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -16,13 +17,23 @@ def display_path(source: str) -> str:
     return source[len(cwd) :] if source.startswith(cwd) else source
 
 
+# C0 and C1 controls, DEL and the Unicode line separators: in a title or file name they would
+# break a table row or send escape sequences to the terminal
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as escapes (a newline as ``\\n``)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def source_line(c: Citation) -> str:
-    where = [c.title]
+    where = [printable(c.title)]
     if c.publisher:
-        where.append(c.publisher)
+        where.append(printable(c.publisher))
     if c.date:
         where.append(c.date)
-    loc = f"{display_path(c.source)}"
+    loc = f"{printable(display_path(c.source))}"
     loc += f", p. {c.page}" if c.page else ""
     loc += f", chars {c.start}-{c.end}"
     return f"{' · '.join(where)}\n      {loc}"
