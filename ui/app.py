@@ -1,7 +1,8 @@
 """Fundstelle in the browser: chat with cited answers. Run with ``fundstelle ui``.
 
 Thin on purpose: settings are read here, the work is done by ``qa`` and ``ingest``, and the HTML
-helpers live in ``ui.webview``.
+helpers live in ``ui.webview``. Strings from sources, file names and errors reach Streamlit's
+Markdown (labels, captions, alerts) only through ``plain``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from pathlib import Path
 import streamlit as st
 
 from ingest.errors import FundstelleError
-from ingest.loaders import SUPPORTED
+from ingest.loaders import SUPPORTED, is_supported, unsupported_reason
 from ingest.pipeline import ingest
 from ingest.settings import Settings
 from ingest.store import Store
 from qa.engine import get_engine
+from qa.question import check_question
 from qa.types import Answer, Filters, Turn
 from ui.render import display_path, search_notes
 from ui.webview import (
@@ -26,6 +28,7 @@ from ui.webview import (
     conversation_json,
     conversation_markdown,
     passage_html,
+    plain,
     timing_line,
 )
 
@@ -49,22 +52,37 @@ status = store_status(settings)
 with st.sidebar:
     st.header("Corpus")
     if status.get("error"):
-        st.error(status["error"])
+        st.error(plain(status["error"]))
     elif not status.get("documents"):
         st.info("The store is empty: upload files below, or run `fundstelle ingest corpus/`.")
     else:
         st.markdown(
             f"**{status['documents']}** documents · **{status['chunks']}** chunks  \n"
-            f"last ingest {status.get('last_ingest') or '-'}  \n"
-            f"embedding model `{status.get('embedding_model')}`"
+            f"last ingest {plain(status.get('last_ingest') or '-')}  \n"
+            f"embedding model {plain(status.get('embedding_model'))}"
         )
     st.header("Filters")
     dates = status.get("dates") or []
+    docs = Store.open(settings).documents() if status.get("documents") else []
+    undated = sum(1 for r in docs if not r.date)
     date_range = None
-    if dates:
+    include_undated = False
+    # off by default: a date range matches dated documents only, and a store of undated text
+    # files would otherwise be hidden without a word
+    by_date = bool(dates) and st.toggle(
+        "Only sources from a date range", value=False, key="by_date"
+    )
+    if by_date:
         lo, hi = dt.date.fromisoformat(dates[0]), dt.date.fromisoformat(dates[-1])
         date_range = st.date_input("Date range", value=(lo, hi), key="date_range")
-    docs = Store.open(settings).documents() if status.get("documents") else []
+        if undated:
+            include_undated = st.checkbox(
+                f"Also the {undated} document(s) without a date",
+                value=False,
+                key="include_undated",
+            )
+            if not include_undated:
+                st.caption(f"{undated} document(s) without a date are left out.")
     titles = {f"{r.title} ({r.date or 'no date'})": r.source for r in docs}
     chosen_sources = st.multiselect("Sources", sorted(titles), key="sources")
     chosen_langs = st.multiselect("Language", status.get("languages") or [], key="langs")
@@ -87,12 +105,15 @@ with st.sidebar:
     active = settings.with_overrides(backend=backend, translate_queries=translate)
     from qa.backends import backend_label
 
-    st.caption(f"Model: {backend_label(active)}")
+    st.caption(f"Model: {plain(backend_label(active))}")
     if st.button("New chat", use_container_width=True):
         st.session_state.answers = []
         st.rerun()
 
     st.header("Add files")
+    # messages of the last ingest, kept across the rerun that brings the status up to date
+    for kind, message in st.session_state.pop("ingest_messages", []):
+        getattr(st, kind)(message)
     uploads = st.file_uploader(
         "Files to ingest",
         accept_multiple_files=True,
@@ -103,8 +124,13 @@ with st.sidebar:
         folder = settings.store_path / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
+        messages: list[tuple[str, str]] = []
         for up in uploads:
-            target = folder / Path(up.name).name
+            name = Path(up.name).name
+            if not is_supported(Path(name)):  # e.g. a file named only ".txt"
+                messages.append(("error", plain(f"{name}: {unsupported_reason(Path(name))}")))
+                continue
+            target = folder / name
             target.write_bytes(up.getvalue())
             paths.append(target)
         bar = st.progress(0.0, text="Ingesting…")
@@ -119,16 +145,27 @@ with st.sidebar:
                 )
 
         try:
-            report = ingest(paths, settings, on_progress=on_progress)
+            report = ingest(paths, settings, on_progress=on_progress) if paths else None
         except FundstelleError as exc:
-            st.error(str(exc))
+            messages.append(("error", plain(exc)))
         else:
             bar.progress(1.0, text="Done")
-            st.success(
-                f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.chunks} chunks"
-            )
-            for s in report.skipped:
-                st.error(f"{Path(s.path).name}: {s.reason}")
+            if report is not None:
+                messages.insert(
+                    0,
+                    (
+                        "success",
+                        f"{report.added} added, {report.updated} updated, "
+                        f"{report.unchanged} unchanged, {report.chunks} chunks",
+                    ),
+                )
+                for w in report.warnings:
+                    messages.append(("warning", plain(f"{Path(w.path).name}: {w.reason}")))
+                for s in report.skipped:
+                    messages.append(("error", plain(f"{Path(s.path).name}: {s.reason}")))
+        # rerun: the corpus status, dates and sources above were read before this ingest
+        st.session_state["ingest_messages"] = messages
+        st.rerun()
 
     if answers:
         st.header("Download")
@@ -150,9 +187,9 @@ st.caption("Answers from your sources — every claim cited to the exact passage
 
 def show_answer(a: Answer) -> None:
     for note in search_notes(a):
-        st.caption(note)
+        st.caption(plain(note))
     if a.error:
-        st.error(a.error)
+        st.error(plain(a.error))
     st.html(answer_html(a))
     if a.unsupported:
         st.warning(f"{len(a.unsupported)} sentence(s) are not backed by any source and are marked.")
@@ -163,11 +200,13 @@ def show_answer(a: Answer) -> None:
                 citation_label(c, display_path(c.source)), expanded=c.n == 1 and not a.refused
             ):
                 st.html(passage_html(c))
-                st.caption(f"characters {c.start}-{c.end}" + (f" · {c.url}" if c.url else ""))
+                st.caption(
+                    plain(f"characters {c.start}-{c.end}" + (f" · {c.url}" if c.url else ""))
+                )
     elif a.passages and (a.refused or a.error):
         st.markdown("**Retrieved passages**")
         for p in a.passages[:3]:
-            with st.expander(f"{p.chunk.title} · {display_path(p.chunk.source)}"):
+            with st.expander(plain(f"{p.chunk.title} · {display_path(p.chunk.source)}")):
                 st.text(p.chunk.text)
     if a.timings:
         st.caption(timing_line(a))
@@ -184,7 +223,14 @@ if question:
     with st.chat_message("user"):
         st.text(question)
     with st.chat_message("assistant"):
-        if not status.get("documents"):
+        try:
+            question = check_question(question, settings)
+        except FundstelleError as exc:  # empty, or too long to search
+            st.error(plain(exc))
+            question = ""
+        if not question:
+            pass
+        elif not status.get("documents"):
             st.info(
                 "There is nothing to search yet: upload files in the sidebar or run `fundstelle ingest corpus/`."
             )
@@ -196,6 +242,7 @@ if question:
                 date_to=date_range[1].isoformat() if date_range and len(date_range) == 2 else None,
                 sources=tuple(titles[t] for t in chosen_sources),
                 languages=tuple(chosen_langs),
+                include_undated=include_undated,
             )
             history = [Turn(x.question, x.text) for x in answers[-3:]]
             placeholder = st.empty()
@@ -213,7 +260,7 @@ if question:
                         final = event.answer
             except FundstelleError as exc:
                 placeholder.empty()
-                st.error(str(exc))
+                st.error(plain(exc))
             if final is not None:
                 placeholder.empty()
                 show_answer(final)

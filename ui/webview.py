@@ -1,7 +1,9 @@
 """HTML and export helpers for the Streamlit page, kept out of ``app.py`` so they can be tested.
 
 Everything that comes from a source, a question or the model is escaped: a source containing
-``<script>`` or ``<img onerror=…>`` is shown as text, never as markup.
+``<script>`` or ``<img onerror=…>`` is shown as text, never as markup. Strings shown through
+Streamlit's Markdown (expander labels, captions, alerts) go through :func:`plain` first: a title
+``![t](http://host/x.png)`` must not make the browser fetch an image.
 """
 
 from __future__ import annotations
@@ -27,6 +29,26 @@ STYLE = """
 """
 
 _MARKERS = re.compile(r"((?:\s*\[\d+\])+)")
+# Markdown punctuation that starts markup anywhere in a line: emphasis, code, strikethrough,
+# links and images, HTML and autolinks, entities, tables, Streamlit's LaTeX and its ``:red[…]``
+# and ``:icon:`` codes; ``:`` and ``@`` also stop GitHub's bare-URL and e-mail links
+_MD_INLINE = re.compile(r"([\\`*_~\[\]()<>!&|$:@{}])")
+_MD_WWW = re.compile(r"(?i)\b(www)\.")
+# at the start of the text: a heading, quote or list item
+_MD_LEAD = re.compile(r"^([#>+\-=]|\d+(?=[.)]))")
+_MD_SPACE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def plain(text: object) -> str:
+    """``text`` for a place that renders Markdown (expander labels, captions, alerts), shown as
+    the text it is: its Markdown punctuation backslash-escaped, line breaks and control
+    characters as one space."""
+    out = _MD_SPACE.sub(" ", str(text)).strip()
+    out = _MD_INLINE.sub(r"\\\1", out)
+    out = _MD_WWW.sub(r"\1\\.", out)
+    return _MD_LEAD.sub(
+        lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), out
+    )
 
 
 def _markers_html(text: str) -> str:
@@ -75,14 +97,14 @@ def passage_html(c: Citation) -> str:
 
 
 def citation_label(c: Citation, display_source: str) -> str:
-    """Plain text (no markup) for an expander label."""
-    parts = [f"[{c.n}] {c.title}"]
+    """An expander label: Streamlit renders labels as Markdown, so it is escaped (:func:`plain`)."""
+    parts = [c.title]
     if c.publisher:
         parts.append(c.publisher)
     if c.date:
         parts.append(c.date)
     parts.append(display_source + (f", p. {c.page}" if c.page else ""))
-    return " · ".join(parts)
+    return f"[{c.n}] " + plain(" · ".join(parts))
 
 
 def timing_line(answer: Answer) -> str:
@@ -91,7 +113,7 @@ def timing_line(answer: Answer) -> str:
     if "first_token" in t:
         parts.append(f"first token {t['first_token']:.1f} s")
     parts.append(f"total {t.get('total', 0):.1f} s")
-    return " · ".join(parts) + f" · {answer.model}"
+    return plain(" · ".join(parts) + f" · {answer.model}")
 
 
 def conversation_markdown(answers: list[Answer]) -> str:
