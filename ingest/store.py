@@ -188,24 +188,29 @@ class Store:
         self._reopen(current)
         return True
 
-    def _reopen(self, generation: str | None = None) -> None:
+    def _reopen(self, generation: str, *, force: bool = False) -> None:
+        """Load the store afresh, in step with ``generation``. Searches in other threads keep
+        working meanwhile: each attribute always holds a usable client or collection."""
         from chromadb.api.shared_system_client import SharedSystemClient
 
         assert self.settings is not None
         key = str(chroma_dir(self.settings))
         with _REOPEN_LOCK:
-            # chromadb shares one instance per folder and process and keeps it for good: drop it
-            # from that cache so that the next client loads the folder as it is now. The old one
-            # is not stopped: other objects of this process may still be using it.
-            SharedSystemClient._identifier_to_system.pop(key, None)
-            SharedSystemClient._identifier_to_refcount.pop(key, None)
-            self.client = open_client(self.settings)
-            self._chunks = self._docs = None
-            _IN_STEP.pop(key, None)
-            if not self._existing():
-                raise StoreError(f"the store at {self.location} is gone; ingest again")
-            if generation is not None:
-                _IN_STEP[key] = generation
+            if force or _IN_STEP.get(key) != generation:
+                # chromadb shares one instance per folder and process and keeps it for good: drop
+                # it from that cache so that the next client loads the folder as it is now. The
+                # old one is not stopped: other objects of this process may still be using it.
+                SharedSystemClient._identifier_to_system.pop(key, None)
+                SharedSystemClient._identifier_to_refcount.pop(key, None)
+            # else another Store of this process has just reopened it: take the fresh instance
+            client = open_client(self.settings)
+            try:
+                chunks = client.get_collection(self.name)
+                docs = client.get_collection(self.name + _DOCS_SUFFIX)
+            except Exception as exc:
+                raise StoreError(f"the store at {self.location} is gone; ingest again") from exc
+            self.client, self._chunks, self._docs = client, chunks, docs
+            _IN_STEP[key] = generation
 
     def _query(self, **kwargs: Any) -> Any:
         """A vector search; once more after reopening if this process's index of an embedded
@@ -218,7 +223,7 @@ class Store:
             if self._embedded_key is None:
                 raise StoreError(f"the Chroma server at {self.location} failed: {exc}") from exc
             first = exc
-        self._reopen(self._read_generation())
+        self._reopen(self._read_generation(), force=True)
         try:
             return self._chunks.query(**kwargs)
         except ChromaError as exc:
