@@ -70,11 +70,15 @@ def read_file(path: Path, max_bytes: int) -> bytes:
     """The bytes of a regular file; raise :class:`SkipFile` if it is too big, not a regular file
     (a device, FIFO or socket, also behind a symlink) or cannot be read.
 
-    The file is opened without blocking and checked on its descriptor, so a FIFO cannot hang the
-    ingest and a file swapped after a check is still caught; at most ``max_bytes + 1`` bytes are
-    read, because ``st_size`` says 0 for ``/dev/zero`` and for files that grow while read.
+    Special files are never opened (opening a device can have effects of its own); a file is
+    opened without blocking and checked again on its descriptor, so a FIFO swapped in after the
+    check cannot hang the ingest. At most ``max_bytes + 1`` bytes are read, because ``st_size``
+    says 0 for ``/proc`` files and nothing about files that grow while they are read.
     """
     try:
+        mode = os.stat(path).st_mode  # follows symlinks: the file that would be read
+        if not stat.S_ISREG(mode):
+            raise SkipFile(f"not a regular file ({_file_kind(mode)}); only files are read")
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         if exc.errno == errno.ELOOP:
