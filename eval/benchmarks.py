@@ -15,14 +15,18 @@ from typing import Any
 from ingest.pipeline import ingest
 from ingest.settings import Settings
 from qa.engine import Engine
+from qa.types import Answer
 
 from . import metrics as m
 from .datasets import (
     DEV_ARTICLES,
     HELDOUT_ARTICLES,
+    XQuADItem,
     multihop_corpus_path,
     multihop_queries,
+    paragraph_url,
     write_xquad_collection,
+    write_xquad_paragraphs,
     xquad,
 )
 
@@ -53,6 +57,48 @@ class Run:
     config: dict[str, Any]
 
 
+def answer_row(ans: Answer, forms: list[str], question_lang: str) -> dict[str, Any]:
+    """How one answer did against its gold forms (any one form counts): correct, cited (a quote
+    it cites holds the gold too), refused and why, whether the gold was inside the evidence the
+    generator saw, and whether it is written in the question's language."""
+    correct = (not ans.refused) and m.fact_present(ans.text, forms)
+    return {
+        "answer": ans.text,
+        "refused": ans.refused,
+        "refusal_reason": ans.refusal_reason,
+        "draft": ans.draft,
+        "correct": correct,
+        "cited": correct and any(m.fact_present(c.quote, forms) for c in ans.citations),
+        "in_evidence": any(m.fact_present(e.quote, forms) for e in ans.evidence),
+        "language_ok": None if ans.refused else m.answer_language_ok(ans.text, question_lang),
+        "total_s": ans.timings.get("total", 0.0),
+        "first_token_s": ans.timings.get("first_token"),
+        "retrieval_s": ans.timings.get("retrieval", 0.0),
+    }
+
+
+def answer_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
+    answered = [r for r in rows if "answer" in r]
+    if not answered:
+        return {}
+    out = {
+        "accuracy": m.mean([1.0 if r["correct"] else 0.0 for r in answered]),
+        "correct_cited": m.mean([1.0 if r["cited"] else 0.0 for r in answered]),
+        "refused": m.mean([1.0 if r["refused"] else 0.0 for r in answered]),
+        "answered_sample": len(answered),
+    }
+    out.update(m.loss_summary(answered))
+    out["total_p50_s"] = m.percentile([r["total_s"] for r in answered], 50)
+    firsts = [r["first_token_s"] for r in answered if r.get("first_token_s") is not None]
+    if firsts:
+        out["first_token_p50_s"] = m.percentile(firsts, 50)
+    return out
+
+
+def _retrieval_rank(passages: list[Any], holds: Callable[[Any], bool]) -> int | None:
+    return next((r for r, p in enumerate(passages, start=1) if holds(p)), None)
+
+
 def xquad_xling(
     settings: Settings,
     *,
@@ -62,69 +108,133 @@ def xquad_xling(
     answer: bool = True,
     on_progress: Progress | None = None,
 ) -> Run:
-    """English XQuAD questions over the German articles of ``split`` (dev: 0-23, heldout: 24-47).
+    """English XQuAD questions over the German articles of ``split`` (dev: 0-23, heldout:
+    24-47), one document per article.
 
-    Retrieval: hit@1/hit@5 of the passage holding the German answer span. Answers: correct when
-    the English or the German gold answer is in the answer (normalised).
+    Retrieval: hit@1/hit@5 of the passage holding the German answer span, in the passages the
+    answer was drawn from (``Answer.passages``; the same ``Engine.retrieve`` when only retrieval
+    is measured). Answers: correct when the English or the German gold answer is in the answer
+    (normalised); cited when a quote it cites holds it too.
     """
     progress = on_progress or _noop
     articles_range = DEV_ARTICLES if split == "dev" else HELDOUT_ARTICLES
     articles, items = xquad(articles_range)
     source = write_xquad_collection(articles, CACHE / f"xquad-de-{split}.jsonl")
     store_settings = cached_store(f"xquad-{split}", settings, source, progress)
+    by_article = {a.index: a for a in articles}
+
+    def span(it: XQuADItem) -> tuple[str, int, int]:
+        art = by_article[it.article]
+        a0 = art.offset_de(it.paragraph) + it.answer_start_de
+        return art.url, a0, a0 + len(it.answer_de)
+
+    rows = _xquad_rows(Engine(store_settings), items, "en", span, limit, seed, answer, progress)
+    config = {
+        "split": split,
+        "articles": f"{articles_range.start}-{articles_range.stop - 1}",
+        "questions": "en",
+        "limit": limit,
+        "seed": seed,
+    }
+    return Run(_xquad_summary(rows), rows, config)
+
+
+def xquad_german(
+    settings: Settings,
+    *,
+    split: str = "dev",
+    limit: int | None = None,
+    seed: int = 0,
+    answer: bool = True,
+    on_progress: Progress | None = None,
+) -> Run:
+    """XQuAD's German questions of ``split`` over an open corpus of all 240 German paragraphs
+    (articles 0-47), each paragraph its own document: German questions over German text, where
+    the right paragraph must be found among many of the same article."""
+    progress = on_progress or _noop
+    articles, _ = xquad(range(0, 48))
+    source = write_xquad_paragraphs(articles, CACHE / "xquad-de-paragraphs.jsonl")
+    store_settings = cached_store("xquad-paragraphs", settings, source, progress)
+    _, items = xquad(DEV_ARTICLES if split == "dev" else HELDOUT_ARTICLES)
+
+    def span(it: XQuADItem) -> tuple[str, int, int]:
+        return (
+            paragraph_url(it.article, it.paragraph),
+            it.answer_start_de,
+            it.answer_start_de + len(it.answer_de),
+        )
+
+    rows = _xquad_rows(Engine(store_settings), items, "de", span, limit, seed, answer, progress)
+    config = {"split": split, "corpus": "all 240 paragraphs", "questions": "de", "limit": limit}
+    config["seed"] = seed
+    return Run(_xquad_summary(rows), rows, config)
+
+
+def _xquad_rows(
+    engine: Engine,
+    items: list[XQuADItem],
+    questions: str,
+    span: Callable[[XQuADItem], tuple[str, int, int]],
+    limit: int | None,
+    seed: int,
+    answer: bool,
+    progress: Progress,
+) -> list[dict[str, Any]]:
     if limit:
         items = random.Random(seed).sample(items, min(limit, len(items)))
-    engine = Engine(store_settings)
-    by_article = {a.index: a for a in articles}
     rows = []
     progress("questions", 0, len(items))
     for it in items:
-        art = by_article[it.article]
-        a0 = art.offset_de(it.paragraph) + it.answer_start_de
-        a1 = a0 + len(it.answer_de)
+        url, a0, a1 = span(it)
 
-        def holds(p: Any, art: Any = art, a0: int = a0, a1: int = a1) -> bool:
+        def holds(p: Any, url: str = url, a0: int = a0, a1: int = a1) -> bool:
             c = p.chunk
-            return c.url == art.url and c.start <= a0 and a1 <= c.end
+            return c.url == url and c.start <= a0 and a1 <= c.end
 
+        question = it.question_en if questions == "en" else it.question_de
         row: dict[str, Any] = {
             "id": it.qid,
-            "question": it.question_en,
+            "question": question,
             "gold": f"{it.answer_en} | {it.answer_de}",
         }
-        # retrieval is scored on the retriever's own ranking (with its re-rank) whether or not
-        # the question is also answered, so that every row is measured the same way
-        passages = engine.retrieve(it.question_en).passages
         if answer:
-            ans = engine.answer(it.question_en)
-            row["answer"] = ans.text
-            row["refused"] = ans.refused
-            row["correct"] = (not ans.refused) and (
-                m.fact_present(ans.text, [it.answer_en]) or m.fact_present(ans.text, [it.answer_de])
-            )
-            row["total_s"] = ans.timings.get("total", 0.0)
-            row["retrieval_s"] = ans.timings.get("retrieval", 0.0)
-        rank = next((r for r, p in enumerate(passages, start=1) if holds(p)), None)
-        row["rank"] = rank
+            ans = engine.answer(question)
+            passages = ans.passages
+            row.update(answer_row(ans, [it.answer_en, it.answer_de], questions))
+        else:
+            passages = engine.retrieve(question).passages
+        row["rank"] = _retrieval_rank(passages, holds)
         rows.append(row)
         progress("questions", 1, None)
+    return rows
+
+
+def _xquad_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
     summary = {
         "questions": len(rows),
         "hit@1": m.mean([m.hit_at_k(r["rank"], 1) for r in rows]),
         "hit@5": m.mean([m.hit_at_k(r["rank"], 5) for r in rows]),
         "mrr": m.mean([m.reciprocal_rank(r["rank"]) for r in rows]),
     }
-    if answer:
-        summary["accuracy"] = m.mean([1.0 if r["correct"] else 0.0 for r in rows])
-        summary["refused"] = m.mean([1.0 if r["refused"] else 0.0 for r in rows])
-        summary["total_p50_s"] = m.percentile([r["total_s"] for r in rows], 50)
-    config = {
-        "split": split,
-        "articles": f"{articles_range.start}-{articles_range.stop - 1}",
-        "limit": limit,
-        "seed": seed,
-    }
-    return Run(summary, rows, config)
+    summary.update(answer_summary(rows))
+    return summary
+
+
+MULTIHOP_TEST_SIZE = 300  # the seeded evaluation sample; the rest is for development
+
+
+def multihop_split(split: str, seed: int = 0) -> list[Any]:
+    """MultiHop-RAG queries of a split: ``test`` is the seeded 300-query sample (seed 0) that is
+    only ever reported, ``dev`` every other query."""
+    queries = multihop_queries()
+    test = random.Random(0).sample(queries, MULTIHOP_TEST_SIZE)
+    if split == "test":
+        return test
+    held = {q.qid for q in test}
+    return [q for q in queries if q.qid not in held]
+
+
+_YES_NO = {"yes", "no"}
 
 
 def multihop_rag(
@@ -134,19 +244,30 @@ def multihop_rag(
     seed: int = 0,
     answer_sample: int = 50,
     null_sample: int | None = None,
+    split: str | None = None,
     on_progress: Progress | None = None,
 ) -> Run:
     """MultiHop-RAG: retrieval (Hits@4/@10, MAP@10, MRR@10 as upstream defines them) on the
     non-null queries, answer accuracy on a seeded sample of them, and a seeded sample of the null
     queries as refusal tests (default a fifth of ``answer_sample``, at least one), both answered
-    by the configured generator."""
+    by the configured generator with k = 10 (the passages Hits@10 scores are those the answer
+    was drawn from).
+
+    ``split``: ``test`` (the seeded 300-query sample), ``dev`` (the other queries, ``limit`` of
+    them drawn with ``seed``), or ``None`` for the older behaviour: ``limit`` queries drawn from
+    all of them with ``seed`` (``--limit 300 --seed 0`` is the test sample)."""
     progress = on_progress or _noop
     store_settings = cached_store("multihop", settings, multihop_corpus_path(), progress)
     engine = Engine(store_settings)
-    queries = multihop_queries()
     rng = random.Random(seed)
-    if limit:
-        queries = rng.sample(queries, min(limit, len(queries)))
+    if split:
+        queries = multihop_split(split)
+        if split == "dev" and limit:
+            queries = rng.sample(queries, min(limit, len(queries)))
+    else:
+        queries = multihop_queries()
+        if limit:
+            queries = rng.sample(queries, min(limit, len(queries)))
     non_null = [q for q in queries if not q.is_null]
     null = [q for q in queries if q.is_null]
     to_answer = {q.qid for q in rng.sample(non_null, min(answer_sample, len(non_null)))}
@@ -162,15 +283,20 @@ def multihop_rag(
             "type": q.question_type,
             "gold": q.answer,
         }
-        passages = engine.retrieve(q.query, k=10).passages  # scored alike for every row
         if q.qid in to_answer:
             ans = engine.answer(q.query, k=10)
-            row["answer"] = ans.text
-            row["refused"] = ans.refused
+            passages = ans.passages
+            gold = m.multihop_plain(q.answer).strip()
+            row.update(answer_row(ans, [gold], "en"))
             # upstream's token rule, on answer and gold without markers and punctuation
             row["correct"] = (not ans.refused) and m.multihop_answer_correct(
-                m.multihop_plain(ans.text), m.multihop_plain(q.answer)
+                m.multihop_plain(ans.text), gold
             )
+            row["cited"] = row["correct"] and bool(ans.citations)
+            if q.is_null or gold.lower() in _YES_NO:
+                row["in_evidence"] = None  # a yes or no is not written in any source
+        else:
+            passages = engine.retrieve(q.query, k=10).passages
         if not q.is_null:
             row.update(m.multihop_query_scores([p.chunk.text for p in passages], q.facts))
         rows.append(row)
@@ -183,13 +309,14 @@ def multihop_rag(
         )
     answered = [r for r in rows if "answer" in r and r["type"] != "null_query"]
     nulls = [r for r in rows if "answer" in r and r["type"] == "null_query"]
-    if answered:  # a retrieval-only run has no answer figures rather than zeros
-        summary["accuracy"] = m.mean([1.0 if r["correct"] else 0.0 for r in answered])
-        summary["answered_sample"] = len(answered)
+    summary.update(answer_summary(answered))  # a retrieval-only run has no answer figures
+    if answered:
+        summary["wrong_refusals"] = summary.pop("refused")
     if nulls:
         summary["null_refused"] = m.mean([1.0 if r["refused"] else 0.0 for r in nulls])
         summary["null_sample"] = len(nulls)
     config = {
+        "split": split,
         "limit": limit,
         "seed": seed,
         "answer_sample": answer_sample,

@@ -113,6 +113,26 @@ def write_xquad_collection(articles: list[XQuADArticle], path: Path) -> Path:
     return path
 
 
+def paragraph_url(article: int, paragraph: int) -> str:
+    return f"xquad:de:{article:02d}:{paragraph:02d}"
+
+
+def write_xquad_paragraphs(articles: list[XQuADArticle], path: Path) -> Path:
+    """Write every German paragraph as its own document (titled by its article)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for art in articles:
+            for p, text in enumerate(art.paragraphs_de):
+                record = {
+                    "title": art.title,
+                    "body": text,
+                    "url": paragraph_url(art.index, p),
+                    "lang": "de",
+                }
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
 @dataclass(frozen=True)
 class MultiHopQuery:
     qid: str

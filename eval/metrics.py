@@ -186,3 +186,36 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+# --- where answers are lost ---------------------------------------------------------------------
+
+
+def answer_language_ok(answer: str, language: str, min_words: int = 4) -> bool | None:
+    """Whether an answer is written in ``language`` (en/de); ``None`` when it is too short to
+    tell (a name or a number is the same in both). Quotes and markers are left out."""
+    from ingest.language import detect_language
+
+    text = re.sub(r"\[\d+\]|„[^“]*“|\"[^\"]*\"", " ", answer)
+    if len(re.findall(r"[^\W\d_]{2,}", text)) < min_words:
+        return None
+    return detect_language(text, ("en", "de")) == language
+
+
+def loss_summary(rows: Sequence[dict]) -> dict[str, float]:
+    """Where answers are lost, over answered rows with ``correct``, ``refused`` and (where the
+    gold can be looked for) ``in_evidence``: the share whose gold is inside the evidence shown to
+    the generator, the share of those answered correctly (what the answer step keeps), refusals,
+    and the share of answers written in the question's language."""
+    out: dict[str, float] = {}
+    judged = [r for r in rows if r.get("in_evidence") is not None]
+    if judged:
+        held = [r for r in judged if r["in_evidence"]]
+        out["in_evidence"] = mean([1.0 if r["in_evidence"] else 0.0 for r in judged])
+        out["kept_of_evidence"] = mean([1.0 if r["correct"] else 0.0 for r in held])
+        out["refused_of_evidence"] = mean([1.0 if r["refused"] else 0.0 for r in held])
+    langs = [r["language_ok"] for r in rows if r.get("language_ok") is not None]
+    if langs:
+        out["answer_language"] = mean([1.0 if ok else 0.0 for ok in langs])
+        out["answer_language_judged"] = len(langs)
+    return out

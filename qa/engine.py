@@ -133,8 +133,9 @@ class Engine:
             ev.n = n
         timings["evidence"] = time.perf_counter() - t
 
+        result.evidence = [make_citation(ev.n, ev, ev.score) for ev in evidence]
         if not evidence or evidence[0].score < self.min_evidence_score:
-            self._refuse(result, evidence)
+            self._refuse(result, evidence, reason="no evidence")
         elif self.settings.backend == "extractive" and not self._chat_model_given:
             self._extract(result, evidence)
             timings["first_token"] = time.perf_counter() - t0
@@ -152,17 +153,18 @@ class Engine:
                 timings["generation"] = time.perf_counter() - t
             except BackendError as exc:
                 result.error = str(exc)
+            if reply is not None:
+                result.draft = reply.answer
             if result.error:
-                self._refuse(result, evidence, text="")
-            elif (
-                reply is None
-                or not reply.found
-                or not strip_markers(reply.answer)[0]
-                or says_sources_are_silent(reply.answer)
-                or not fits_question(standalone, strip_markers(reply.answer)[0])
-                or self._off_topic(standalone, language, retrieval.passages)
-            ):
-                self._refuse(result, evidence)
+                self._refuse(result, evidence, text="", reason="generator error")
+            elif reply is None or not reply.found or not strip_markers(reply.answer)[0]:
+                self._refuse(result, evidence, reason="generator found nothing")
+            elif says_sources_are_silent(reply.answer):
+                self._refuse(result, evidence, reason="generator says silent")
+            elif not fits_question(standalone, strip_markers(reply.answer)[0]):
+                self._refuse(result, evidence, reason="does not fit question")
+            elif self._off_topic(standalone, language, retrieval.passages):
+                self._refuse(result, evidence, reason="off topic")
             else:
                 self._check(result, reply, evidence)
         timings["total"] = time.perf_counter() - t0
@@ -315,8 +317,15 @@ class Engine:
         terms, missing = missing_key_terms(question, [p.chunk.text for p in passages])
         return len(missing) * 2 > len(terms)
 
-    def _refuse(self, result: Answer, evidence: list[Evidence], text: str | None = None) -> None:
+    def _refuse(
+        self,
+        result: Answer,
+        evidence: list[Evidence],
+        text: str | None = None,
+        reason: str = "unsupported",
+    ) -> None:
         result.refused = True
+        result.refusal_reason = reason
         result.text = REFUSAL.get(result.language, REFUSAL["en"]) if text is None else text
         result.sentences = [AnswerSentence(result.text, [], supported=True)] if result.text else []
         # the closest passages, cited so that the reader can check them

@@ -139,6 +139,11 @@ class Answer:
     model: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # seconds
     error: str | None = None  # e.g. the generator could not be reached; passages still shown
+    # the evidence sentences the generator was shown, numbered as it saw them
+    evidence: list[Citation] = field(default_factory=list)
+    # why the answer is a refusal: "no evidence", "generator found nothing", "unsupported", ...
+    refusal_reason: str | None = None
+    draft: str = ""  # what the generator wrote, before the citation check
 
     @property
     def unsupported(self) -> list[AnswerSentence]:
@@ -169,6 +174,9 @@ class Answer:
             model=d.get("model", ""),
             timings=d.get("timings", {}),
             error=d.get("error"),
+            evidence=[Citation(**c) for c in d.get("evidence", [])],
+            refusal_reason=d.get("refusal_reason"),
+            draft=d.get("draft", ""),
         )
 
 

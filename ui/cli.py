@@ -380,17 +380,16 @@ GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer
 @click.argument("gold", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--dataset",
-    type=click.Choice(["gold", "xquad-xling", "multihop-rag"]),
+    type=click.Choice(["gold", "xquad-xling", "xquad-de", "multihop-rag"]),
     default="gold",
     show_default=True,
     help="A gold set on the current store, or a public benchmark from ../shared/datasets.",
 )
 @click.option(
     "--split",
-    type=click.Choice(["dev", "heldout"]),
-    default="dev",
-    show_default=True,
-    help="XQuAD articles 0-23 (dev) or 24-47 (heldout: report only, never tune).",
+    type=click.Choice(["dev", "heldout", "test"]),
+    help="XQuAD: articles 0-23 (dev, the default) or 24-47 (heldout: report only, never tune). "
+    "MultiHop-RAG: the seeded 300-query sample (test) or the other queries (dev).",
 )
 @click.option("--limit", type=int, help="Only this many questions (a seeded sample).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -429,7 +428,7 @@ def evaluate(
     ctx: click.Context,
     gold: Path | None,
     dataset: str,
-    split: str,
+    split: str | None,
     limit: int | None,
     seed: int,
     answer_sample: int,
@@ -481,9 +480,12 @@ def evaluate(
             failures = [r for r in rows if r["outcome"] != "correct" or not r["cited_ok"]]
             config["gold"] = str(path)
             columns = GOLD_COLUMNS
-        elif dataset == "xquad-xling":
-            kind = f"xquad-{split}-{'retrieval' if retrieval_only else settings.backend}-{settings.retrieval}"
-            run = benchmarks.xquad_xling(
+        elif dataset in ("xquad-xling", "xquad-de"):
+            split = "heldout" if split in ("heldout", "test") else "dev"
+            name = "xquad" if dataset == "xquad-xling" else "xquad-de"
+            kind = f"{name}-{split}-{'retrieval' if retrieval_only else settings.backend}-{settings.retrieval}"
+            runner = benchmarks.xquad_xling if dataset == "xquad-xling" else benchmarks.xquad_german
+            run = runner(
                 settings,
                 split=split,
                 limit=limit,
@@ -494,14 +496,16 @@ def evaluate(
             summary, rows, config = run.summary, run.rows, {**config, **run.config}
             failures = [r for r in rows if r.get("rank") != 1 or r.get("correct") is False][:30]
             columns = (
-                ("id", "rank", "correct", "question", "gold", "answer")
+                ("id", "rank", "correct", "refusal_reason", "question", "gold", "answer")
                 if not retrieval_only
                 else ("id", "rank", "question", "gold")
             )
         else:
-            kind = f"multihop-{'retrieval' if retrieval_only else settings.backend}-{settings.retrieval}"
+            split = "test" if split == "heldout" else split
+            kind = f"multihop-{split or 'sample'}-{'retrieval' if retrieval_only else settings.backend}-{settings.retrieval}"
             run = benchmarks.multihop_rag(
                 settings,
+                split=split,
                 limit=limit,
                 seed=seed,
                 answer_sample=0 if retrieval_only else answer_sample,
