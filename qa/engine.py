@@ -23,6 +23,7 @@ from .answerable import fits_question, missing_key_terms, says_sources_are_silen
 from .backends import backend_label, make_chat_model
 from .citations import SupportChecker, cite, make_citation, strip_markers
 from .evidence import EvidenceSelector
+from .gate import gate_for
 from .generate import Generated, answer_messages, is_evidence, stream_reply, structured
 from .retrieve import Retrieval, Retriever
 from .types import Answer, AnswerSentence, Evidence, Filters, Passage, Turn
@@ -36,12 +37,14 @@ EXTRACTIVE_LEAD = {"en": "The sources say:", "de": "Die Quellen sagen:"}
 
 @dataclass
 class Event:
-    """``kind`` is "passages" (``passages`` set), "token" (``text`` set) or "answer" (``answer``)."""
+    """``kind`` is "passages" (``passages`` set), "waiting" (``ahead``: questions before this one
+    at the generator), "token" (``text`` set) or "answer" (``answer``)."""
 
     kind: str
     text: str = ""
     passages: list[Passage] | None = None
     answer: Answer | None = None
+    ahead: int = 0
 
 
 class Engine:
@@ -63,6 +66,8 @@ class Engine:
         # below this evidence score nothing in the sources is about the question
         self.min_evidence_score = 0.80
         self.label = "custom chat model" if chat_model is not None else backend_label(settings)
+        # who may generate now: the in-process llama.cpp model one answer at a time (qa.gate)
+        self.gate = gate_for(settings, chat_model)
 
     @property
     def chat_model(self) -> BaseChatModel | None:
@@ -142,7 +147,12 @@ class Engine:
             yield Event("token", text=result.text)
         else:
             reply: Generated | None = None
+            ticket = self.gate.enter()
             try:
+                for ahead in ticket.waiting():  # retrieval and evidence did not wait; this does
+                    yield Event("waiting", ahead=ahead)
+                if ticket.waited > 0.05:
+                    timings["queue"] = ticket.waited
                 t = time.perf_counter()
                 for delta, partial in self._generate(standalone, evidence, language):
                     reply = partial
@@ -153,6 +163,8 @@ class Engine:
                 timings["generation"] = time.perf_counter() - t
             except BackendError as exc:
                 result.error = str(exc)
+            finally:  # also when the consumer stops reading (a closed page closes the stream)
+                ticket.release()
             if reply is not None:
                 result.draft = reply.answer
             if result.error:
