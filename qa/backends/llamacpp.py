@@ -1,16 +1,32 @@
 """A LangChain chat model over ``llama_cpp.Llama`` (in process, streaming, grammar-constrained JSON).
 
 langchain-community's ``ChatLlamaCpp`` is being sunset; this adapter is small and ours.
+
+Three things make it fit a shared page on a small CPU:
+
+- every use of the model waits its turn at :data:`qa.gate.LLAMA_GATE` (llama.cpp is not safe to
+  use from two threads at once: it aborted the server process), and each call into the model
+  happens inside ``ticket.using()``, so a stream that was given up never touches it again;
+- the threads are chosen before each call and every second while generating
+  (:func:`qa.backends.cpu.generation_threads`);
+- the evaluated state of the part of a prompt that does not change between questions (every
+  message but the last: the instructions) is kept (:class:`PrefixStates`), so that a question
+  only evaluates its own sources and question, even after a call with other instructions.
 """
 
 from __future__ import annotations
 
 import atexit
-import os
+import ctypes
+import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -18,20 +34,33 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from ingest.errors import BackendError
 
+from ..gate import LLAMA_GATE
+from . import cpu
+
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+_LOAD_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
+
+
+def load_llama(model_path: str, n_ctx: int, n_threads: int | None = None) -> Any:
+    """Load a GGUF model once per process (a page warming up and a first question may ask at
+    the same moment: the lock keeps that to one load of 1.1 GB). ``n_threads`` is only the
+    start: each call sets the threads it uses."""
+    with _LOAD_LOCK:
+        return _load_llama(model_path, n_ctx, n_threads)
 
 
 @lru_cache(maxsize=2)
-def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
-    """Load a GGUF model once per process."""
+def _load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
     try:
         from llama_cpp import Llama
     except ImportError as exc:  # pragma: no cover - part of the install
         raise BackendError(
             "llama-cpp-python is not installed; pip install llama-cpp-python"
         ) from exc
+    cpu.WATCH.start()  # so that the first answer already knows how busy the machine is
     # llama-cpp-python defaults to half the cores; on a 2-core laptop that halves the speed
-    threads = n_threads or os.cpu_count() or 1
+    threads = n_threads or cpu.cores()
     try:
         llama = Llama(
             model_path=model_path,
@@ -48,14 +77,170 @@ def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
     return llama
 
 
+def _common_length(a: Any, b: Any) -> int:
+    a, b = np.asarray(a), np.asarray(b)
+    n = min(len(a), len(b))
+    differ = np.flatnonzero(a[:n] != b[:n])
+    return int(differ[0]) if len(differ) else n
+
+
+class _Kept:
+    """The cache of sequence 0 holding exactly ``tokens``, copied out of the model."""
+
+    def __init__(self, llm: Any, tokens: list[int]) -> None:
+        import llama_cpp
+
+        self.tokens = np.asarray(tokens, dtype=np.intc)
+        size = llama_cpp.llama_state_seq_get_size(llm.ctx, 0)
+        self.data = (ctypes.c_uint8 * size)()
+        self.size = llama_cpp.llama_state_seq_get_data(llm.ctx, self.data, size, 0)
+
+    def restore(self, llm: Any) -> bool:
+        import llama_cpp
+
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm.ctx), 0, -1, -1)
+        if llama_cpp.llama_state_seq_set_data(llm.ctx, self.data, self.size, 0) != self.size:
+            llm.reset()
+            return False
+        # what llama-cpp-python compares the next prompt with
+        llm.input_ids[: len(self.tokens)] = self.tokens
+        llm.n_tokens = len(self.tokens)
+        return True
+
+
+class PrefixStates:
+    """The evaluated cache of each recent constant prompt part, to load instead of evaluating it.
+
+    llama-cpp-python already skips the tokens a prompt shares with the previous one, but only
+    the previous one: a translation or follow-up rewrite in between (other instructions), or the
+    first question after loading, evaluated the whole instruction part again. The constant part
+    is found without knowing any prompt's wording: it is what the rendered prompt shares with the
+    same messages whose last message is empty.
+
+    Only the token cache of the sequence is kept (2.3 MB for 100 tokens of this model): loading
+    it took 1 ms, ``Llama.load_state`` 180-380 ms (it also rewrites a 300 MB score matrix that
+    is unused without ``logits_all``).
+    """
+
+    MIN_TOKENS = 16  # shorter parts cost less to evaluate than to keep
+
+    def __init__(self, llm: Any, capacity: int = 8) -> None:
+        self.llm = llm
+        self.capacity = capacity
+        self.states: OrderedDict[tuple[int, ...], _Kept] = OrderedDict()
+        self.hits = 0
+        self.evaluated = 0
+        self.formatter = self._formatter(llm)
+        self.enabled = self.formatter is not None
+
+    @staticmethod
+    def _formatter(llm: Any) -> Any:
+        # the chat handler llama-cpp-python builds from the GGUF's template; other chat formats
+        # (named or custom handlers) are left to llama.cpp's own prefix matching
+        template = (getattr(llm, "metadata", None) or {}).get("tokenizer.chat_template")
+        if not template or llm.chat_handler is not None:
+            return None
+        if llm.chat_format != "chat_template.default":
+            return None
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def text(token: int) -> str:
+            if token < 0:
+                return ""
+            return llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+        return Jinja2ChatFormatter(
+            template=template,
+            eos_token=text(llm.token_eos()),
+            bos_token=text(llm.token_bos()),
+            stop_token_ids=[llm.token_eos()],
+        )
+
+    def _tokens(self, messages: list[dict[str, str]]) -> list[int]:
+        # as llama-cpp-python's chat handler tokenizes the rendered prompt
+        result = self.formatter(messages=messages)
+        return self.llm.tokenize(
+            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+        )
+
+    def prefix(self, messages: list[dict[str, str]]) -> list[int]:
+        """Tokens of the prompt part that does not depend on the last message."""
+        if not self.enabled or len(messages) < 2:
+            return []
+        full = self._tokens(messages)
+        blank = self._tokens([*messages[:-1], {**messages[-1], "content": ""}])
+        return full[: _common_length(full, blank)]
+
+    def prepare(self, messages: list[dict[str, str]]) -> list[int]:
+        """Make the model's cache hold the constant part of ``messages`` (loaded, or evaluated
+        and kept); llama.cpp then evaluates only the rest. Returns that part's tokens."""
+        llm = self.llm
+        try:
+            prefix = self.prefix(messages)
+        except Exception as exc:  # a template this code does not understand: no reuse
+            log.warning("prompt prefix reuse is off: %s", exc)
+            self.enabled = False
+            return []
+        if len(prefix) < self.MIN_TOKENS:
+            return []
+        key = tuple(prefix)
+        held = _common_length(llm.input_ids[: llm.n_tokens], prefix)
+        kept = self.states.get(key)
+        if kept is not None:
+            self.states.move_to_end(key)
+        if held >= len(prefix) and kept is not None:
+            return prefix  # the previous prompt had it: llama.cpp reuses it by itself
+        if kept is not None and kept.restore(llm):
+            self.hits += 1
+            return prefix
+        # evaluate what the cache lacks of it (drop what follows it), then keep it
+        if held:
+            llm.n_tokens = min(held, len(prefix))  # llama.eval drops the cache from here on
+        else:
+            llm.reset()
+        llm.eval(prefix[llm.n_tokens :])
+        self.states[key] = _Kept(llm, prefix)
+        self.evaluated += 1
+        while len(self.states) > self.capacity:
+            self.states.popitem(last=False)
+        return prefix
+
+    def check(self, prefix: list[int]) -> None:
+        """After a completion: the prompt llama.cpp evaluated must start with ``prefix``; if it
+        does not, this rendering differs from the chat handler's, and reuse is turned off."""
+        if prefix and _common_length(self.llm.input_ids[: len(prefix)], prefix) < len(prefix):
+            log.warning("prompt prefix reuse is off: the chat handler rendered another prompt")
+            self.enabled = False
+            self.states.clear()
+
+
+_PREFIXES: dict[int, PrefixStates] = {}
+
+
+def prefix_states(llm: Any) -> PrefixStates:
+    """The prefix states of one loaded model (used only while holding the gate)."""
+    if id(llm) not in _PREFIXES:
+        _PREFIXES[id(llm)] = PrefixStates(llm)
+    return _PREFIXES[id(llm)]
+
+
+def _set_threads(llm: Any, n: int) -> None:
+    if getattr(llm, "_fundstelle_threads", None) != n:
+        import llama_cpp
+
+        llama_cpp.llama_set_n_threads(llm.ctx, n, n)
+        llm._fundstelle_threads = n
+
+
 class LlamaCppChat(BaseChatModel):
     """Chat completions from a local GGUF model through llama.cpp."""
 
     model_path: str
     n_ctx: int = 2048
-    n_threads: int | None = None
+    n_threads: int | None = None  # None: chosen before each call (see qa.backends.cpu)
     temperature: float = 0.0
     max_tokens: int = 256
+    reuse_prefix: bool = True
 
     @property
     def _llm_type(self) -> str:
@@ -64,6 +249,10 @@ class LlamaCppChat(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_path": self.model_path, "n_ctx": self.n_ctx}
+
+    def load(self) -> Any:
+        """Load the model now (the page does this in the background when it opens)."""
+        return load_llama(self.model_path, self.n_ctx, self.n_threads)
 
     def _request(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
@@ -78,6 +267,45 @@ class LlamaCppChat(BaseChatModel):
             "response_format": kwargs.get("response_format"),
         }
 
+    def _prepare(self, llm: Any, request: dict[str, Any]) -> tuple[PrefixStates | None, list[int]]:
+        """Threads for the load now, and the constant prompt part in the cache (inside a turn)."""
+        _set_threads(llm, cpu.generation_threads(self.n_threads))
+        if not self.reuse_prefix:
+            return None, []
+        states = prefix_states(llm)
+        return states, states.prepare(request["messages"])
+
+    def _complete(self, request: dict[str, Any]) -> dict[str, Any]:
+        llm = self.load()
+        with LLAMA_GATE.turn() as ticket, ticket.using():
+            states, prefix = self._prepare(llm, request)
+            out = llm.create_chat_completion(**request)
+            if states is not None:
+                states.check(prefix)
+        return out
+
+    def _stream_parts(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The streamed completion's parts; the model is only touched inside ``using()``, so a
+        stream whose turn was given up (closed, revoked) stops without touching it again."""
+        llm = self.load()
+        with LLAMA_GATE.turn() as ticket:
+            with ticket.using():
+                states, prefix = self._prepare(llm, request)
+                parts = llm.create_chat_completion(stream=True, **request)
+            checked = time.monotonic()
+            while True:
+                with ticket.using():
+                    if self.n_threads is None and time.monotonic() - checked > 1.0:
+                        # another program may have started (or stopped) meanwhile
+                        _set_threads(llm, cpu.generation_threads())
+                        checked = time.monotonic()
+                    part = next(parts, None)
+                    if part is None:
+                        if states is not None:
+                            states.check(prefix)
+                        return
+                yield part
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -85,8 +313,7 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        llm = load_llama(self.model_path, self.n_ctx, self.n_threads)
-        out = llm.create_chat_completion(**self._request(messages, stop, kwargs))
+        out = self._complete(self._request(messages, stop, kwargs))
         text = out["choices"][0]["message"].get("content") or ""
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
@@ -97,10 +324,7 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        llm = load_llama(self.model_path, self.n_ctx, self.n_threads)
-        for part in llm.create_chat_completion(
-            stream=True, **self._request(messages, stop, kwargs)
-        ):
+        for part in self._stream_parts(self._request(messages, stop, kwargs)):
             delta = part["choices"][0]["delta"].get("content")
             if delta:
                 chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))

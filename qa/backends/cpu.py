@@ -1,0 +1,114 @@
+"""How many threads llama.cpp should use now: the cores that nothing else keeps busy.
+
+llama.cpp's threads meet at a barrier after every operation, so one thread that shares its core
+with another busy program holds all the others up: with every core in use and one of them busy
+elsewhere, generation does not slow down in proportion but collapses (answers took 90-200 s
+instead of 4-6 s beside another job). One thread fewer than the free cores keeps it in step.
+
+Other programs' load is read from ``/proc/stat`` (all cores) minus this process's own CPU time,
+sampled in the background every half second; work inside this process that competes for the
+cores (an ingest started from the page) says so with :func:`background_work`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psutil
+
+PERIOD_S = 0.5
+WINDOW_S = 2.0
+# below this many busy cores elsewhere (daemons, a terminal) all cores are used
+SLACK = 0.3
+
+
+def cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class CpuWatch:
+    """Busy cores outside this process over the last ``WINDOW_S`` seconds."""
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, float, float]] = deque(maxlen=16)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._me = psutil.Process()
+
+    def _sample(self) -> tuple[float, float, float]:
+        t = psutil.cpu_times()
+        busy = sum(t) - t.idle - getattr(t, "iowait", 0.0)
+        own = self._me.cpu_times()
+        return time.monotonic(), busy, own.user + own.system
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._samples.append(self._sample())
+            self._thread = threading.Thread(target=self._run, name="fundstelle-cpu", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(PERIOD_S)
+            sample = self._sample()
+            with self._lock:
+                self._samples.append(sample)
+
+    def elsewhere(self) -> float:
+        """Cores kept busy by other processes (0 until two samples exist)."""
+        self.start()
+        now = self._sample()
+        with self._lock:
+            old = [s for s in self._samples if now[0] - s[0] <= WINDOW_S + PERIOD_S]
+        if not old or now[0] - old[0][0] < 0.2:
+            time.sleep(0.25)  # first call: a short sample of our own
+            now = self._sample()
+            old = old or [now]
+        t0, busy0, own0 = old[0]
+        t1, busy1, own1 = now
+        if t1 - t0 <= 0:
+            return 0.0
+        return max(0.0, ((busy1 - busy0) - (own1 - own0)) / (t1 - t0))
+
+
+WATCH = CpuWatch()
+_background = 0
+_background_lock = threading.Lock()
+
+
+@contextmanager
+def background_work() -> Iterator[None]:
+    """Around work in this process that keeps a core busy while answers may be generated (an
+    ingest started from the page): generation then leaves that core to it."""
+    global _background
+    with _background_lock:
+        _background += 1
+    try:
+        yield
+    finally:
+        with _background_lock:
+            _background -= 1
+
+
+def busy_elsewhere() -> float:
+    """Cores busy with other work: other processes, and this process's background work."""
+    return WATCH.elsewhere() + _background
+
+
+def generation_threads(fixed: int | None = None) -> int:
+    """``fixed`` if set; else the cores minus those busy elsewhere, at least one."""
+    if fixed:
+        return fixed
+    return max(1, cores() - max(0, math.ceil(busy_elsewhere() - SLACK)))
