@@ -301,22 +301,7 @@ class Store:
                 where=where, include=["metadatas"], limit=_GET_BATCH, offset=offset
             )
             for doc_id, m in zip(got["ids"], got["metadatas"], strict=True):
-                out.append(
-                    DocRecord(
-                        doc_id=doc_id,
-                        source=m["source"],
-                        title=m.get("title", ""),
-                        sha256=m.get("sha256", ""),
-                        file_sha256=m.get("file_sha256", ""),
-                        n_chunks=int(m.get("n_chunks", 0)),
-                        status=m.get("status", ""),
-                        ingested_at=m.get("ingested_at", ""),
-                        date=m.get("date"),
-                        url=m.get("url"),
-                        lang=m.get("lang"),
-                        publisher=m.get("publisher"),
-                    )
-                )
+                out.append(_record(doc_id, m))
             if len(got["ids"]) < _GET_BATCH:
                 return out
             offset += _GET_BATCH
@@ -392,6 +377,32 @@ class Store:
         self.require()
         got = self._docs.get(ids=[doc_id], include=["documents"])
         return got["documents"][0] if got["ids"] else None
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        """A complete document's record, text and PDF page starts, as ingested: the offsets of
+        its chunks and citations index this text. ``None`` for an unknown or pending id."""
+        self.require()
+        got = self._docs.get(ids=[doc_id], include=["documents", "metadatas"])
+        if not got["ids"] or got["metadatas"][0].get("status") != COMPLETE:
+            return None
+        meta = got["metadatas"][0]
+        text = got["documents"][0]
+        if text is None:  # not kept: put it together from the chunks, at their offsets
+            text = self._text_from_chunks(doc_id)
+        pages = tuple(int(p) for p in str(meta.get("page_starts") or "").split(",") if p)
+        return StoredDocument(_record(doc_id, meta), text, pages)
+
+    def _text_from_chunks(self, doc_id: str) -> str:
+        got = self._chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        spans = sorted(
+            (int(m["start"]), int(m["end"]), t)
+            for t, m in zip(got["documents"], got["metadatas"], strict=True)
+        )
+        size = max((end for _, end, _ in spans), default=0)
+        chars = [" "] * size  # gaps between chunks (whitespace the chunker dropped) stay blank
+        for start, end, text in spans:
+            chars[start:end] = text
+        return "".join(chars)
 
     def status(self) -> dict[str, Any]:
         """Documents, chunks, last ingest and embedding model, for a status display."""
@@ -475,6 +486,38 @@ class Store:
                 strict=True,
             )
         ]
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as the store holds it: record, text and PDF page starts."""
+
+    record: DocRecord
+    text: str
+    page_starts: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based PDF page holding ``offset``."""
+        if not self.page_starts:
+            return None
+        return sum(1 for start in self.page_starts if start <= offset) or 1
+
+
+def _record(doc_id: str, m: dict[str, Any]) -> DocRecord:
+    return DocRecord(
+        doc_id=doc_id,
+        source=m["source"],
+        title=m.get("title", ""),
+        sha256=m.get("sha256", ""),
+        file_sha256=m.get("file_sha256", ""),
+        n_chunks=int(m.get("n_chunks", 0)),
+        status=m.get("status", ""),
+        ingested_at=m.get("ingested_at", ""),
+        date=m.get("date"),
+        url=m.get("url"),
+        lang=m.get("lang"),
+        publisher=m.get("publisher"),
+    )
 
 
 def chunk_metadata(c: Chunk) -> dict[str, Any]:

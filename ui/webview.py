@@ -8,7 +8,9 @@ Streamlit's Markdown (expander labels, captions, alerts) go through :func:`plain
 
 from __future__ import annotations
 
+import base64
 import html
+import itertools
 import json
 import re
 from typing import Any
@@ -96,6 +98,70 @@ def passage_html(c: Citation) -> str:
     )
 
 
+# a data: URL is the document view's page: its own opaque origin, no script, and the browser
+# scrolls it to the quote by the URL's fragment; Chromium takes data: URLs of up to 2 MB, so a
+# very long document is shown around the quote (the download has all of it)
+MAX_DOCUMENT_CHARS = 300_000
+QUOTE_ID = "fs-quote"
+_DOCUMENT_STYLE = """
+body { font: 15px/1.6 system-ui, sans-serif; color: #222; margin: 0 12px; }
+.fs-text { white-space: pre-wrap; overflow-wrap: anywhere; }
+mark { background: #ffe58a; padding: 0 2px; }
+#fs-quote { scroll-margin-top: 35vh; }
+.fs-page { color: #777; font-size: 0.8em; border-top: 1px solid #ddd; margin: 0.8em 0 0.2em; }
+.fs-cut { color: #777; font-style: italic; }
+"""
+
+
+def document_html(
+    text: str, start: int, end: int, *, page_starts: tuple[int, ...] = (), title: str = ""
+) -> str:
+    """A whole source document as a page of its own: every character of the text escaped,
+    the quote ``text[start:end]`` in ``<mark id="fs-quote">`` (``start`` -1: no quote), PDF page
+    breaks marked. A Content-Security-Policy forbids scripts, images and requests in it."""
+    lo, hi = 0, len(text)
+    if len(text) > MAX_DOCUMENT_CHARS:
+        centre = start if start >= 0 else 0
+        lo = max(0, min(centre - MAX_DOCUMENT_CHARS // 2, len(text) - MAX_DOCUMENT_CHARS))
+        hi = lo + MAX_DOCUMENT_CHARS
+    quote = (start, end) if 0 <= start <= end <= len(text) else None
+    cuts = {lo, hi} | {p for p in page_starts if lo < p < hi}
+    if quote:
+        cuts |= {max(lo, min(hi, quote[0])), max(lo, min(hi, quote[1]))}
+    bounds = sorted(cuts)
+    pages = {p: n for n, p in enumerate(page_starts, start=1)}
+    parts = []
+    if lo > 0:
+        parts.append(f'<p class="fs-cut">[{lo:,} characters before this are in the download]</p>')
+    first_mark = True
+    for a, b in itertools.pairwise(bounds):
+        if a in pages and (a > 0 or len(page_starts) > 1):
+            parts.append(f'<div class="fs-page">page {pages[a]}</div>')
+        piece = html.escape(text[a:b])
+        if quote and quote[0] <= a and b <= quote[1] and a < b:
+            attr = f' id="{QUOTE_ID}"' if first_mark else ""
+            first_mark = False
+            piece = f"<mark{attr}>{piece}</mark>"
+        parts.append(piece)
+    if hi < len(text):
+        parts.append(
+            f'<p class="fs-cut">[{len(text) - hi:,} characters after this are in the download]</p>'
+        )
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        f"<title>{html.escape(title)}</title><style>{_DOCUMENT_STYLE}</style></head>"
+        f'<body><div class="fs-text">{"".join(parts)}</div></body></html>'
+    )
+
+
+def document_url(page: str) -> str:
+    """``page`` as a data: URL that opens scrolled to the quote."""
+    data = base64.b64encode(page.encode("utf-8")).decode("ascii")
+    return f"data:text/html;charset=utf-8;base64,{data}#{QUOTE_ID}"
+
+
 def citation_label(c: Citation, display_source: str) -> str:
     """An expander label: Streamlit renders labels as Markdown, so it is escaped (:func:`plain`)."""
     parts = [c.title]
@@ -110,6 +176,8 @@ def citation_label(c: Citation, display_source: str) -> str:
 def timing_line(answer: Answer) -> str:
     t = answer.timings
     parts = [f"retrieval {t.get('retrieval', 0) * 1000:.0f} ms"]
+    if "queue" in t:
+        parts.append(f"waited {t['queue']:.1f} s for the model")
     if "first_token" in t:
         parts.append(f"first token {t['first_token']:.1f} s")
     parts.append(f"total {t.get('total', 0):.1f} s")
