@@ -8,6 +8,9 @@ Markdown (labels, captions, alerts) only through ``plain``.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import streamlit as st
@@ -17,22 +20,64 @@ from ingest.loaders import SUPPORTED, is_supported, unsupported_reason
 from ingest.pipeline import ingest
 from ingest.settings import Settings
 from ingest.store import Store
-from qa.engine import get_engine
+from qa.backends.cpu import background_work
+from qa.engine import Engine
 from qa.question import check_question
-from qa.types import Answer, Filters, Turn
+from qa.types import Answer, Citation, Filters, Turn
 from ui.render import display_path, search_notes
+from ui.sources import source_view
 from ui.webview import (
     STYLE,
     answer_html,
     citation_label,
     conversation_json,
     conversation_markdown,
+    document_html,
+    document_url,
     passage_html,
     plain,
     timing_line,
 )
 
 st.set_page_config(page_title="Fundstelle", page_icon="🔎", layout="wide")
+log = logging.getLogger("fundstelle.ui")
+
+
+def warm_up(engine: Engine) -> None:
+    """Load what the first question would otherwise wait for: the search indexes and the
+    generator model (1-10 s)."""
+    try:
+        engine.retriever.search("warm up", k=1)
+        model = engine.chat_model
+        load = getattr(model, "load", None)
+        if load is not None:
+            load()
+    except Exception as exc:  # the question will meet the same problem and say so
+        log.warning("warming up failed: %s", exc)
+
+
+def _usable(future: Future) -> bool:
+    # a failed build (say the store did not exist yet) is built again on the next run
+    return not (future.done() and future.exception() is not None)
+
+
+@st.cache_resource(show_spinner=False, validate=_usable)
+def shared_engine(settings_json: str) -> Future:
+    """One engine per settings for every session of this server, built in the background when
+    a page opens; the generator model loads right after, so a first question does not wait."""
+    future: Future = Future()
+
+    def build() -> None:
+        try:
+            engine = Engine(Settings.model_validate_json(settings_json))
+        except BaseException as exc:
+            future.set_exception(exc)
+            return
+        future.set_result(engine)
+        warm_up(engine)
+
+    threading.Thread(target=build, name="fundstelle-warm-up", daemon=True).start()
+    return future
 
 
 def store_status(settings: Settings) -> dict:
@@ -145,7 +190,9 @@ with st.sidebar:
                 )
 
         try:
-            report = ingest(paths, settings, on_progress=on_progress) if paths else None
+            # answers generated meanwhile leave the embedding model a core (qa.backends.cpu)
+            with background_work():
+                report = ingest(paths, settings, on_progress=on_progress) if paths else None
         except FundstelleError as exc:
             messages.append(("error", plain(exc)))
         else:
@@ -185,7 +232,42 @@ st.title("Fundstelle")
 st.caption("Answers from your sources — every claim cited to the exact passage.")
 
 
-def show_answer(a: Answer) -> None:
+@st.dialog("Source", width="large")
+def show_source(c: Citation) -> None:
+    """The whole document behind a citation, the quote highlighted and scrolled to."""
+    try:
+        view = source_view(Store.open(settings), c, int(settings.max_file_mb * 1024 * 1024))
+    except FundstelleError as exc:
+        st.error(plain(exc))
+        return
+    if view is None:
+        st.warning("This source is no longer in the store.")
+        st.html(passage_html(c))
+        return
+    st.markdown(f"**{plain(view.title)}**")
+    meta = [view.publisher or "", view.date or "no date", display_path(view.source)]
+    if view.page:
+        meta.append(f"p. {view.page}")
+    st.caption(plain(" · ".join(m for m in meta if m)))
+    if view.url:
+        st.caption(plain(view.url))
+    if view.note:
+        st.info(plain(view.note))
+    page = document_html(
+        view.text, view.start, view.end, page_starts=view.page_starts, title=view.title
+    )
+    st.iframe(document_url(page), height=460, alt=f"[{c.n}] {view.title}")
+    st.download_button(
+        f"Download {view.file_name}",
+        view.download,
+        view.file_name,
+        view.mime,
+        on_click="ignore",
+        key=f"download-{c.doc_id}-{c.start}",
+    )
+
+
+def show_answer(a: Answer, i: int) -> None:
     for note in search_notes(a):
         st.caption(plain(note))
     if a.error:
@@ -194,6 +276,16 @@ def show_answer(a: Answer) -> None:
     if a.unsupported:
         st.warning(f"{len(a.unsupported)} sentence(s) are not backed by any source and are marked.")
     if a.citations:
+        # each marker of the answer opens its source with one click
+        with st.container(horizontal=True):
+            st.caption("Open a source:")
+            for c in a.citations:
+                if st.button(
+                    f"[{c.n}]",
+                    key=f"open-{i}-{c.n}",
+                    help=plain(f"{c.title}: the whole document, this passage highlighted"),
+                ):
+                    show_source(c)
         st.markdown("**Closest passages**" if a.refused or a.error else "**Sources**")
         for c in a.citations:
             with st.expander(
@@ -212,12 +304,27 @@ def show_answer(a: Answer) -> None:
         st.caption(timing_line(a))
 
 
-for a in answers:
+def waiting_text(ahead: int) -> str:
+    return (
+        f"Waiting for the model: {ahead} question{'s' if ahead != 1 else ''} ahead of yours. "
+        "It answers one question at a time."
+    )
+
+
+for i, a in enumerate(answers):
     with st.chat_message("user"):
         st.text(a.question)
     with st.chat_message("assistant"):
-        show_answer(a)
+        show_answer(a, i)
 
+stopped = st.session_state.pop("stopped", None)
+if stopped:
+    with st.chat_message("user"):
+        st.text(stopped)
+    with st.chat_message("assistant"):
+        st.caption("Stopped before the answer was complete.")
+
+engine_future = shared_engine(active.model_dump_json()) if status.get("documents") else None
 question = st.chat_input("Ask a question about your sources")
 if question:
     with st.chat_message("user"):
@@ -230,7 +337,7 @@ if question:
             question = ""
         if not question:
             pass
-        elif not status.get("documents"):
+        elif engine_future is None:
             st.info(
                 "There is nothing to search yet: upload files in the sidebar or run `fundstelle ingest corpus/`."
             )
@@ -248,20 +355,37 @@ if question:
             placeholder = st.empty()
             final = None
             text = ""
+            events = None
             try:
                 with st.spinner("Searching the sources…"):
-                    events = get_engine(active).stream(question, history, filters, k)
+                    events = engine_future.result().stream(question, history, filters, k)
                     next(events)  # retrieval done: the passages are found
+                # any click on the page reruns it, which ends this run and its generation
+                stop = st.empty()
+                stop.button(
+                    "Stop this answer", key="stop", help="Frees the model for the next question"
+                )
                 for event in events:
-                    if event.kind == "token":
+                    if event.kind == "waiting":
+                        placeholder.info(waiting_text(event.ahead))
+                    elif event.kind == "token":
                         text += event.text
                         placeholder.text(text + " ▌")
                     elif event.kind == "answer":
                         final = event.answer
+                stop.empty()
             except FundstelleError as exc:
                 placeholder.empty()
                 st.error(plain(exc))
+            except BaseException:
+                # Stop, a click elsewhere, a reload or a closed tab end this run with
+                # Streamlit's StopException/RerunException at the next update
+                st.session_state["stopped"] = question
+                raise
+            finally:
+                if events is not None:
+                    events.close()  # releases the model for the next question at once
             if final is not None:
                 placeholder.empty()
-                show_answer(final)
+                show_answer(final, len(answers))
                 answers.append(final)
