@@ -277,8 +277,8 @@ def show_answer(a: Answer, i: int) -> None:
         st.warning(f"{len(a.unsupported)} sentence(s) are not backed by any source and are marked.")
     if a.citations:
         # each marker of the answer opens its source with one click
-        with st.container(horizontal=True):
-            st.caption("Open a source:")
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption("Open a source:", width="content")
             for c in a.citations:
                 if st.button(
                     f"[{c.n}]",
@@ -317,7 +317,9 @@ for i, a in enumerate(answers):
     with st.chat_message("assistant"):
         show_answer(a, i)
 
-stopped = st.session_state.pop("stopped", None)
+# a question whose run ended before its answer: Stop, or any click, which with Streamlit's fast
+# reruns stops that run and starts this one at once (in parallel, so the marker is set before)
+stopped = st.session_state.pop("asking", None)
 if stopped:
     with st.chat_message("user"):
         st.text(stopped)
@@ -356,6 +358,7 @@ if question:
             final = None
             text = ""
             events = None
+            st.session_state["asking"] = question
             try:
                 with st.spinner("Searching the sources…"):
                     events = engine_future.result().stream(question, history, filters, k)
@@ -377,15 +380,14 @@ if question:
             except FundstelleError as exc:
                 placeholder.empty()
                 st.error(plain(exc))
-            except BaseException:
-                # Stop, a click elsewhere, a reload or a closed tab end this run with
-                # Streamlit's StopException/RerunException at the next update
-                st.session_state["stopped"] = question
-                raise
             finally:
+                # Stop, a click elsewhere, a reload or a closed tab end this run with
+                # Streamlit's StopException at its next update: closing the stream releases
+                # the model for the next question at once
                 if events is not None:
-                    events.close()  # releases the model for the next question at once
+                    events.close()
             if final is not None:
                 placeholder.empty()
                 show_answer(final, len(answers))
                 answers.append(final)
+            st.session_state.pop("asking", None)
