@@ -28,12 +28,16 @@ WINDOW_S = 2.0
 SLACK = 0.3
 
 
+def _allowed() -> set[int]:
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return set()
+
+
 def cores() -> int:
     """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    return len(_allowed()) or os.cpu_count() or 1
 
 
 class CpuWatch:
@@ -46,8 +50,12 @@ class CpuWatch:
         self._me = psutil.Process()
 
     def _sample(self) -> tuple[float, float, float]:
-        t = psutil.cpu_times()
-        busy = sum(t) - t.idle - getattr(t, "iowait", 0.0)
+        # only the cores this process may use (a container sees the host's in /proc/stat)
+        per_cpu = psutil.cpu_times(percpu=True)
+        mine = _allowed() or set(range(len(per_cpu)))
+        busy = sum(
+            sum(t) - t.idle - getattr(t, "iowait", 0.0) for i, t in enumerate(per_cpu) if i in mine
+        )
         own = self._me.cpu_times()
         return time.monotonic(), busy, own.user + own.system
 
