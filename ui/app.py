@@ -49,9 +49,9 @@ def warm_up(engine: Engine) -> None:
     try:
         engine.retriever.search("warm up", k=1)
         model = engine.chat_model
-        load = getattr(model, "load", None)
-        if load is not None:
-            load()
+        warm = getattr(model, "warm_up", None)
+        if warm is not None:
+            warm()
     except Exception as exc:  # the question will meet the same problem and say so
         log.warning("warming up failed: %s", exc)
 

@@ -1,9 +1,13 @@
 """How many threads llama.cpp should use now: the cores that nothing else keeps busy.
 
 llama.cpp's threads meet at a barrier after every operation, so one thread that shares its core
-with another busy program holds all the others up: with every core in use and one of them busy
-elsewhere, generation does not slow down in proportion but collapses (answers took 90-200 s
-instead of 4-6 s beside another job). One thread fewer than the free cores keeps it in step.
+with another busy program holds all the others up. Generating a token is many small operations,
+and it suffers most: beside a busy-loop process on one of 2 cores, 2 threads generated 4.3
+tokens/s and 1 thread 6.7 (12.8 with 2 threads on the quiet machine; answers took 90-200 s
+instead of 4-6 s beside another job). Evaluating a prompt is few large operations: 2 threads
+there did as well as 1 beside the busy core (64 and 65 tokens/s) and twice as well on a quiet
+machine (122), so prompts are evaluated with every core, and tokens generated with the free ones
+(``python -m eval.bench_answers --threads``).
 
 Other programs' load is read from ``/proc/stat`` (all cores) minus this process's own CPU time,
 sampled in the background every half second; work inside this process that competes for the
@@ -22,8 +26,9 @@ from contextlib import contextmanager
 
 import psutil
 
-PERIOD_S = 0.5
-WINDOW_S = 2.0
+PERIOD_S = 0.25
+# short: a job that ended a moment ago must not cost the next answer half its speed
+WINDOW_S = 1.0
 # below this many busy cores elsewhere (daemons, a terminal) all cores are used
 SLACK = 0.3
 
@@ -116,7 +121,13 @@ def busy_elsewhere() -> float:
 
 
 def generation_threads(fixed: int | None = None) -> int:
-    """``fixed`` if set; else the cores minus those busy elsewhere, at least one."""
+    """Threads for generating tokens: ``fixed`` if set; else the cores minus those busy
+    elsewhere, at least one."""
     if fixed:
         return fixed
     return max(1, cores() - max(0, math.ceil(busy_elsewhere() - SLACK)))
+
+
+def prompt_threads(fixed: int | None = None) -> int:
+    """Threads for evaluating a prompt: ``fixed`` if set, else every core (see above)."""
+    return fixed or cores()

@@ -7,8 +7,8 @@ Three things make it fit a shared page on a small CPU:
 - every use of the model waits its turn at :data:`qa.gate.LLAMA_GATE` (llama.cpp is not safe to
   use from two threads at once: it aborted the server process), and each call into the model
   happens inside ``ticket.using()``, so a stream that was given up never touches it again;
-- the threads are chosen before each call and every second while generating
-  (:func:`qa.backends.cpu.generation_threads`);
+- the threads that generate tokens are chosen before each call and every second while
+  generating, from the cores other programs leave free (:mod:`qa.backends.cpu`);
 - the evaluated state of the part of a prompt that does not change between questions (every
   message but the last: the instructions) is kept (:class:`PrefixStates`), so that a question
   only evaluates its own sources and question, even after a call with other instructions.
@@ -224,12 +224,13 @@ def prefix_states(llm: Any) -> PrefixStates:
     return _PREFIXES[id(llm)]
 
 
-def _set_threads(llm: Any, n: int) -> None:
-    if getattr(llm, "_fundstelle_threads", None) != n:
+def _set_threads(llm: Any, fixed: int | None) -> None:
+    threads = (cpu.generation_threads(fixed), cpu.prompt_threads(fixed))
+    if getattr(llm, "_fundstelle_threads", None) != threads:
         import llama_cpp
 
-        llama_cpp.llama_set_n_threads(llm.ctx, n, n)
-        llm._fundstelle_threads = n
+        llama_cpp.llama_set_n_threads(llm.ctx, *threads)
+        llm._fundstelle_threads = threads
 
 
 class LlamaCppChat(BaseChatModel):
@@ -251,8 +252,18 @@ class LlamaCppChat(BaseChatModel):
         return {"model_path": self.model_path, "n_ctx": self.n_ctx}
 
     def load(self) -> Any:
-        """Load the model now (the page does this in the background when it opens)."""
+        """The loaded model (loaded on first use)."""
         return load_llama(self.model_path, self.n_ctx, self.n_threads)
+
+    def warm_up(self) -> None:
+        """Load the model and evaluate a few tokens, in its turn: the weights are mapped from
+        the file and only read at the first evaluation (the page does this when it opens)."""
+        llm = self.load()
+        with LLAMA_GATE.turn() as ticket, ticket.using():
+            _set_threads(llm, self.n_threads)
+            llm.reset()
+            llm.eval(llm.tokenize(b"Fundstelle", add_bos=False))
+            llm.reset()
 
     def _request(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
@@ -269,7 +280,7 @@ class LlamaCppChat(BaseChatModel):
 
     def _prepare(self, llm: Any, request: dict[str, Any]) -> tuple[PrefixStates | None, list[int]]:
         """Threads for the load now, and the constant prompt part in the cache (inside a turn)."""
-        _set_threads(llm, cpu.generation_threads(self.n_threads))
+        _set_threads(llm, self.n_threads)
         if not self.reuse_prefix:
             return None, []
         states = prefix_states(llm)
@@ -297,7 +308,7 @@ class LlamaCppChat(BaseChatModel):
                 with ticket.using():
                     if self.n_threads is None and time.monotonic() - checked > 1.0:
                         # another program may have started (or stopped) meanwhile
-                        _set_threads(llm, cpu.generation_threads())
+                        _set_threads(llm, None)
                         checked = time.monotonic()
                     part = next(parts, None)
                     if part is None:
