@@ -98,7 +98,23 @@ _NUMBER_WORDS = {
 # dropped like SQuAD's official evaluation drops "a", "an", "the": "eine multikulturelle Stadt"
 # is answered by "multikulturelle Stadt"
 _ARTICLES = frozenset(
-    "a an the der die das den dem des ein eine einen einem einer eines".split()
+    [
+        "a",
+        "an",
+        "the",
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "des",
+        "ein",
+        "eine",
+        "einen",
+        "einem",
+        "einer",
+        "eines",
+    ]
 )
 
 
