@@ -95,14 +95,38 @@ _NUMBER_WORDS = {
 }  # fmt: skip
 
 
+# dropped like SQuAD's official evaluation drops "a", "an", "the": "eine multikulturelle Stadt"
+# is answered by "multikulturelle Stadt"
+_ARTICLES = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "des",
+        "ein",
+        "eine",
+        "einen",
+        "einem",
+        "einer",
+        "eines",
+    ]
+)
+
+
 def normalize(text: str) -> str:
-    """Lower case, no accents, no punctuation, number words as digits, single spaces."""
+    """Lower case, no accents, no punctuation, no articles (English and German, as SQuAD's
+    evaluation drops English ones), number words as digits, single spaces."""
     text = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", text)  # 1,000 / 1.000 -> 1000
     text = re.sub(r"%", " % ", text)  # "90%" and "90 %" alike
     text = re.sub(r"[^\w%]+", " ", text)
-    words = [_NUMBER_WORDS.get(w, w) for w in text.split()]
+    words = [_NUMBER_WORDS.get(w, w) for w in text.split() if w not in _ARTICLES]
     return " ".join(words)
 
 

@@ -54,6 +54,11 @@ class ItemResult:
     unsupported: int
     timings: dict[str, float]
     error: str | None = None
+    refusal_reason: str | None = None
+    draft: str = ""  # the generator's answer before the citation check
+    # the gold evidence (or a required fact) was among the sentences shown to the generator
+    in_evidence: bool | None = None
+    language_ok: bool | None = None  # the answer is in the question's language (None: too short)
     citations: list[dict[str, Any]] = field(default_factory=list)
     passages: list[dict[str, Any]] = field(default_factory=list)
 
@@ -122,6 +127,18 @@ def score_item(item: GoldItem, answer: Answer) -> ItemResult:
         unsupported=len(answer.unsupported),
         timings=dict(answer.timings),
         error=answer.error,
+        refusal_reason=answer.refusal_reason,
+        draft=answer.draft,
+        in_evidence=(
+            None
+            if item.unanswerable
+            else any(
+                (item.evidence and quote_matches_evidence(e.quote, item.evidence))
+                or (item.facts and m.answer_correct(e.quote, item.facts))
+                for e in answer.evidence
+            )
+        ),
+        language_ok=None if refused else m.answer_language_ok(text, item.lang or answer.language),
         citations=[
             {"n": c.n, "quote": c.quote, "source": c.source, "start": c.start, "end": c.end}
             for c in answer.citations
@@ -173,6 +190,7 @@ def summarize(results: list[ItemResult]) -> dict[str, float]:
         m.mean([r.citation_precision for r in answered]) if answered else 0.0
     )
     out.update(m.refusal_scores([(r.unanswerable, r.refused) for r in results]))
+    out.update(m.loss_summary([asdict(r) for r in answerable]))
     stages = ("translate", "retrieval", "rerank", "evidence", "first_token", "total")
     for stage in stages:
         values = [r.timings[stage] for r in results if stage in r.timings]

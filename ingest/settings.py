@@ -125,6 +125,23 @@ class Settings(BaseSettings):
     evidence_sentences: int = Field(
         4, ge=1, le=20, description="Evidence sentences shown to the generator."
     )
+    answer_examples: bool = Field(
+        False, description="Show the generator worked examples before the question."
+    )
+    min_evidence_score: float | None = Field(
+        None,
+        description=(
+            "Below this score of the best evidence sentence the answer is a refusal without "
+            "asking the generator (default: the embedding model's calibration, qa/calibration.py)."
+        ),
+    )
+    support_threshold: float | None = Field(
+        None,
+        description=(
+            "Similarity a quote needs to back an answer sentence without names or numbers "
+            "(default: the embedding model's calibration)."
+        ),
+    )
 
     # --- generation ------------------------------------------------------------------------
     backend: Backend = Field("llamacpp", description="llamacpp, openai, ollama or extractive.")

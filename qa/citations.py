@@ -1,26 +1,37 @@
 """Citations are checked after generation, never trusted.
 
-The model's own markers are only hints: each answer sentence is matched against the evidence
-(meaning across languages, shared names and numbers), markers are attached where a source supports
-the sentence, invented ones are dropped, and a sentence no source supports is flagged.
+The model's own markers are only hints. Each answer sentence is matched against the evidence:
+every name, number and date it states must stand in the quotes it cites (names it repeats from
+the question included), and a quote must be close to it in meaning. Markers are attached where
+that holds, invented ones are dropped, and a sentence no quote backs is flagged. A bare "Yes" or
+"No" is backed by the sentences after it.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ingest.sentences import sentences as split_sentences
 
+from .calibration import Calibration
 from .evidence import SentenceVectors
-from .grounding import attributes_speech, has_word, name_tokens, speech_backed, ungrounded
+from .grounding import (
+    Claim,
+    attributes_speech,
+    claims,
+    has_word,
+    speech_backed,
+    ungrounded_claims,
+)
 from .types import AnswerSentence, Citation, Evidence
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NAME = re.compile(r"\b[A-ZÄÖÜ][\w\-]{2,}")
+_VERDICT = re.compile(r"^\s*(yes|no|ja|nein)\s*[.!,]?\s*$", re.IGNORECASE)
+_SHORT = 8  # words: below this a sentence is compared together with the question
 
 
 def strip_markers(text: str) -> tuple[str, list[int]]:
@@ -33,23 +44,29 @@ def _numbers(text: str) -> set[str]:
     return {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
 
 
+def is_verdict(sentence: str) -> bool:
+    """A bare "Yes." / "Nein.": it states nothing itself; the sentences after it must."""
+    return bool(_VERDICT.match(sentence))
+
+
 @dataclass
 class SupportChecker:
     """Decides which evidence sentences support an answer sentence."""
 
     vectors: SentenceVectors
-    threshold: float = 0.80  # support needed for a source the model did not name
-    hinted_threshold: float = 0.79  # support needed for a source the model named
-    margin: float = 0.03  # a second source must be nearly as close as the best one
-    lexical_floor: float = 0.75  # a longer sentence backed by names needs this much meaning too
+    calibration: Calibration = field(default_factory=Calibration)
     max_citations: int = 2
 
-    def support(self, sentence: str, evidence: list[Evidence]) -> np.ndarray:
-        """Support of ``sentence`` by each evidence sentence: cosine similarity of meaning, plus a
-        bonus for shared numbers, minus a penalty for numbers the evidence does not have."""
+    def support(self, sentence: str, evidence: list[Evidence], question: str = "") -> np.ndarray:
+        """Support of ``sentence`` by each evidence sentence: cosine similarity of meaning (a
+        short answer together with its question: "Witkoff and Kushner" means little alone),
+        plus a bonus for shared numbers, minus a penalty for numbers the evidence lacks."""
         if not evidence:
             return np.zeros(0, dtype=np.float32)
-        vecs = self.vectors.encode([sentence, *[ev.text for ev in evidence]])
+        probe = sentence
+        if question and len(sentence.split()) < _SHORT:
+            probe = f"{question} {sentence}"
+        vecs = self.vectors.encode([probe, *[ev.text for ev in evidence]])
         sims = vecs[1:] @ vecs[0]
         nums = _numbers(sentence)
         out = []
@@ -62,52 +79,49 @@ class SupportChecker:
         return np.array(out, dtype=np.float32)
 
     def attach(
-        self, sentence: str, evidence: list[Evidence], hinted: set[int]
+        self,
+        sentence: str,
+        evidence: list[Evidence],
+        hints: set[int],
+        question: str = "",
+        language: str | None = None,
     ) -> list[tuple[Evidence, float]]:
-        scores = self.support(sentence, evidence)
-        chosen: list[tuple[Evidence, float]] = []
-        for ev, score in sorted(zip(evidence, scores, strict=True), key=lambda x: -x[1]):
-            limit = self.hinted_threshold if ev.n in hinted else self.threshold
-            if score >= limit and (not chosen or score >= chosen[0][1] - self.margin):
-                chosen.append((ev, float(score)))
-        return chosen[: self.max_citations]
+        """The sources that back ``sentence``: at most two quotes that together hold all its
+        names and numbers, close enough in meaning (a source the model named needs a little
+        less). Empty when no such quotes exist."""
+        if not evidence or not (has_word(sentence) or _NUMBER.search(sentence)):
+            # "B", "A.": a letter has no meaning to compare and stands in any source ("Plan B")
+            return []
+        stated = claims(sentence, language)
+        scores = self.support(sentence, evidence, question)
+        cal = self.calibration
+        ranked = sorted(
+            zip(evidence, scores, strict=True), key=lambda x: (-float(x[1]), x[0].n not in hints)
+        )
 
+        def enough(ev: Evidence, score: float) -> bool:
+            limit = cal.hinted if ev.n in hints else cal.support
+            if stated:  # names or numbers tie it to the quote: meaning may be looser
+                limit = min(limit, cal.floor)
+            return score >= limit
 
-def _attach(
-    sentence: str,
-    evidence: list[Evidence],
-    hints: set[int],
-    checker: SupportChecker,
-    question: str,
-    language: str | None,
-) -> list[tuple[Evidence, float]]:
-    """Sources for one answer sentence.
-
-    A short answer ("Hakan Fidan", "Australia and Japan") is too short for similarity of meaning:
-    a source that contains every name and number of it supports it. Otherwise a source must be
-    close in meaning, and the names and numbers must stand in the sources cited (or named by the
-    model) for it; if not, the sentence is a slip or outside knowledge and gets no citation.
-    """
-    if not (has_word(sentence) or _NUMBER.search(sentence)):
-        # "B", "A.": a letter has no meaning to compare and stands in any source ("Plan B")
+        candidates = [(ev, float(sc)) for ev, sc in ranked if enough(ev, float(sc))]
+        if not candidates:
+            return []
+        if not stated:
+            best = candidates[0][1]
+            near = [c for c in candidates if c[1] >= best - cal.margin]
+            return near[: self.max_citations]
+        # the best single quote that holds every name and number, else the best pair
+        for ev, sc in candidates:
+            if not ungrounded_claims(stated, [ev.text]):
+                return [(ev, sc)]
+        top = candidates[:6]
+        for i, (a, sa) in enumerate(top):
+            for b, sb in top[i + 1 :]:
+                if not ungrounded_claims(stated, [a.text, b.text]):
+                    return [(a, sa), (b, sb)]
         return []
-    names = name_tokens(sentence, question, language)
-    if names:
-        holding = [ev for ev in evidence if not ungrounded(sentence, [ev.text], question, language)]
-        if holding:
-            scores = checker.support(sentence, holding)
-            short = len(sentence.split()) <= 8
-            ranked = sorted(
-                zip(holding, scores, strict=True), key=lambda x: (x[0].n not in hints, -x[1])
-            )
-            ranked = [(ev, float(sc)) for ev, sc in ranked if short or sc >= checker.lexical_floor]
-            if ranked:
-                return ranked[:1]
-    attached = checker.attach(sentence, evidence, hints)
-    backing = [ev.text for ev, _ in attached] + [ev.text for ev in evidence if ev.n in hints]
-    if attached and ungrounded(sentence, backing, question, language):
-        return []
-    return attached
 
 
 def make_citation(n: int, ev: Evidence, support: float) -> Citation:
@@ -130,6 +144,16 @@ def make_citation(n: int, ev: Evidence, support: float) -> Citation:
     )
 
 
+def premise_missing(question: str, cited: list[Evidence], language: str | None = None) -> list[str]:
+    """Names of the question that none of the cited passages has: the answer rests on a premise
+    the sources do not state ("How many soldiers will Italy send?" answered from a sentence about
+    European soldiers)."""
+    asked: list[Claim] = [c for c in claims(question, language) if c.kind == "name"]
+    if not asked or not cited:
+        return []
+    return ungrounded_claims(asked, [ev.passage.chunk.text for ev in cited])
+
+
 def cite(
     answer: str,
     hinted: list[int],
@@ -141,9 +165,8 @@ def cite(
 ) -> tuple[str, list[AnswerSentence], list[Citation]]:
     """Attach checked citations to each sentence of ``answer``.
 
-    A sentence is supported when a source is close to it in meaning and every name and number it
-    states is in the sources. Returns the answer text with markers renumbered 1, 2, … in order of
-    first use, its sentences (each flagged supported or not) and the citations the markers resolve to.
+    Returns the answer text with markers renumbered 1, 2, … in order of first use, its sentences
+    (each flagged supported or not) and the citations the markers resolve to.
     """
     clean, inline = strip_markers(answer)
     valid = {ev.n for ev in evidence}
@@ -153,7 +176,11 @@ def cite(
     sentences: list[AnswerSentence] = []
     parts: list[str] = []
     for sentence in split_sentences(clean) or ([clean] if clean else []):
-        attached = _attach(sentence, evidence, hints, checker, question, language)
+        if is_verdict(sentence):
+            sentences.append(AnswerSentence(sentence, [], supported=True))
+            parts.append(sentence)
+            continue
+        attached = checker.attach(sentence, evidence, hints, question, language)
         if attributes_speech(sentence) and not speech_backed([ev.text for ev, _ in attached]):
             attached = []  # "X said ..." where no cited source reports anyone saying anything
         markers = []
@@ -164,6 +191,10 @@ def cite(
             markers.append(numbering[ev.n])
         sentences.append(AnswerSentence(sentence, markers, supported=bool(markers)))
         parts.append(_with_markers(sentence, markers))
+    # a verdict stands only where the sentences after it are backed
+    if sentences and all(is_verdict(s.text) for s in sentences if s.supported):
+        for s in sentences:
+            s.supported = False
     return " ".join(parts), sentences, citations
 
 

