@@ -292,21 +292,23 @@ def _undated_note(engine: Any, filters: Any) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
     """Answer QUESTION from the store, every claim cited to its source passage."""
-    from qa.engine import Engine
+    from qa.chain import AnswerChain
     from qa.question import check_question
+    from qa.types import Answer
     from ui.render import render_answer
 
     settings, filters = _answer_settings(ctx, kw)
-    question = check_question(question, settings)
-    engine = Engine(settings)
+    question = check_question(question, settings)  # before the models load
+    chain = AnswerChain.from_settings(settings)
     live = sys.stdout.isatty() and not as_json
     final = None
-    for event in engine.stream(question, filters=filters):
-        if event.kind == "token" and live:
-            click.secho(event.text, nl=False, dim=True)
-        elif event.kind == "answer":
-            final = event.answer
+    for part in chain.stream({"question": question, "filters": filters}):
+        if isinstance(part, Answer):
+            final = part
+        elif live:
+            click.secho(part, nl=False, dim=True)
     assert final is not None
+    engine = chain.engine
     if live:
         click.echo("\n")
     if as_json:
@@ -341,7 +343,7 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
     from tqdm import tqdm
 
     from qa.batch import read_questions, run_batch
-    from qa.engine import Engine
+    from qa.chain import AnswerChain
 
     settings, filters = _answer_settings(ctx, kw)
     items = read_questions(questions)
@@ -351,11 +353,11 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
             err=True,
         )
         concurrency = 1
-    engine = Engine(settings)
-    _undated_note(engine, filters)
+    chain = AnswerChain.from_settings(settings)
+    _undated_note(chain.engine, filters)
     bar = tqdm(total=len(items), unit="question", disable=None)
     counts = run_batch(
-        engine,
+        chain,
         items,
         output,
         concurrency=concurrency,
