@@ -160,6 +160,14 @@ class Settings(BaseSettings):
         ),
     )
     llm_timeout_s: float = Field(120.0, gt=0, description="Timeout of one remote LLM call.")
+    # --- evaluation ------------------------------------------------------------------------
+    data_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder holding the public benchmarks for 'fundstelle eval --dataset' (xquad/, "
+            "multihop-rag/). Unset: ../shared/datasets beside the checkout."
+        ),
+    )
     model_cache: Path = Field(
         Path.home() / ".cache" / "fundstelle",
         description="Where the packaged GGUF model is assembled once.",

@@ -382,7 +382,12 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
     type=click.Choice(["gold", "xquad-xling", "xquad-de", "multihop-rag"]),
     default="gold",
     show_default=True,
-    help="A gold set on the current store, or a public benchmark from ../shared/datasets.",
+    help="A gold set on the current store, or a public benchmark (read from --data-dir).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder with the downloaded benchmarks: xquad/ and multihop-rag/ (FUNDSTELLE_DATA_DIR).",
 )
 @click.option(
     "--split",
@@ -427,6 +432,7 @@ def evaluate(
     ctx: click.Context,
     gold: Path | None,
     dataset: str,
+    data_dir: Path | None,
     split: str | None,
     limit: int | None,
     seed: int,
@@ -441,7 +447,7 @@ def evaluate(
     or --dataset xquad-xling / multihop-rag; writes JSON, Markdown and PNG reports."""
     from eval.run import run_eval
 
-    settings = _settings(ctx, **kw)
+    settings = _settings(ctx, data_dir=data_dir, **kw)
     bars = _Bars()
     try:
         report = run_eval(
