@@ -190,3 +190,29 @@ def test_eval_on_multihop_rag_reads_a_downloaded_copy(
     err = run(*args, "--data-dir", str(tmp_path / "nothing"), code=2).output
     assert err.count("\n") == 1 and "github.com/yixuantt/MultiHop-RAG" in err
     assert "--data-dir" in err and "FUNDSTELLE_DATA_DIR" in err
+
+
+def test_fundstelle_toml_then_environment_then_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settings come from fundstelle.toml in the working directory, FUNDSTELLE_* variables
+    override it, and command-line options override both."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fundstelle.toml").write_text(
+        'store_path = "from-toml"\nbackend = "extractive"\nk = 2\n'
+    )
+    runner = CliRunner()
+
+    def passages(*args: str) -> int:
+        result = runner.invoke(cli, ["ask", "--json", *args, "Wer vertrat die USA?"])
+        assert result.exit_code == 0, result.output
+        answer = json.loads(result.output)
+        assert answer["backend"] == "extractive"
+        return len(answer["passages"])
+
+    assert runner.invoke(cli, ["ingest", str(CORPUS)]).exit_code == 0
+    assert (tmp_path / "from-toml").is_dir()
+    assert passages() == 2
+    monkeypatch.setenv("FUNDSTELLE_K", "3")
+    assert passages() == 3
+    assert passages("--k", "1") == 1
