@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         "score",
         description=(
             "score: weighted sum of min-max normalised scores; rrf: weighted reciprocal rank "
-            "fusion. Chosen on MultiHop-RAG (see README)."
+            "fusion. Chosen on MultiHop-RAG (docs/decisions.md)."
         ),
     )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense side in fusion.")
