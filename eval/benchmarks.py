@@ -6,6 +6,7 @@ current chunking and embedding settings, then asks its questions through the eng
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from .datasets import (
     multihop_corpus_path,
     multihop_queries,
     paragraph_url,
+    require,
     write_xquad_collection,
     write_xquad_paragraphs,
     xquad,
@@ -44,6 +46,8 @@ def cached_store(
 ) -> Settings:
     """Settings of a store of ``source`` under eval/cache, built or brought up to date once."""
     key = f"{name}-c{settings.chunk_size}o{settings.chunk_overlap}-{settings.embedding_model.replace('/', '_')}"
+    if settings.data_dir is not None:  # another copy of the data (or a fixture) gets its own store
+        key += "-" + hashlib.sha1(str(settings.data_dir.resolve()).encode()).hexdigest()[:8]
     store_settings = settings.with_overrides(store_path=CACHE / key, chroma_url=None)
     store_settings = Settings.model_validate({**store_settings.model_dump(), "chroma_url": None})
     ingest([source], store_settings, on_progress=on_progress)
@@ -118,7 +122,7 @@ def xquad_xling(
     """
     progress = on_progress or _noop
     articles_range = DEV_ARTICLES if split == "dev" else HELDOUT_ARTICLES
-    articles, items = xquad(articles_range)
+    articles, items = xquad(articles_range, settings.data_dir)
     source = write_xquad_collection(articles, CACHE / f"xquad-de-{split}.jsonl")
     store_settings = cached_store(f"xquad-{split}", settings, source, progress)
     by_article = {a.index: a for a in articles}
@@ -152,10 +156,10 @@ def xquad_german(
     (articles 0-47), each paragraph its own document: German questions over German text, where
     the right paragraph must be found among many of the same article."""
     progress = on_progress or _noop
-    articles, _ = xquad(range(0, 48))
+    articles, _ = xquad(range(0, 48), settings.data_dir)
     source = write_xquad_paragraphs(articles, CACHE / "xquad-de-paragraphs.jsonl")
     store_settings = cached_store("xquad-paragraphs", settings, source, progress)
-    _, items = xquad(DEV_ARTICLES if split == "dev" else HELDOUT_ARTICLES)
+    _, items = xquad(DEV_ARTICLES if split == "dev" else HELDOUT_ARTICLES, settings.data_dir)
 
     def span(it: XQuADItem) -> tuple[str, int, int]:
         return (
@@ -223,10 +227,10 @@ def _xquad_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
 MULTIHOP_TEST_SIZE = 300  # the seeded evaluation sample; the rest is for development
 
 
-def multihop_split(split: str, seed: int = 0) -> list[Any]:
+def multihop_split(split: str, seed: int = 0, root: Path | None = None) -> list[Any]:
     """MultiHop-RAG queries of a split: ``test`` is the seeded 300-query sample (seed 0) that is
     only ever reported, ``dev`` every other query."""
-    queries = multihop_queries()
+    queries = multihop_queries(root)
     test = random.Random(0).sample(queries, MULTIHOP_TEST_SIZE)
     if split == "test":
         return test
@@ -257,15 +261,17 @@ def multihop_rag(
     them drawn with ``seed``), or ``None`` for the older behaviour: ``limit`` queries drawn from
     all of them with ``seed`` (``--limit 300 --seed 0`` is the test sample)."""
     progress = on_progress or _noop
-    store_settings = cached_store("multihop", settings, multihop_corpus_path(), progress)
+    root = settings.data_dir
+    require("multihop-rag", root)
+    store_settings = cached_store("multihop", settings, multihop_corpus_path(root), progress)
     engine = Engine(store_settings)
     rng = random.Random(seed)
     if split:
-        queries = multihop_split(split)
+        queries = multihop_split(split, root=root)
         if split == "dev" and limit:
             queries = rng.sample(queries, min(limit, len(queries)))
     else:
-        queries = multihop_queries()
+        queries = multihop_queries(root)
         if limit:
             queries = rng.sample(queries, min(limit, len(queries)))
     non_null = [q for q in queries if not q.is_null]

@@ -1,4 +1,6 @@
-"""Readers for the public benchmarks in ``../shared/datasets`` (MultiHop-RAG, XQuAD).
+"""Readers for the public benchmarks (MultiHop-RAG, XQuAD), from a folder with ``xquad/`` and
+``multihop-rag/`` in it: ``--data-dir`` / ``FUNDSTELLE_DATA_DIR``, by default
+``../shared/datasets`` beside the checkout.
 
 XQuAD articles 0-23 are for development; 24-47 are held out for checking and must never be used
 to choose a parameter.
@@ -10,6 +12,8 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from ingest.errors import InputError
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 DEV_ARTICLES = range(0, 24)
@@ -26,6 +30,47 @@ def datasets_dir() -> Path:
         if candidate.is_dir():
             return candidate
     return here.parent / "shared" / "datasets"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a public benchmark comes from, and the files ``fundstelle eval`` reads."""
+
+    title: str
+    url: str
+    licence: str
+    files: tuple[str, ...]
+
+
+SOURCES = {
+    "xquad": Source(
+        "XQuAD",
+        "https://github.com/google-deepmind/xquad",
+        "CC BY-SA 4.0",
+        ("xquad.de.json", "xquad.en.json"),
+    ),
+    "multihop-rag": Source(
+        "MultiHop-RAG",
+        "https://github.com/yixuantt/MultiHop-RAG (folder dataset/)",
+        "ODC-BY 1.0",
+        ("corpus.json", "MultiHopRAG.json"),
+    ),
+}
+
+
+def require(folder: str, root: Path | None = None) -> Path:
+    """``root/folder`` when every file of that benchmark is there; else an :class:`InputError`
+    saying in one line where to get it and which option to set."""
+    root = root or datasets_dir()
+    source = SOURCES[folder]
+    missing = [name for name in source.files if not (root / folder / name).is_file()]
+    if missing:
+        raise InputError(
+            f"{source.title} is not in {root / folder} (missing {', '.join(missing)}): download "
+            f"{' and '.join(source.files)} from {source.url} into DIR/{folder}/ and give "
+            "--data-dir DIR (or set FUNDSTELLE_DATA_DIR)"
+        )
+    return root / folder
 
 
 @dataclass(frozen=True)
@@ -69,7 +114,7 @@ def xquad(
     articles: range | list[int] = DEV_ARTICLES, root: Path | None = None
 ) -> tuple[list[XQuADArticle], list[XQuADItem]]:
     """German articles (paragraphs joined by blank lines) and EN/DE question pairs."""
-    root = root or datasets_dir()
+    root = require("xquad", root).parent
     de, en = _xquad_raw("de", root)["data"], _xquad_raw("en", root)["data"]
     out_articles: list[XQuADArticle] = []
     items: list[XQuADItem] = []
@@ -156,7 +201,7 @@ def multihop_corpus(root: Path | None = None) -> list[dict]:
 
 
 def multihop_queries(root: Path | None = None) -> list[MultiHopQuery]:
-    raw = json.loads(((root or datasets_dir()) / "multihop-rag" / "MultiHopRAG.json").read_text())
+    raw = json.loads((require("multihop-rag", root) / "MultiHopRAG.json").read_text())
     return [
         MultiHopQuery(
             qid=f"mh{i:04d}",

@@ -149,7 +149,7 @@ class BM25Index:
         if not self.token_ids:
             self._bm25 = None
             return
-        # Anserini's k1/b: better than bm25s' 1.5/0.75 on MultiHop-RAG's tuning queries (README)
+        # Anserini's k1/b: better than bm25s' 1.5/0.75 on MultiHop-RAG's tuning queries (docs/decisions.md)
         retriever = bm25s.BM25(k1=0.9, b=0.4)
         # bm25s wants plain lists; an empty chunk gets no tokens and simply never scores
         corpus = Tokenized(ids=[t.tolist() for t in self.token_ids], vocab=dict(self.vocab))

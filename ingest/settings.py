@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         "score",
         description=(
             "score: weighted sum of min-max normalised scores; rrf: weighted reciprocal rank "
-            "fusion. Chosen on MultiHop-RAG (see README)."
+            "fusion. Chosen on MultiHop-RAG (docs/decisions.md)."
         ),
     )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense side in fusion.")
@@ -177,6 +177,14 @@ class Settings(BaseSettings):
         ),
     )
     llm_timeout_s: float = Field(120.0, gt=0, description="Timeout of one remote LLM call.")
+    # --- evaluation ------------------------------------------------------------------------
+    data_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder holding the public benchmarks for 'fundstelle eval --dataset' (xquad/, "
+            "multihop-rag/). Unset: ../shared/datasets beside the checkout."
+        ),
+    )
     model_cache: Path = Field(
         Path.home() / ".cache" / "fundstelle",
         description="Where the packaged GGUF model is assembled once.",

@@ -10,9 +10,7 @@ import csv
 import hashlib
 import json
 import os
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,9 @@ from typing import Any
 from ingest.decode import decode_text
 from ingest.errors import FundstelleError, InputError, SkipFile
 
+from .chain import AnswerChain, QuestionInput
 from .engine import Engine
-from .question import check_question
-from .types import Filters
+from .types import Answer, Filters
 
 
 @dataclass(frozen=True)
@@ -146,7 +144,7 @@ def check_output(out_path: Path) -> None:
 
 
 def run_batch(
-    engine: Engine,
+    pipeline: AnswerChain | Engine,
     questions: list[Question],
     out_path: Path,
     *,
@@ -155,39 +153,49 @@ def run_batch(
     k: int | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, int]:
-    """Answer ``questions`` into ``out_path`` (JSON Lines). Returns counts: done, failed, skipped."""
+    """Answer ``questions`` into ``out_path`` (JSON Lines) through the answer chain (an engine is
+    wrapped in one). Returns counts: done, failed, skipped."""
+    chain = pipeline if isinstance(pipeline, AnswerChain) else AnswerChain(engine=pipeline)
     check_output(out_path)
     try:
         done = answered_ids(out_path)
     except OSError as exc:  # the file is writable but its folder is not (the rewrite)
         raise InputError(f"cannot rewrite {out_path}: {exc.strerror or exc}") from exc
     todo = [q for q in questions if q.id not in done]
-    lock = threading.Lock()
     counts = {"done": 0, "failed": 0, "skipped": len(questions) - len(todo)}
+    inputs: list[QuestionInput] = [
+        {"question": q.question, "filters": filters, "k": k} for q in todo
+    ]
 
-    def one(q: Question) -> None:
-        record: dict[str, Any] = {"id": q.id, "question": q.question}
+    def one(value: QuestionInput) -> Answer | Exception:
         try:
-            # an empty or overlong question is an error row, not the end of the run
-            question = check_question(q.question, engine.settings)
-            answer = engine.answer(question, filters=filters, k=k)
-            record["answer"] = answer.to_dict()
-            record["error"] = answer.error
-        except FundstelleError as exc:
-            record["error"] = str(exc)
+            return chain.invoke(value)
         except Exception as exc:  # one bad question must not end the run
-            record["error"] = f"{exc.__class__.__name__}: {exc}"
-        with lock:
-            with out_path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-            counts["failed" if record["error"] else "done"] += 1
-            if on_result:
-                on_result(record)
+            return exc
 
-    if concurrency <= 1:
-        for q in todo:
-            one(q)
-    else:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            list(pool.map(one, todo))
+    # one at a time in this thread (the in-process model); else LangChain's batch, whose
+    # results come back as they complete and are written here, in one thread
+    results: Iterable[tuple[int, Answer | Exception]] = (
+        ((i, one(value)) for i, value in enumerate(inputs))
+        if concurrency <= 1
+        else chain.batch_as_completed(
+            inputs, config={"max_concurrency": concurrency}, return_exceptions=True
+        )
+    )
+    for i, result in results:
+        q = todo[i]
+        record: dict[str, Any] = {"id": q.id, "question": q.question}
+        if isinstance(result, FundstelleError):
+            # an empty or overlong question is an error row, not the end of the run
+            record["error"] = str(result)
+        elif isinstance(result, Exception):
+            record["error"] = f"{result.__class__.__name__}: {result}"
+        else:
+            record["answer"] = result.to_dict()
+            record["error"] = result.error
+        with out_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        counts["failed" if record["error"] else "done"] += 1
+        if on_result:
+            on_result(record)
     return counts

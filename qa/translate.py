@@ -22,7 +22,7 @@ _PREFIX = re.compile(
 
 # Worked examples (written for this prompt, not taken from any evaluation set): with them the
 # 1.5B model keeps to the question's form and uses German words instead of English ones
-# (XQuAD dev, 200 questions: hit@1 0.870 without, 0.900 with three; see README).
+# (XQuAD dev, 200 questions: hit@1 0.870 without, 0.900 with three; see docs/decisions.md).
 EXAMPLES = [
     (
         "How many employees did the company lay off in 2023?",

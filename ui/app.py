@@ -21,6 +21,7 @@ from ingest.pipeline import ingest
 from ingest.settings import Settings
 from ingest.store import Store
 from qa.backends.cpu import background_work
+from qa.chain import AnswerChain
 from qa.engine import Engine
 from qa.question import check_question
 from qa.types import Answer, Citation, Filters, Turn
@@ -361,7 +362,10 @@ if question:
             st.session_state["asking"] = question
             try:
                 with st.spinner("Searching the sources…"):
-                    events = engine_future.result().stream(question, history, filters, k)
+                    chain = AnswerChain(engine=engine_future.result())
+                    events = chain.events(
+                        {"question": question, "history": history, "filters": filters, "k": k}
+                    )
                     next(events)  # retrieval done: the passages are found
                 # any click on the page reruns it, which ends this run and its generation
                 stop = st.empty()

@@ -292,21 +292,23 @@ def _undated_note(engine: Any, filters: Any) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
     """Answer QUESTION from the store, every claim cited to its source passage."""
-    from qa.engine import Engine
+    from qa.chain import AnswerChain
     from qa.question import check_question
+    from qa.types import Answer
     from ui.render import render_answer
 
     settings, filters = _answer_settings(ctx, kw)
-    question = check_question(question, settings)
-    engine = Engine(settings)
+    question = check_question(question, settings)  # before the models load
+    chain = AnswerChain.from_settings(settings)
     live = sys.stdout.isatty() and not as_json
     final = None
-    for event in engine.stream(question, filters=filters):
-        if event.kind == "token" and live:
-            click.secho(event.text, nl=False, dim=True)
-        elif event.kind == "answer":
-            final = event.answer
+    for part in chain.stream({"question": question, "filters": filters}):
+        if isinstance(part, Answer):
+            final = part
+        elif live:
+            click.secho(part, nl=False, dim=True)
     assert final is not None
+    engine = chain.engine
     if live:
         click.echo("\n")
     if as_json:
@@ -341,7 +343,7 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
     from tqdm import tqdm
 
     from qa.batch import read_questions, run_batch
-    from qa.engine import Engine
+    from qa.chain import AnswerChain
 
     settings, filters = _answer_settings(ctx, kw)
     items = read_questions(questions)
@@ -351,11 +353,11 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
             err=True,
         )
         concurrency = 1
-    engine = Engine(settings)
-    _undated_note(engine, filters)
+    chain = AnswerChain.from_settings(settings)
+    _undated_note(chain.engine, filters)
     bar = tqdm(total=len(items), unit="question", disable=None)
     counts = run_batch(
-        engine,
+        chain,
         items,
         output,
         concurrency=concurrency,
@@ -373,9 +375,6 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
 
 
 # --- eval ---------------------------------------------------------------------------------------
-GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer")
-
-
 @cli.command(name="eval")
 @click.argument("gold", required=False, type=click.Path(path_type=Path))
 @click.option(
@@ -383,7 +382,12 @@ GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer
     type=click.Choice(["gold", "xquad-xling", "xquad-de", "multihop-rag"]),
     default="gold",
     show_default=True,
-    help="A gold set on the current store, or a public benchmark from ../shared/datasets.",
+    help="A gold set on the current store, or a public benchmark (read from --data-dir).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder with the downloaded benchmarks: xquad/ and multihop-rag/ (FUNDSTELLE_DATA_DIR).",
 )
 @click.option(
     "--split",
@@ -428,6 +432,7 @@ def evaluate(
     ctx: click.Context,
     gold: Path | None,
     dataset: str,
+    data_dir: Path | None,
     split: str | None,
     limit: int | None,
     seed: int,
@@ -440,89 +445,30 @@ def evaluate(
 ) -> None:
     """Measure answers and retrieval: a gold set on the current store (default eval/gold/seed-dev.jsonl),
     or --dataset xquad-xling / multihop-rag; writes JSON, Markdown and PNG reports."""
-    import random
-    import time
+    from eval.run import run_eval
 
-    from eval import benchmarks
-    from eval.gold import DEFAULT_GOLD, load_gold
-    from eval.report import latest_run, write_report
-    from eval.runner import run_gold, summarize
-    from qa.engine import Engine
-
-    settings = _settings(ctx, **kw)
-    runs = Path("eval") / "runs"
+    settings = _settings(ctx, data_dir=data_dir, **kw)
     bars = _Bars()
-    config: dict[str, Any] = {
-        "backend": settings.backend,
-        "model": settings.llm_model or "default",
-        "retrieval": settings.retrieval,
-        "rerank": settings.rerank,
-        "fusion": settings.fusion,
-        "translate": settings.translate_queries,
-        "chunk_size": settings.chunk_size,
-        "embedding": settings.embedding_model,
-    }
-    failures = None
-    columns: tuple[str, ...] = ()
     try:
-        if dataset == "gold":
-            path = gold or DEFAULT_GOLD
-            items = load_gold(path)
-            if limit:
-                items = random.Random(seed).sample(items, min(limit, len(items)))
-            kind = f"gold-{path.stem}-{settings.backend}-{settings.retrieval}"
-            bars("questions", 0, len(items))
-            results = run_gold(
-                Engine(settings), items, on_item=lambda r: bars("questions", 1, None)
-            )
-            summary = summarize(results)
-            rows = [r.to_dict() for r in results]
-            failures = [r for r in rows if r["outcome"] != "correct" or not r["cited_ok"]]
-            config["gold"] = str(path)
-            columns = GOLD_COLUMNS
-        elif dataset in ("xquad-xling", "xquad-de"):
-            split = "heldout" if split in ("heldout", "test") else "dev"
-            name = "xquad" if dataset == "xquad-xling" else "xquad-de"
-            kind = f"{name}-{split}-{'retrieval' if retrieval_only else settings.backend}-{settings.retrieval}"
-            runner = benchmarks.xquad_xling if dataset == "xquad-xling" else benchmarks.xquad_german
-            run = runner(
-                settings,
-                split=split,
-                limit=limit,
-                seed=seed,
-                answer=not retrieval_only,
-                on_progress=bars,
-            )
-            summary, rows, config = run.summary, run.rows, {**config, **run.config}
-            failures = [r for r in rows if r.get("rank") != 1 or r.get("correct") is False][:30]
-            columns = (
-                ("id", "rank", "correct", "refusal_reason", "question", "gold", "answer")
-                if not retrieval_only
-                else ("id", "rank", "question", "gold")
-            )
-        else:
-            split = "test" if split == "heldout" else split
-            kind = f"multihop-{split or 'sample'}-{'retrieval' if retrieval_only else settings.backend}-{settings.retrieval}"
-            run = benchmarks.multihop_rag(
-                settings,
-                split=split,
-                limit=limit,
-                seed=seed,
-                answer_sample=0 if retrieval_only else answer_sample,
-                null_sample=0 if retrieval_only else null_sample,
-                on_progress=bars,
-            )
-            summary, rows, config = run.summary, run.rows, {**config, **run.config}
-            columns = ("id", "type", "hits@10", "mrr@10", "correct", "question", "gold", "answer")
+        report = run_eval(
+            settings,
+            dataset,
+            gold=gold,
+            split=split,
+            limit=limit,
+            seed=seed,
+            answer_sample=answer_sample,
+            null_sample=null_sample,
+            retrieval_only=retrieval_only,
+            out=out,
+            compare=compare,
+            on_progress=bars,
+        )
     finally:
         bars.close()
-    target = out or runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
-    previous = compare or latest_run(runs, kind)
-    paths = write_report(
-        target, kind, summary, rows, config, previous=previous, failures=failures, columns=columns
-    )
-    for k, v in summary.items():
+    for k, v in report.summary.items():
         click.echo(f"{k:24} {v:.3f}" if isinstance(v, float) else f"{k:24} {v}")
+    paths = report.paths
     click.echo(f"report: {paths['md']} (and {paths['json'].name}, {paths['png'].name})")
 
 

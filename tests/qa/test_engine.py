@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from ingest.settings import Settings
-from qa.backends.scripted import ScriptedChatModel
 from qa.engine import Engine
 from qa.types import Turn
+from tests.helpers.scripted import ScriptedChatModel
 
 BASES = "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."
 

@@ -1,7 +1,7 @@
 """Sentence scoring: meaning, shared words and chunk rank, and which of them count across
 languages. A tiny embedder with set vectors makes the meaning side exact; the engine's re-rank
 runs the same scoring on the real model (test_engine.py), and the XQuAD benchmark measures what
-the cross-language rule does there (README)."""
+the cross-language rule does there (docs/decisions.md)."""
 
 import numpy as np
 

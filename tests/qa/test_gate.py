@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ingest.settings import Settings
-from qa.backends.scripted import ScriptedChatModel
 from qa.engine import Engine
 from qa.gate import LLAMA_GATE, Gate, TicketRevoked, gate_for
+from tests.helpers.scripted import ScriptedChatModel
 
 
 class Stop(BaseException):

@@ -1,6 +1,6 @@
-from qa.backends.scripted import ScriptedChatModel
 from qa.generate import is_evidence, looks_like_instructions, parse_reply, stream_reply
 from qa.grounding import gloss
+from tests.helpers.scripted import ScriptedChatModel
 
 
 def test_parse_reply_json_partial_and_plain() -> None:

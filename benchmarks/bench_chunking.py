@@ -7,7 +7,7 @@
 
 Runs in memory (no store) so several sizes fit in one run:
 
-    python -m eval.bench_chunking --sizes 400 700 1000 1500
+    python -m benchmarks.bench_chunking --sizes 400 700 1000 1500
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The performance benchmark: every stage measured as the corpus grows, embedded Chroma and a
 Chroma server side by side. Prints Markdown tables.
 
-    python -m eval.bench_scale                 # all sections, ~20 minutes on 2 cores
-    python -m eval.bench_scale --sizes 1000 10000 --skip-answers
+    python -m benchmarks.bench_scale                 # all sections, ~20 minutes on 2 cores
+    python -m benchmarks.bench_scale --sizes 1000 10000 --skip-answers
 
 Corpus sizes: the MultiHop-RAG corpus (609 articles, 7,982 chunks of <= 1,000 characters, built
 once under eval/cache) gives the real chunks. Larger sizes are made deterministically without
@@ -146,7 +146,7 @@ def child(store: Path, chroma_url: str | None) -> None:
 
 
 def _run_child(store: Path, chroma_url: str | None) -> dict[str, float]:
-    cmd = [sys.executable, "-m", "eval.bench_scale", "--child", str(store)]
+    cmd = [sys.executable, "-m", "benchmarks.bench_scale", "--child", str(store)]
     if chroma_url:
         cmd += ["--child-url", chroma_url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -154,7 +154,7 @@ def _run_child(store: Path, chroma_url: str | None) -> dict[str, float]:
 
 
 def _chroma_server(path: Path):  # type: ignore[no-untyped-def]
-    from eval.servers import chroma_server
+    from tests.helpers.servers import chroma_server
 
     return chroma_server(path)
 
@@ -195,7 +195,7 @@ def retrieval_section(sizes: list[int], work: Path, servers: bool) -> None:
 
 
 def ingest_section(articles: int) -> None:
-    from eval.bench_ingest import measure, print_table
+    from benchmarks.bench_ingest import measure, print_table
 
     print("\n### Ingest throughput against raw encode (one run)\n")
     print_table(measure(articles))
@@ -228,10 +228,10 @@ def cold_start_section(store: Path) -> None:
 
 
 def answers_section(store: Path, work: Path) -> None:
-    from eval.bench_answers import measure
+    from benchmarks.bench_answers import measure
     from eval.gold import DEFAULT_GOLD, load_gold
-    from eval.servers import llama_server
     from qa.backends.model_files import packaged_gguf
+    from tests.helpers.servers import llama_server
 
     questions = [i.question for i in load_gold(DEFAULT_GOLD) if not i.unanswerable][:12]
     print(f"\n### Answer time by backend (shipped corpus, {len(questions)} gold questions)\n")
@@ -294,7 +294,7 @@ def main() -> None:
         return
     work = Path(tempfile.mkdtemp(prefix="fundstelle-scale-"))
     print(f"# Fundstelle benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores")
-    from eval.bench_answers import seed_store
+    from benchmarks.bench_answers import seed_store
 
     seed = seed_store()
     if not args.skip_ingest:

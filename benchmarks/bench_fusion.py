@@ -2,8 +2,8 @@
 300-query evaluation sample (`fundstelle eval --dataset multihop-rag --limit 300 --seed 0`), so
 that the choice is not tuned on the figures reported.
 
-    python -m eval.bench_fusion            # ~3 minutes on 2 cores once the MultiHop store exists
-    python -m eval.bench_fusion --rerank 200   # also: the sentence re-rank variants (~6 minutes)
+    python -m benchmarks.bench_fusion            # ~3 minutes on 2 cores once the MultiHop store exists
+    python -m benchmarks.bench_fusion --rerank 200   # also: the sentence re-rank variants (~6 minutes)
 
 For each tuning query: the dense top 60 from the cached store, and BM25 top 60 over three
 versions of each chunk's keyword text (text; title + text; publisher + title + text) and BM25

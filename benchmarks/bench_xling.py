@@ -2,8 +2,8 @@
 translation) scored by meaning alone (default) or also by shared words and chunk rank
 (``FUNDSTELLE_RERANK_WORDS_ACROSS_LANGUAGES=1``, the behaviour before 2026-11-27).
 
-    python -m eval.bench_xling                  # XQuAD dev and the shipped corpus's gold set
-    python -m eval.bench_xling --split heldout  # report only: never tune on articles 24-47
+    python -m benchmarks.bench_xling                  # XQuAD dev and the shipped corpus's gold set
+    python -m benchmarks.bench_xling --split heldout  # report only: never tune on articles 24-47
 
 Rows: XQuAD (English questions over German paragraphs) hit@1 / hit@5 of ``Engine.retrieve``;
 on the shipped corpus, how many answerable gold questions get their evidence in the re-ranked

@@ -1,8 +1,8 @@
 """Keyword search across languages through a translated question, on XQuAD dev (articles 0-23:
 English questions over German paragraphs; never the held-out 24-47).
 
-    python -m eval.bench_translate            # ~35 minutes on 2 cores (two prompts' translations)
-    python -m eval.bench_translate --limit 200   # the 200-question comparison in the README
+    python -m benchmarks.bench_translate            # ~35 minutes on 2 cores (two prompts' translations)
+    python -m benchmarks.bench_translate --limit 200   # the 200-question comparison in docs/decisions.md
 
 Rows: dense only; BM25 of XQuAD's own human German question fused at several weights (the
 ceiling of the method); BM25 of the generator's translation (what `--translate` does), with the

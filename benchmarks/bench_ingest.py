@@ -7,8 +7,8 @@ Prints, from one run:
 * re-ingest of the unchanged corpus, and its ratio to the first ingest;
 * peak memory (max RSS) of the ingest process.
 
-    python -m eval.bench_ingest --articles 100      # ~3 minutes
-    python -m eval.bench_ingest --articles 609      # the whole corpus, ~15 minutes
+    python -m benchmarks.bench_ingest --articles 100      # ~3 minutes
+    python -m benchmarks.bench_ingest --articles 609      # the whole corpus, ~15 minutes
 """
 
 from __future__ import annotations

@@ -1,0 +1,86 @@
+"""Fundstelle inside LangChain: the retriever and the answer chain on the real store and embedding
+model, with the extractive backend or a scripted chat model."""
+
+import json
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.runnables import RunnableLambda
+
+from ingest.errors import InputError
+from ingest.settings import Settings
+from qa.chain import AnswerChain, FundstelleRetriever
+from qa.types import Answer, Filters
+from tests.helpers.scripted import ScriptedChatModel
+
+BASES = "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."
+QUESTION = "Which countries plan bases in Ukraine?"
+
+
+@pytest.fixture
+def extractive(seed_settings: Settings) -> Settings:
+    return seed_settings.with_overrides(backend="extractive")
+
+
+def test_retriever_returns_documents_with_provenance_and_offsets(extractive: Settings) -> None:
+    retriever = FundstelleRetriever.from_settings(extractive, k=3)
+    docs = retriever.invoke(QUESTION)
+    assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
+    # the re-ranked pool, as Engine.retrieve gives it: the answer sentence is in the top 3
+    top = next(d for d in docs if BASES in d.page_content)
+    meta = top.metadata
+    assert meta["chunk_id"] == top.id and meta["doc_id"]
+    assert meta["source"].endswith(".txt") and meta["date"] == "2026-01-07"
+    assert "Koalition der Willigen" in meta["title"] and meta["lang"] == "de"
+    assert {"publisher", "url", "page"} <= set(meta)
+    assert isinstance(meta["score"], float)
+    # the offsets index the stored document text: the page_content is exactly that span
+    store_text = retriever.engine.retriever.store.document_text(meta["doc_id"])
+    assert store_text[meta["start"] : meta["end"]] == top.page_content
+    # filters apply: no English sources in the shipped corpus
+    assert (
+        FundstelleRetriever(engine=retriever.engine, filters=Filters(languages=("en",))).invoke(
+            QUESTION
+        )
+        == []
+    )
+
+
+def test_chain_invoke_and_batch_return_checked_answers(extractive: Settings) -> None:
+    chain = AnswerChain.from_settings(extractive)
+    answer = chain.invoke(QUESTION)
+    assert isinstance(answer, Answer) and not answer.refused
+    assert answer.citations[0].quote == BASES
+    again = chain.invoke({"question": QUESTION, "k": 2})
+    assert len(again.passages) == 2
+    answers = chain.batch([QUESTION, "Wer vertrat die USA?"])
+    assert [type(a) for a in answers] == [Answer, Answer]
+    assert answers[0].text == answer.text
+    # an empty question is an error before any work; in a batch, that item's result
+    with pytest.raises(InputError, match="empty"):
+        chain.invoke("   ")
+    mixed = chain.batch(["?", QUESTION], return_exceptions=True)
+    assert isinstance(mixed[0], InputError) and isinstance(mixed[1], Answer)
+
+
+def test_chain_streams_text_then_the_answer(seed_settings: Settings) -> None:
+    reply = json.dumps(
+        {"found": True, "answer": "France and Britain could plan bases in Ukraine.", "sources": [1]}
+    )
+    model = ScriptedChatModel(replies=[reply])
+    chain = AnswerChain.from_settings(seed_settings, chat_model=model)
+    parts = list(chain.stream(QUESTION))
+    *deltas, final = parts
+    assert isinstance(final, Answer) and not final.refused
+    assert deltas and all(isinstance(d, str) for d in deltas)
+    assert "".join(deltas).startswith("France and Britain")
+    assert final.citations[0].quote == BASES
+
+
+def test_chain_composes_with_langchain_runnables(extractive: Settings) -> None:
+    """A LangChain application: the retriever's documents and the chain's answer in one pipe."""
+    chain = AnswerChain.from_settings(extractive)
+    app = RunnableLambda(lambda q: {"question": q}) | chain | RunnableLambda(lambda a: a.text)
+    assert "Stützpunkte" in app.invoke(QUESTION)
+    docs = chain.retriever.invoke(QUESTION)
+    assert docs[0].page_content and docs[0].metadata["end"] > docs[0].metadata["start"]
