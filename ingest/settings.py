@@ -125,8 +125,12 @@ class Settings(BaseSettings):
     evidence_sentences: int = Field(
         4, ge=1, le=20, description="Evidence sentences shown to the generator."
     )
-    answer_examples: bool = Field(
-        False, description="Show the generator worked examples before the question."
+    repair_language: bool = Field(
+        False,
+        description=(
+            "An answer the generator wrote in the sources' language instead of the question's "
+            "is translated by one more short call before it is checked."
+        ),
     )
     min_evidence_score: float | None = Field(
         None,

@@ -174,6 +174,8 @@ class Engine:
             elif reply is None or not reply.found or not strip_markers(reply.answer)[0]:
                 self._refuse(result, evidence, reason="generator found nothing")
             else:
+                if self.settings.repair_language:
+                    self._in_language(reply, language, timings)
                 self._check(result, reply, evidence)
         timings["total"] = time.perf_counter() - t0
         result.timings = timings
@@ -285,9 +287,7 @@ class Engine:
     ) -> Iterator[tuple[str, Generated]]:
         model = self.chat_model
         assert model is not None
-        messages = answer_messages(
-            question, evidence, language, origin, self.settings.answer_examples
-        )
+        messages = answer_messages(question, evidence, language, origin)
         try:
             yield from stream_reply(
                 structured(model, self.backend, self._response_format), messages
@@ -324,6 +324,25 @@ class Engine:
             f"cannot get an answer from the {s.backend} backend at {where}: {detail}. "
             "Check that the server runs, or use FUNDSTELLE_BACKEND=extractive"
         )
+
+    def _in_language(self, reply: Generated, language: str, timings: dict[str, float]) -> None:
+        """Translate an answer written in another language than the question's (the small model
+        copies German evidence into English answers); the check then runs on the translation."""
+        if language not in translate.LANGUAGE_NAMES or translate.written_in(reply.answer, language):
+            return
+        model = self.chat_model
+        assert model is not None
+        t = time.perf_counter()
+        try:
+            out = model.invoke(
+                translate.answer_translation_messages(reply.answer, language), max_tokens=160
+            )
+        except Exception:  # the untranslated answer is still checked and shown
+            return
+        text = str(out.content).strip()
+        if text and translate.written_in(text, language):
+            reply.answer = text  # markers it lost: reply.sources still names the sources
+        timings["language"] = time.perf_counter() - t
 
     def _refuse(
         self,

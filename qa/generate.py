@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.utils.json import parse_partial_json
 
 from .grounding import gloss, has_word
@@ -94,66 +94,17 @@ def format_sources(evidence: list[Evidence], language: str = "en", origin: bool 
     return "\n".join(lines)
 
 
-# Worked examples, written for the prompt (not taken from any benchmark): a German source for
-# an English question (numbers and names kept, the answer translated), a German question, a
-# question the sources do not answer, and a yes-or-no question backed by two sources. They are
-# the same for every question, so their evaluated state can be reused.
-_EXAMPLE_SOURCES = (
-    "[1] Die Brücke über die Elbe wurde 1932 nach vierjähriger Bauzeit eröffnet.\n"
-    "[2] Entworfen hatte sie der Leipziger Ingenieur Karl Brandt.\n"
-    "[3] Heute überqueren sie täglich rund 40.000 Autos und mehrere tausend Radfahrer."
-)
-EXAMPLES: list[tuple[str, dict[str, Any]]] = [
-    (
-        "How many cars cross the bridge every day?\nAnswer in English.",
-        {"found": True, "answer": "About 40,000 cars cross the bridge every day.", "sources": [3]},
-    ),
-    (
-        "Wer hat die Brücke entworfen?\nAnswer in German.",
-        {"found": True, "answer": "Der Leipziger Ingenieur Karl Brandt.", "sources": [2]},
-    ),
-    (
-        "How much did the bridge cost?\nAnswer in English.",
-        {"found": False, "answer": "", "sources": []},
-    ),
-    (
-        "Was the bridge opened before 1940 and designed by an engineer?\nAnswer in English.",
-        {
-            "found": True,
-            "answer": "Yes. It opened in 1932 and was designed by the engineer Karl Brandt.",
-            "sources": [1, 2],
-        },
-    ),
-]
-
-
 def answer_messages(
-    question: str,
-    evidence: list[Evidence],
-    language: str,
-    origin: bool = False,
-    examples: bool = False,
+    question: str, evidence: list[Evidence], language: str, origin: bool = False
 ) -> list[Any]:
-    """The system message and (with ``examples``) the worked examples are the same for every
-    question; only the last message holds the sources and the question."""
-    template = SYSTEM
-    system = template.format(language=LANGUAGE_NAMES.get(language, "English"))
-    messages: list[Any] = []
-    if examples:
-        system = template.format(language="the language the question asks for")
-        messages.append(SystemMessage(content=system))
-        for i, (ask, reply) in enumerate(EXAMPLES):
-            head = f"Sources:\n{_EXAMPLE_SOURCES}\n\n" if i == 0 else ""
-            messages.append(HumanMessage(content=f"{head}Question: {ask}"))
-            messages.append(AIMessage(content=json.dumps(reply, ensure_ascii=False)))
-    else:
-        messages.append(SystemMessage(content=system))
+    """The system message is the same for every question; only the last message holds the
+    sources and the question."""
+    system = SYSTEM.format(language=LANGUAGE_NAMES.get(language, "English"))
     sources = format_sources(evidence, language, origin)
-    user = f"Sources:\n{sources}\n\nQuestion: {question}"
-    if examples:
-        user += f"\nAnswer in {LANGUAGE_NAMES.get(language, 'English')}."
-    messages.append(HumanMessage(content=user))
-    return messages
+    return [
+        SystemMessage(content=system),
+        HumanMessage(content=f"Sources:\n{sources}\n\nQuestion: {question}"),
+    ]
 
 
 def structured(

@@ -191,21 +191,32 @@ def _word_grounded(word: str, src: SourceText) -> bool:
     low = word.lower()
     if low in src.word_set:
         return True
-    if lexicon.keys(low) & src.keys:
+    own = lexicon.keys(low)
+    if own & src.keys:
         return True
+    # the spelling rules below never equate two names that the tables tell apart
+    # ("Austria" / "Australien", "Slovakia" / "Slowenien")
+    words = [w for w in src.word_set if not (own and (k := lexicon.keys(w)) and not own & k)]
     if len(low) >= 4 and any(
         w.startswith(low) or (len(w) >= 4 and low.startswith(w) and len(low) - len(w) <= 3)
-        for w in src.word_set
+        for w in words
     ):
         return True  # inflection and compounds' first part: "Trumps", "Ministerpräsidentin"
-    if len(low) >= 6 and any(len(w) > len(low) and low in w for w in src.word_set):
+    if len(low) >= 6 and any(len(w) > len(low) and low in w for w in words):
         return True  # a part of a German compound: "Minister" / "Premierministerin"
-    if len(low) >= 4 and any(lexicon.skeletons_match(low, w) for w in src.word_set if len(w) >= 4):
+    if len(low) >= 4 and any(lexicon.skeletons_match(low, w) for w in words if len(w) >= 4):
         return True  # "Canadian" / "kanadische", "Persia" / "Persien"
-    # transliterations: "Zelensky" / "Selenskyj"
-    return len(low) >= 5 and any(
-        abs(len(w) - len(low)) <= 3 and SequenceMatcher(None, low, w).ratio() >= 0.78
-        for w in src.word_set
+    if len(low) < 5:
+        return False
+    # transliterations: "Zelensky" / "Selenskyj"; on the skeletons, "Huguenots" / "Hugenotten"
+    sk = lexicon.skeleton(low)
+    return any(
+        abs(len(w) - len(low)) <= 3
+        and (
+            SequenceMatcher(None, low, w).ratio() >= 0.78
+            or SequenceMatcher(None, sk, lexicon.skeleton(w)).ratio() >= 0.85
+        )
+        for w in words
     )
 
 

@@ -55,6 +55,27 @@ def translation_messages(
     return [*messages, HumanMessage(content=question)]
 
 
+def answer_translation_messages(answer: str, target: str) -> list[Any]:
+    """Messages that ask for ``answer`` in the ``target`` language, markers and names kept."""
+    name = LANGUAGE_NAMES[target]
+    system = (
+        f"Translate the user's text into {name}. Keep names, numbers, dates and markers such as "
+        f"[1] exactly as they are. Reply with the {name} text only."
+    )
+    return [SystemMessage(content=system), HumanMessage(content=answer)]
+
+
+def written_in(text: str, language: str, min_words: int = 4) -> bool:
+    """Whether ``text`` (markers and quotations left out) is in ``language``; text of fewer
+    than ``min_words`` words (a name, a number) counts as written in any language."""
+    from ingest.language import detect_language
+
+    bare = re.sub(r"\[\d+\]|„[^“]*“|\"[^\"]*\"", " ", text)
+    if len(re.findall(r"[^\W\d_]{2,}", bare)) < min_words:
+        return True
+    return detect_language(bare, ("en", "de")) == language
+
+
 def clean_translation(text: str, question: str) -> str | None:
     """The model's translation, or ``None`` when the reply does not look like one question."""
     first = text.strip().split("\n", 1)[0].strip()

@@ -177,6 +177,15 @@ def test_names_of_countries_cities_and_peoples_from_cldr_not_a_hand_list() -> No
     assert ungrounded("Ruginiene arrived.", LITHUANIA, "en") == [], "accents aside"
 
 
+def test_spelling_rules_never_equate_names_the_tables_tell_apart() -> None:
+    source = ["Australien und die Slowakei schicken Truppen, sagte der Dichter Fontane."]
+    assert ungrounded("Australia and Slovakia send troops.", source, "en") == []
+    assert ungrounded("The troops come from Austria.", source, "en") == ["Austria"]
+    assert ungrounded("The troops come from Slovenia.", source, "en") == ["Slovenia"]
+    hugenotten = ["Theodor Fontane stammte von Hugenotten ab."]
+    assert ungrounded("The poet Theodor Fontane had Huguenots as ancestors.", hugenotten, "en") == []
+
+
 def test_numbers_and_number_words_in_both_languages() -> None:
     assert ungrounded("They want to buy twelve helicopters.", LITHUANIA, "en") == []
     assert ungrounded("They want to buy 12 helicopters.", LITHUANIA, "en") == []

@@ -221,3 +221,31 @@ def test_re_rank_keeps_the_named_publisher_first(tmp_path: Path) -> None:
     answer = Engine(settings).answer(q)
     assert answer.named == ["Port Gazette"]
     assert answer.passages[0].chunk.publisher == "Port Gazette"
+
+
+def test_an_answer_in_the_sources_language_is_translated_then_checked(
+    seed_settings: Settings,
+) -> None:
+    """The small model copies German evidence into an English answer; with repair_language one
+    more call translates it, and the check and citations run on the translation."""
+    german = "Großbritannien und Frankreich könnten Stützpunkte in der Ukraine planen. [1]"
+    english = "Britain and France could plan bases in Ukraine. [1]"
+    model = ScriptedChatModel(replies=[_reply(german, [1]), english])
+    engine = Engine(
+        seed_settings.with_overrides(translate_queries=False, repair_language=True),
+        chat_model=model,
+    )
+    answer = engine.answer("Which countries plan bases in Ukraine?")
+    assert not answer.refused, answer.refusal_reason
+    assert answer.text.startswith("Britain and France could plan bases")
+    assert answer.citation(1).quote == BASES
+    assert "Translate the user's text into English" in model.calls[1]["messages"][0][1]
+    assert "language" in answer.timings
+    # an answer already in the question's language costs no call
+    model = ScriptedChatModel(replies=[_reply(english, [1])])
+    engine = Engine(
+        seed_settings.with_overrides(translate_queries=False, repair_language=True),
+        chat_model=model,
+    )
+    assert not engine.answer("Which countries plan bases in Ukraine?").refused
+    assert len(model.calls) == 1
