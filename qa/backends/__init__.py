@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain.chat_models import init_chat_model
 from langchain_core.language_models import BaseChatModel
 
 from ingest.errors import BackendError
@@ -22,7 +23,9 @@ def backend_label(settings: Settings) -> str:
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel | None:
-    """The chat model for ``settings.backend``; ``None`` for the extractive backend."""
+    """The chat model for ``settings.backend``; ``None`` for the extractive backend. Served
+    models come from LangChain's ``init_chat_model`` (``langchain-openai``, ``langchain-ollama``
+    underneath)."""
     backend = settings.backend
     if backend == "extractive":
         return None
@@ -38,8 +41,6 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
             max_tokens=settings.llm_max_tokens,
         )
     if backend == "openai":
-        from langchain_openai import ChatOpenAI
-
         if not settings.llm_base_url and not settings.llm_api_key:
             raise BackendError(
                 "the openai backend needs FUNDSTELLE_LLM_BASE_URL (an OpenAI-compatible server) "
@@ -55,16 +56,15 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
         }
         if settings.llm_base_url:
             kwargs["base_url"] = settings.llm_base_url
-        return ChatOpenAI(**kwargs)
+        return init_chat_model(model_provider="openai", **kwargs)
     if backend == "ollama":
-        from langchain_ollama import ChatOllama
-
         if not settings.llm_model:
             raise BackendError(
                 "the ollama backend needs a model: FUNDSTELLE_LLM_MODEL=llama3.2 (say)"
             )
-        return ChatOllama(
+        return init_chat_model(
             model=settings.llm_model,
+            model_provider="ollama",
             base_url=settings.llm_base_url or "http://127.0.0.1:11434",
             temperature=settings.llm_temperature,
             num_predict=settings.llm_max_tokens,
