@@ -113,8 +113,12 @@ def structured(
     response_format: str = "json_schema",
 ) -> Any:
     """The model bound to produce JSON of the answer schema (a grammar where the server has
-    one)."""
+    one). A caller's own model (``backend`` "custom") is bound by its kind: a LangChain OpenAI,
+    Ollama or llama.cpp chat model gets the schema as those backends do; any other is asked for
+    the JSON by the prompt alone and its reply parsed leniently."""
     shape = SCHEMA
+    if backend == "custom":
+        backend = model_kind(model)
     if backend == "llamacpp":
         return model.bind(response_format={"type": "json_object", "schema": shape})
     if backend == "openai":
@@ -129,6 +133,22 @@ def structured(
     if backend == "ollama":
         return model.model_copy(update={"format": shape})
     return model
+
+
+def model_kind(model: BaseChatModel) -> str:
+    """ "openai", "ollama", "llamacpp" for chat models of those kinds, else "custom"."""
+    for cls in type(model).__mro__:
+        name = f"{cls.__module__}.{cls.__name__}"
+        if name.startswith("langchain_openai.") and cls.__name__ in (
+            "ChatOpenAI",
+            "BaseChatOpenAI",
+        ):
+            return "openai"
+        if name == "langchain_ollama.chat_models.ChatOllama":
+            return "ollama"
+        if cls.__name__ == "LlamaCppChat" and cls.__module__ == "qa.backends.llamacpp":
+            return "llamacpp"
+    return "custom"
 
 
 @dataclass

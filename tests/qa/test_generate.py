@@ -54,3 +54,22 @@ def test_gloss_gives_german_names_and_quantities_in_english() -> None:
     assert "Großbritannien (Britain)" in glossed and "Frankreich (France)" in glossed
     assert gloss("Es kostet 2,5 Milliarden Euro.") == "Es kostet 2,5 Milliarden (2,5 billion) Euro."
     assert gloss("Merz sprach in Paris.") == "Merz sprach in Paris."
+
+
+def test_a_callers_own_chat_model_keeps_the_answer_schema() -> None:
+    """An Engine given a LangChain OpenAI or Ollama model (backend "custom") binds the schema as
+    the built-in backends do; an unknown model is left to the prompt."""
+    from langchain.chat_models import init_chat_model
+
+    from qa.generate import SCHEMA, model_kind, structured
+    from tests.helpers.scripted import ScriptedChatModel
+
+    openai = init_chat_model(
+        "m", model_provider="openai", api_key="k", base_url="http://127.0.0.1:9/v1"
+    )
+    bound = structured(openai, "custom")
+    assert bound.kwargs["response_format"]["json_schema"]["schema"] == SCHEMA
+    ollama = init_chat_model("m", model_provider="ollama")
+    assert structured(ollama, "custom").format == SCHEMA
+    scripted = ScriptedChatModel(replies=[])
+    assert model_kind(scripted) == "custom" and structured(scripted, "custom") is scripted
