@@ -126,7 +126,7 @@ class Settings(BaseSettings):
         4, ge=1, le=20, description="Evidence sentences shown to the generator."
     )
     repair_language: bool = Field(
-        False,
+        True,
         description=(
             "An answer the generator wrote in the sources' language instead of the question's "
             "is translated by one more short call before it is checked."
