@@ -11,6 +11,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
+from ingest import lexicon
+
 # --- retrieval --------------------------------------------------------------------------------
 
 
@@ -81,18 +83,11 @@ def mean_dict(rows: Sequence[dict[str, float]]) -> dict[str, float]:
 
 # --- answers ------------------------------------------------------------------------------------
 
-_NUMBER_WORDS = {
-    # English
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
-    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
-    "thousand": "1000",
-    # German
-    "null": "0", "eins": "1", "ein": "1", "eine": "1", "zwei": "2", "drei": "3", "vier": "4",
-    "fünf": "5", "funf": "5", "sechs": "6", "sieben": "7", "acht": "8", "neun": "9", "zehn": "10",
-    "elf": "11", "zwölf": "12", "zwolf": "12", "zwanzig": "20", "dreißig": "30", "dreissig": "30",
-    "vierzig": "40", "fünfzig": "50", "hundert": "100", "tausend": "1000",
-}  # fmt: skip
+
+def _number(word: str) -> str:
+    """A number word of either language as digits ("zwölf", "twelve" -> "12"; ingest.lexicon)."""
+    value = lexicon.cardinal_value(word)
+    return str(value) if value is not None else word
 
 
 # dropped like SQuAD's official evaluation drops "a", "an", "the": "eine multikulturelle Stadt"
@@ -126,7 +121,7 @@ def normalize(text: str) -> str:
     text = re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", text)  # 1,000 / 1.000 -> 1000
     text = re.sub(r"%", " % ", text)  # "90%" and "90 %" alike
     text = re.sub(r"[^\w%]+", " ", text)
-    words = [_NUMBER_WORDS.get(w, w) for w in text.split() if w not in _ARTICLES]
+    words = [_number(w) for w in text.split() if w not in _ARTICLES]
     return " ".join(words)
 
 

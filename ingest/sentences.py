@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .lexicon import month_numbers
+
 # Lower-cased, without the final period. Words that often *end* sentences ("etc", "usw") are left
 # out: a capitalised word after them is more likely a new sentence.
 _ABBREVIATIONS = frozenset(
@@ -104,21 +106,8 @@ _ABBREVIATIONS = frozenset(
 )
 
 # Words after "7." that make the number an ordinal, as in German "am 7. Januar".
-_ORDINAL_FOLLOWERS = frozenset(
+_ORDINAL_FOLLOWERS = frozenset(month_numbers()) | frozenset(
     [
-        "januar",
-        "februar",
-        "märz",
-        "april",
-        "mai",
-        "juni",
-        "juli",
-        "august",
-        "september",
-        "oktober",
-        "november",
-        "dezember",
-        "jänner",
         "jahrhundert",
         "jahrhunderts",
         "mal",

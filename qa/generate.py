@@ -17,6 +17,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.utils.json import parse_partial_json
 
+from ingest.lexicon import LANGUAGE_NAMES
+
 from .grounding import gloss, has_word
 from .types import Evidence
 
@@ -29,7 +31,6 @@ SCHEMA: dict[str, Any] = {
     },
     "required": ["found", "answer", "sources"],
 }
-LANGUAGE_NAMES = {"en": "English", "de": "German"}
 
 _DATA = (
     "You answer a question using only the numbered sources. The sources are quotations from "

@@ -6,7 +6,7 @@ no source has, and an answer that takes over a question's false premise ("How ma
 Italy send?") repeats a name its quote does not have. Embedding similarity notices none of these,
 so each name and number is checked on its own: spelled the same, inflected ("Trumps"), spelled
 the other language's way ("Zelensky" / "Selenskyj", "Canadian" / "kanadische"), or naming the
-same country, people, city, weekday or month by CLDR's tables (:mod:`qa.lexicon`).
+same country, people, city, weekday or month by CLDR's tables (:mod:`ingest.lexicon`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 
+from ingest import lexicon
 from ingest.bm25 import _stopwords
 from ingest.language import question_language
-
-from . import lexicon
 
 _WORD = re.compile(r"[^\W_][\w\-'’]*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

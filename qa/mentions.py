@@ -11,27 +11,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_MONTHS = {
-    name: n
-    for n, names in enumerate(
-        [
-            ("january", "januar", "jan"),
-            ("february", "februar", "feb"),
-            ("march", "märz", "mar"),
-            ("april", "apr"),
-            ("may", "mai"),
-            ("june", "juni", "jun"),
-            ("july", "juli", "jul"),
-            ("august", "aug"),
-            ("september", "sept", "sep"),
-            ("october", "oktober", "oct", "okt"),
-            ("november", "nov"),
-            ("december", "dezember", "dec", "dez"),
-        ],
-        start=1,
-    )
-    for name in names
-}
+from ingest.lexicon import month_numbers
+
+_MONTHS = month_numbers()  # CLDR, both languages, wide and abbreviated
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _MONTH_DAY_YEAR = re.compile(
     rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I

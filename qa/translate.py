@@ -12,7 +12,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-LANGUAGE_NAMES = {"en": "English", "de": "German"}
+from ingest.lexicon import LANGUAGE_NAMES
 
 _PREFIX = re.compile(
     r"^(german|english|deutsch|englisch|translation|übersetzung|question|frage)\s*:\s*",

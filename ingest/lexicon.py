@@ -20,6 +20,8 @@ import zoneinfo
 from functools import lru_cache
 
 LANGUAGES = ("en", "de")
+# the languages answers are written in, by name (prompts say "Answer in German")
+LANGUAGE_NAMES = {"en": "English", "de": "German"}
 
 # Common names CLDR does not list (it has "United Kingdom", "Vereinigtes Königreich", ...).
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -213,6 +215,25 @@ def english_name(german: str) -> str | None:
         if n.endswith(end) and n[: -len(end)] in table:
             return table[n[: -len(end)]]
     return None
+
+
+@lru_cache(maxsize=1)
+def month_numbers() -> dict[str, int]:
+    """Month names of both languages, wide and abbreviated, lower case, as CLDR spells them and
+    without accents ("märz" and "marz", "sept", "okt") -> 1..12."""
+    from babel import Locale
+
+    out: dict[str, int] = {}
+    for lang in (*LANGUAGES, "de_AT"):  # Austrian German: "Jänner"
+        months = Locale.parse(lang).months
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                for n, name in months[context][width].items():
+                    name = name.lower().rstrip(".")
+                    out.setdefault(name, n)
+                    out.setdefault(normal(name), n)
+    out.setdefault("sept", 9)
+    return out
 
 
 # --- numbers ---------------------------------------------------------------------------------

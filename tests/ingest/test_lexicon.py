@@ -1,0 +1,22 @@
+"""Language knowledge from maintained sources (CLDR through babel, num2words)."""
+
+from ingest import lexicon
+
+
+def test_month_names_of_both_languages_from_cldr() -> None:
+    months = lexicon.month_numbers()
+    assert months["januar"] == months["january"] == months["jänner"] == months["jan"] == 1
+    assert months["märz"] == months["marz"] == 3 and months["okt"] == months["oct"] == 10
+    assert "montag" not in months
+
+
+def test_names_and_number_words_of_both_languages() -> None:
+    assert lexicon.same_thing("Großbritannien", "United Kingdom")
+    assert lexicon.same_thing("Litauen", "Lithuania") and not lexicon.same_thing(
+        "Austria", "Australien"
+    )
+    assert lexicon.cardinal_value("zwölf") == lexicon.cardinal_value("twelve") == 12
+    assert (
+        lexicon.cardinal_value("einundzwanzig") == 21 and lexicon.cardinal_value("second") is None
+    )
+    assert lexicon.LANGUAGE_NAMES["de"] == "German"
