@@ -27,11 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.settings import Settings
 from eval.datasets import SHIPPED_CORPUS
 from eval.gold import DEFAULT_GOLD, load_gold
 from eval.metrics import percentile
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from qa.backends import cpu
 from qa.engine import Engine
 

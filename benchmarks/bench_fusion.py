@@ -19,12 +19,12 @@ import random
 import bm25s
 import numpy as np
 
+from core.settings import Settings
 from eval import metrics as m
 from eval.benchmarks import CACHE
 from eval.datasets import multihop_corpus_path, multihop_queries
 from ingest.bm25 import tokenize
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from qa.retrieve import Retriever, fuse
 
 KEYWORD_TEXTS = {

@@ -22,11 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.settings import Settings
 from eval.datasets import multihop_corpus, multihop_corpus_path
 from ingest.chunker import chunk_document
 from ingest.embedders import load_embedder
 from ingest.loaders import load_file
-from ingest.settings import Settings
 
 
 def _run_ingest(store: Path, corpus: Path) -> tuple[float, str]:

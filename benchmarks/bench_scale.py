@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.settings import Settings
 from eval.datasets import multihop_corpus_path, multihop_queries
 from eval.metrics import percentile
-from ingest.settings import Settings
 
 QUERIES = 50
 

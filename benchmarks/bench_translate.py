@@ -20,10 +20,10 @@ import random
 import statistics
 import time
 
+from core.settings import Settings
 from eval import metrics as m
 from eval.benchmarks import CACHE, cached_store
 from eval.datasets import DEV_ARTICLES, write_xquad_collection, xquad
-from ingest.settings import Settings
 from qa import translate
 from qa.engine import Engine
 from qa.types import Filters

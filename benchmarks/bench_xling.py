@@ -16,12 +16,12 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from core.settings import Settings
 from eval import metrics as m
 from eval.benchmarks import xquad_xling
 from eval.datasets import SHIPPED_CORPUS
 from eval.gold import DEFAULT_GOLD, load_gold
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from qa.engine import Engine
 
 

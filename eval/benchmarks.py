@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.settings import Settings
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from qa.engine import Engine
 from qa.types import Answer
 

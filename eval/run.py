@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.settings import Settings
+from core.settings import Settings
 
 DATASETS = ("gold", "xquad-xling", "xquad-de", "multihop-rag")
 GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import SkipFile
+from core.errors import SkipFile
 
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from .errors import EmbeddingError
+from core.errors import EmbeddingError
 
 
 class Embedder(Embeddings):

@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import FundstelleError, InputError, SkipFile, UnreadableFile
+from core.settings import Settings
+
 from .bm25 import BM25Index, bm25_folder
 from .chunker import chunk_document
 from .embedders import Embedder, load_embedder
-from .errors import FundstelleError, InputError, SkipFile, UnreadableFile
 from .loaders import is_supported, parse, read_file, unsupported_reason
-from .settings import Settings
 from .store import DocRecord, Store
 from .types import Chunk, Document
 

@@ -25,8 +25,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from .errors import StoreError
-from .settings import Settings
+from core.errors import StoreError
+from core.settings import Settings
+
 from .types import Chunk, Document
 
 PENDING = "pending"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import FundstelleError, InputError, SkipFile
 from ingest.decode import decode_text
-from ingest.errors import FundstelleError, InputError, SkipFile
 
 from .chain import AnswerChain, QuestionInput
 from .engine import Engine

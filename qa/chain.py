@@ -25,7 +25,7 @@ from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import ensure_config, get_callback_manager_for_config
 from pydantic import ConfigDict
 
-from ingest.settings import Settings
+from core.settings import Settings
 
 from .engine import Engine, Event
 from .question import check_question
@@ -50,7 +50,7 @@ def passage_document(passage: Passage) -> Document:
     language, page), its character offsets in the document and its score."""
     meta = passage.to_dict()
     text = meta.pop("text")
-    meta["named"] = passage.named
+    meta["named_matches"] = passage.named_matches
     return Document(page_content=text, metadata=meta, id=passage.chunk.chunk_id)
 
 
@@ -95,7 +95,7 @@ class AnswerChain(RunnableSerializable[ChainInput, Answer]):
     is generated (``str`` deltas) and then the final ``Answer``; :meth:`events` yields the
     engine's events (passages found, waiting for the generator, tokens, the answer).
 
-    An empty or overlong question raises :class:`~ingest.errors.InputError` before any work;
+    An empty or overlong question raises :class:`~core.errors.InputError` before any work;
     ``batch(..., return_exceptions=True)`` turns that into that item's result.
     """
 

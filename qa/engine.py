@@ -14,9 +14,9 @@ from functools import lru_cache
 
 from langchain_core.language_models import BaseChatModel
 
-from ingest.errors import BackendError
+from core.errors import BackendError
+from core.settings import Settings
 from ingest.language import question_language
-from ingest.settings import Settings
 
 from . import condense, translate
 from .backends import backend_label, make_chat_model
@@ -131,7 +131,9 @@ class Engine:
         timings["retrieval"] = retrieval.timings["retrieval"]
         result.passages = retrieval.passages
         if retrieval.reordered:  # on a one-publisher, one-day store naming them changes nothing
-            result.named = sorted(retrieval.named.publishers) + sorted(retrieval.named.dates)
+            result.named_sources = sorted(retrieval.named.publishers) + sorted(
+                retrieval.named.dates
+            )
         yield Event("passages", passages=retrieval.passages)
 
         t = time.perf_counter()
@@ -155,7 +157,7 @@ class Engine:
                     timings["queue"] = ticket.waited
                 t = time.perf_counter()
                 # a question that names publishers or days is told where each sentence is from
-                origin = bool(result.named)
+                origin = bool(result.named_sources)
                 for delta, partial in self._generate(standalone, evidence, language, origin):
                     reply = partial
                     if delta:
@@ -218,7 +220,7 @@ class Engine:
         order = sorted(
             range(len(passages)),
             key=lambda i: (
-                -passages[i].named,  # what the question names stays first
+                -passages[i].named_matches,  # what the question names stays first
                 -best.get(passages[i].chunk.chunk_id, float("-inf")),
             ),
         )
@@ -406,11 +408,12 @@ def answer(
     history: Sequence[Turn] = (),
     filters: Filters | None = None,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     k: int | None = None,
 ) -> Answer:
-    """Answer ``question`` from the store named by ``settings`` (default: the environment's)."""
-    return get_engine(settings or Settings()).answer(question, history, filters, k)
+    """Answer ``question`` from the store named by ``settings`` (read by the caller, at the
+    edge: ``Settings()`` reads ``FUNDSTELLE_*`` and ``fundstelle.toml``)."""
+    return get_engine(settings).answer(question, history, filters, k)
 
 
 def stream(
@@ -418,8 +421,8 @@ def stream(
     history: Sequence[Turn] = (),
     filters: Filters | None = None,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     k: int | None = None,
 ) -> Iterator[Event]:
     """Like :func:`answer`, as events: passages, answer tokens, then the final answer."""
-    return get_engine(settings or Settings()).stream(question, history, filters, k)
+    return get_engine(settings).stream(question, history, filters, k)

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
-from ingest.errors import BackendError
-from ingest.settings import Settings
+from core.errors import BackendError
+from core.settings import Settings
 
 
 class TicketRevoked(BackendError):

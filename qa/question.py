@@ -7,8 +7,8 @@ the embedding model (and everyone sharing the page) for most of a minute.
 
 from __future__ import annotations
 
-from ingest.errors import InputError
-from ingest.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 
 
 def check_question(text: str, settings: Settings) -> str:

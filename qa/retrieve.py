@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.settings import Settings
 from ingest.bm25 import BM25Index, bm25_folder
 from ingest.embedders import Embedder, load_embedder
 from ingest.language import question_language
-from ingest.settings import Settings
 from ingest.store import DocRecord, Store, date_int
 from ingest.types import Chunk
 

@@ -38,7 +38,8 @@ class Passage:
     score: float
     dense_rank: int | None = None
     bm25_rank: int | None = None
-    named: int = 0  # how many of the publishers/dates the question names this passage matches
+    # how many of the publishers and days the question names this passage has (0, 1 or 2)
+    named_matches: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,7 +134,7 @@ class Answer:
     standalone_question: str | None = None
     translations: dict[str, str] = field(default_factory=dict)  # language -> question, for BM25
     # publishers and days the question names, where preferring them changed the order
-    named: list[str] = field(default_factory=list)
+    named_sources: list[str] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     backend: str = ""
     model: str = ""
@@ -168,7 +169,7 @@ class Answer:
             refused=d.get("refused", False),
             standalone_question=d.get("standalone_question"),
             translations=d.get("translations", {}),
-            named=d.get("named", []),
+            named_sources=d.get("named_sources", d.get("named", [])),
             passages=[Passage.from_dict(p) for p in d.get("passages", [])],
             backend=d.get("backend", ""),
             model=d.get("model", ""),

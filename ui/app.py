@@ -15,10 +15,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from ingest.errors import FundstelleError
+from core.errors import FundstelleError
+from core.settings import Settings
 from ingest.loaders import SUPPORTED, is_supported, unsupported_reason
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from ingest.store import Store
 from qa.backends.cpu import background_work
 from qa.chain import AnswerChain

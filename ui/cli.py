@@ -10,8 +10,8 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from ingest.errors import FundstelleError, InputError
-from ingest.settings import Settings
+from core.errors import FundstelleError, InputError
+from core.settings import Settings
 from ui.render import display_path, printable
 
 

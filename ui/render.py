@@ -46,8 +46,8 @@ def search_notes(answer: Answer) -> list[str]:
         notes.append(f"understood as: {answer.standalone_question}")
     for lang, text in answer.translations.items():
         notes.append(f"also searched in {lang}: {text}")
-    if answer.named:
-        notes.append(f"passages of {', '.join(answer.named)} first: named in the question")
+    if answer.named_sources:
+        notes.append(f"passages of {', '.join(answer.named_sources)} first: named in the question")
     return notes
 
 

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import SkipFile, UnreadableFile
+from core.errors import SkipFile, UnreadableFile
+
 from ..types import Document
 from . import html, markdown, pdf, records, text
 from .common import LoaderWarning

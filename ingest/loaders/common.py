@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import SkipFile
+from core.errors import SkipFile
+
 from ..language import detect_language
 from ..meta import date_from_filename, normalize_date, title_from_text
 from ..types import Document

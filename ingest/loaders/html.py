@@ -7,8 +7,9 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from core.errors import SkipFile
+
 from ..decode import decode_text
-from ..errors import SkipFile
 from ..types import Document
 from .common import clean_text, make_document
 

@@ -6,7 +6,8 @@ import io
 import logging
 from pathlib import Path
 
-from ..errors import SkipFile
+from core.errors import SkipFile
+
 from ..types import Document
 from .common import clean_text, make_document
 

@@ -9,8 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from core.errors import SkipFile
+
 from ..decode import decode_text
-from ..errors import SkipFile
 from ..types import Document
 from .common import clean_text, make_document
 

@@ -7,8 +7,8 @@ from typing import Any
 from langchain.chat_models import init_chat_model
 from langchain_core.language_models import BaseChatModel
 
-from ingest.errors import BackendError
-from ingest.settings import Settings
+from core.errors import BackendError
+from core.settings import Settings
 
 from .model_files import packaged_gguf
 

@@ -32,7 +32,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from ingest.errors import BackendError
+from core.errors import BackendError
 
 from ..gate import LLAMA_GATE
 from . import cpu

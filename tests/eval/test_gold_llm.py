@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from eval.gold import DEFAULT_GOLD, TEST_GOLD, load_gold
 from eval.runner import run_gold, summarize
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from qa.engine import Engine
 from tests.conftest import CORPUS
 

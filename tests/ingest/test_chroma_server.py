@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from ingest.bm25 import bm25_folder
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from ingest.store import Store
 from qa.engine import Engine
 from tests.conftest import CORPUS
@@ -51,7 +51,7 @@ def test_ingest_and_ask_through_a_chroma_server(tmp_path: Path) -> None:
 
 
 def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path) -> None:
-    from ingest.errors import StoreError
+    from core.errors import StoreError
 
     with pytest.raises(StoreError, match=r"cannot reach the Chroma server at http://127.0.0.1:9"):
         Store.open(Settings(store_path=tmp_path, chroma_url="http://127.0.0.1:9"))

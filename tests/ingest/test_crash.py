@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import Settings
+from core.settings import Settings
 from ingest.store import Store
 from tests.ingest.test_pipeline import _assert_consistent
 
@@ -29,7 +29,7 @@ def _start_ingest(store: Path, corpus: Path) -> subprocess.Popen:
 _CHECK = """
 import json, sys
 import numpy as np
-from ingest.settings import Settings
+from core.settings import Settings
 from ingest.store import Store
 store = Store.open(Settings(store_path=sys.argv[1]))
 n = store.count_chunks()

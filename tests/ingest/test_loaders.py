@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import SkipFile
 from eval.datasets import multihop_corpus_path
 from ingest.decode import decode_text
-from ingest.errors import SkipFile
 from ingest.loaders import load_file
 from tests.conftest import SEED
 from tests.fixtures.pdf import make_pdf

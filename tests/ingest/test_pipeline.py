@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InputError, StoreError
+from core.settings import Settings
 from ingest.bm25 import BM25Index, bm25_folder
 from ingest.embedders import load_embedder
-from ingest.errors import InputError, StoreError
 from ingest.pipeline import ingest, remove
-from ingest.settings import Settings
 from ingest.store import Store
 from tests.conftest import SEED
 from tests.fixtures.pdf import make_pdf

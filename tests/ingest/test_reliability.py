@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import EmbeddingError, SkipFile, StoreError
+from core.settings import Settings
 from ingest.embedders import load_embedder
-from ingest.errors import EmbeddingError, SkipFile, StoreError
 from ingest.loaders import read_file
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from ingest.store import Store
 from tests.fixtures.processes import fundstelle, permissions_apply
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from tests.conftest import CORPUS
 
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import InputError
-from ingest.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 from qa.batch import read_questions, run_batch
 from qa.engine import Engine
 from tests.helpers.scripted import ScriptedChatModel

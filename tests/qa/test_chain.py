@@ -7,8 +7,8 @@ import pytest
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 
-from ingest.errors import InputError
-from ingest.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 from qa.chain import AnswerChain, FundstelleRetriever
 from qa.types import Answer, Filters
 from tests.helpers.scripted import ScriptedChatModel

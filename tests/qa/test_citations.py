@@ -183,7 +183,9 @@ def test_spelling_rules_never_equate_names_the_tables_tell_apart() -> None:
     assert ungrounded("The troops come from Austria.", source, "en") == ["Austria"]
     assert ungrounded("The troops come from Slovenia.", source, "en") == ["Slovenia"]
     hugenotten = ["Theodor Fontane stammte von Hugenotten ab."]
-    assert ungrounded("The poet Theodor Fontane had Huguenots as ancestors.", hugenotten, "en") == []
+    assert (
+        ungrounded("The poet Theodor Fontane had Huguenots as ancestors.", hugenotten, "en") == []
+    )
 
 
 def test_numbers_and_number_words_in_both_languages() -> None:

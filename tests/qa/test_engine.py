@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import Settings
+from core.settings import Settings
 from qa.engine import Engine
 from qa.types import Turn
 from tests.helpers.scripted import ScriptedChatModel
@@ -192,7 +192,7 @@ def test_yes_or_no_with_its_reason_is_an_answer(seed_settings: Settings) -> None
 
 
 def test_an_empty_question_is_an_error_before_any_work(seed_settings: Settings) -> None:
-    from ingest.errors import InputError
+    from core.errors import InputError
 
     engine, model = _engine(seed_settings)
     with pytest.raises(InputError):
@@ -219,7 +219,7 @@ def test_re_rank_keeps_the_named_publisher_first(tmp_path: Path) -> None:
     on = Engine(settings).retrieve(q, k=2)
     assert [p.chunk.publisher for p in on.passages] == ["Port Gazette", "Harbour Times"]
     answer = Engine(settings).answer(q)
-    assert answer.named == ["Port Gazette"]
+    assert answer.named_sources == ["Port Gazette"]
     assert answer.passages[0].chunk.publisher == "Port Gazette"
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from qa.engine import Engine
 from qa.types import Turn
 from tests.conftest import CORPUS

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import Settings
+from core.settings import Settings
 from qa.engine import Engine
 from qa.gate import LLAMA_GATE, Gate, TicketRevoked, gate_for
 from tests.helpers.scripted import ScriptedChatModel

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ingest.settings import Settings
+from core.settings import Settings
 from qa.chain import AnswerChain
 from qa.generate import SCHEMA
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import Settings
+from core.settings import Settings
 from qa.backends.model_files import packaged_gguf
 from qa.batch import read_questions, run_batch
 from qa.engine import Engine

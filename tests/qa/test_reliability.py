@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import InputError
+from core.errors import InputError
+from core.settings import Settings
 from ingest.language import question_language
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from qa.engine import REFUSAL, Engine
 from qa.question import check_question
 from qa.retrieve import Retriever

@@ -1,8 +1,8 @@
 import shutil
 from pathlib import Path
 
+from core.settings import Settings
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from ingest.store import Store
 from ingest.types import Chunk
 from qa.engine import Engine
@@ -156,14 +156,14 @@ def test_passages_of_a_named_publisher_or_day_come_first(tmp_path: Path) -> None
     q = "What did the Port Gazette write about more ships in the Hamburg harbour?"
     plain = Retriever(settings.with_overrides(prefer_named_sources=False)).search(q, k=2)
     assert plain.passages[0].chunk.publisher == "Harbour Times"  # more shared words
-    assert not plain.named and plain.passages[0].named == 0
+    assert not plain.named and plain.passages[0].named_matches == 0
     r = Retriever(settings)
     named = r.search(q, k=2)
     assert named.named.publishers == {"Port Gazette"}
     assert [p.chunk.publisher for p in named.passages] == ["Port Gazette", "Harbour Times"]
-    assert [p.named for p in named.passages] == [1, 0] and named.reordered
+    assert [p.named_matches for p in named.passages] == [1, 0] and named.reordered
     by_day = r.search("Hamburg harbour ships reported on May 1, 2023", k=2)
-    assert by_day.passages[0].chunk.date == "2023-05-01" and by_day.passages[0].named == 1
+    assert by_day.passages[0].chunk.date == "2023-05-01" and by_day.passages[0].named_matches == 1
 
 
 def test_naming_the_only_day_of_the_store_changes_nothing(seed_settings: Settings) -> None:
@@ -173,4 +173,4 @@ def test_naming_the_only_day_of_the_store_changes_nothing(seed_settings: Setting
     found = Retriever(seed_settings).search(q, k=3)
     assert found.named.dates == {"2026-01-07"} and not found.reordered
     answer = Engine(seed_settings.with_overrides(backend="extractive")).answer(q)
-    assert answer.named == []
+    assert answer.named_sources == []

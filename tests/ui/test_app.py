@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.settings import Settings
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from tests.conftest import CORPUS
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")

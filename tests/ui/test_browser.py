@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from tests.conftest import CORPUS, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.llm]

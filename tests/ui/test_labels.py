@@ -40,7 +40,7 @@ def test_named_publishers_and_days_are_said() -> None:
         question="What did TechCrunch report on October 4, 2023?",
         text="",
         language="en",
-        named=["TechCrunch", "2023-10-04"],
+        named_sources=["TechCrunch", "2023-10-04"],
     )
     assert search_notes(answer) == [
         "passages of TechCrunch, 2023-10-04 first: named in the question"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.settings import Settings
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from tests.fixtures.processes import fundstelle
 
 pytestmark = pytest.mark.reliability

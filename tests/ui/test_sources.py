@@ -8,8 +8,8 @@ import re
 import shutil
 from pathlib import Path
 
+from core.settings import Settings
 from ingest.pipeline import ingest
-from ingest.settings import Settings
 from ingest.store import Store
 from qa.engine import Engine
 from tests.conftest import CORPUS, SEED
