@@ -236,6 +236,19 @@ def month_numbers() -> dict[str, int]:
     return out
 
 
+def date_words(iso: str) -> str:
+    """An ISO date's month named in both languages, with day and year ("2023-11-18" ->
+    "November 18 2023 18. November 2023"); ``""`` for no date."""
+    from babel import Locale
+
+    try:
+        year, month, day = (int(x) for x in iso[:10].split("-"))
+    except ValueError:
+        return ""
+    words = [f"{Locale(lang).months['format']['wide'][month]}" for lang in LANGUAGES]
+    return f"{words[0]} {day} {year} {day}. {words[1]} {year}"
+
+
 # --- numbers ---------------------------------------------------------------------------------
 
 

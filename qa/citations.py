@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ingest import lexicon
 from ingest.sentences import sentences as split_sentences
+from ingest.types import Chunk
 
 from .calibration import Calibration
 from .evidence import SentenceVectors
@@ -151,7 +153,17 @@ def premise_missing(question: str, cited: list[Evidence], language: str | None =
     asked: list[Claim] = [c for c in claims(question, language) if c.kind == "name"]
     if not asked or not cited:
         return []
-    return ungrounded_claims(asked, [ev.passage.chunk.text for ev in cited])
+    return ungrounded_claims(asked, [_with_provenance(ev.passage.chunk) for ev in cited])
+
+
+def _with_provenance(chunk: Chunk) -> str:
+    """A passage's text with what its document says about itself: a question may name the
+    source ("According to TechCrunch ... published on November 18, 2023"), which no sentence of
+    the article repeats."""
+    parts = [chunk.text, chunk.title or "", chunk.publisher or ""]
+    if chunk.date:
+        parts.append(lexicon.date_words(chunk.date))
+    return "\n".join(p for p in parts if p)
 
 
 def cite(

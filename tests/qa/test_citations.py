@@ -223,6 +223,15 @@ def test_a_short_answer_leaves_a_false_premise_to_the_passage_check() -> None:
     assert premise_missing("Wie viele Hubschrauber will Estland kaufen?", ev[1:2], "de") == [
         "Estland"
     ]
+    # the source a question names is its document's title, publisher and date, which no
+    # sentence repeats (the chunk above: title "A", dated 2026-01-07, publisher "Port Gazette")
+    from dataclasses import replace
+
+    ev[1].passage.chunk = replace(ev[1].passage.chunk, publisher="Port Gazette")
+    q = "Does Croatia want helicopters, as the Port Gazette wrote on January 7, 2026?"
+    assert premise_missing(q, ev[1:2], "en") == []
+    q = "Does Croatia want helicopters, as the Port Gazette wrote on March 7, 2026?"
+    assert premise_missing(q, ev[1:2], "en") == ["March"]
 
 
 def test_yes_or_no_stands_only_on_a_backed_sentence() -> None:
