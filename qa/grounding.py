@@ -175,9 +175,11 @@ class SourceText:
         }
         self.magnitudes = {v for w in self.words if (v := lexicon.magnitude(w))}
         self.phrases = lexicon.phrases_in(self.text)
+        # what each word names by the tables, looked up once for all claims checked here
+        self.word_keys = {w: lexicon.keys(w) for w in self.word_set}
         self.keys: set[str] = set()
-        for w in self.word_set:
-            self.keys |= lexicon.keys(w) or lexicon.leading_keys(w)
+        for w, found in self.word_keys.items():
+            self.keys |= found or lexicon.leading_keys(w)
         for p in self.phrases:
             self.keys |= lexicon.keys(p)
 
@@ -195,7 +197,7 @@ def _word_grounded(word: str, src: SourceText) -> bool:
         return True
     # the spelling rules below never equate two names that the tables tell apart
     # ("Austria" / "Australien", "Slovakia" / "Slowenien")
-    words = [w for w in src.word_set if not (own and (k := lexicon.keys(w)) and not own & k)]
+    words = [w for w, k in src.word_keys.items() if not (own and k and not own & k)]
     if len(low) >= 4 and any(
         w.startswith(low) or (len(w) >= 4 and low.startswith(w) and len(low) - len(w) <= 3)
         for w in words
