@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ingest import lexicon
+from ingest.language import answer_language
 
 # --- retrieval --------------------------------------------------------------------------------
 
@@ -213,12 +214,8 @@ def percentile(values: Sequence[float], q: float) -> float:
 def answer_language_ok(answer: str, language: str, min_words: int = 4) -> bool | None:
     """Whether an answer is written in ``language`` (en/de); ``None`` when it is too short to
     tell (a name or a number is the same in both). Quotes and markers are left out."""
-    from ingest.language import detect_language
-
-    text = re.sub(r"\[\d+\]|„[^“]*“|\"[^\"]*\"", " ", answer)
-    if len(re.findall(r"[^\W\d_]{2,}", text)) < min_words:
-        return None
-    return detect_language(text, ("en", "de")) == language
+    found = answer_language(answer, min_words)
+    return None if found is None else found == language
 
 
 def loss_summary(rows: Sequence[dict]) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -30,6 +31,15 @@ def detect_language(text: str, languages: tuple[str, ...] | None = None) -> str 
         return None
     lang, _prob = _identifier(languages).classify(sample)
     return str(lang)
+
+
+def answer_language(text: str, min_words: int = 4) -> str | None:
+    """English or German for an answer, its ``[n]`` markers and quotations left out; ``None``
+    for fewer than ``min_words`` words (a name or a number reads the same in both)."""
+    bare = re.sub(r"\[\d+\]|„[^“]*“|\"[^\"]*\"", " ", text)
+    if len(re.findall(r"[^\W\d_]{2,}", bare)) < min_words:
+        return None
+    return detect_language(bare, ("en", "de"))
 
 
 def _mostly_latin(text: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from ingest.language import answer_language
 from ingest.lexicon import LANGUAGE_NAMES
 
 _PREFIX = re.compile(
@@ -66,14 +67,9 @@ def answer_translation_messages(answer: str, target: str) -> list[Any]:
 
 
 def written_in(text: str, language: str, min_words: int = 4) -> bool:
-    """Whether ``text`` (markers and quotations left out) is in ``language``; text of fewer
-    than ``min_words`` words (a name, a number) counts as written in any language."""
-    from ingest.language import detect_language
-
-    bare = re.sub(r"\[\d+\]|„[^“]*“|\"[^\"]*\"", " ", text)
-    if len(re.findall(r"[^\W\d_]{2,}", bare)) < min_words:
-        return True
-    return detect_language(bare, ("en", "de")) == language
+    """Whether ``text`` is in ``language``; a text too short to tell counts as written in any
+    (:func:`ingest.language.answer_language`)."""
+    return answer_language(text, min_words) in (None, language)
 
 
 def clean_translation(text: str, question: str) -> str | None:
