@@ -9,6 +9,7 @@ from ingest.bm25 import bm25_folder
 from ingest.pipeline import ingest
 from ingest.store import Store
 from qa.engine import Engine
+from qa.types import Citation
 from tests.conftest import CORPUS
 from tests.helpers.servers import chroma_server
 from tests.ingest.test_pipeline import _assert_consistent
@@ -16,6 +17,11 @@ from tests.ingest.test_pipeline import _assert_consistent
 pytestmark = [pytest.mark.slow, pytest.mark.chroma_server]
 
 BASES = "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."
+ENGLISH = "Which countries plan bases in Ukraine?"
+
+
+def _where(citation: Citation) -> tuple[str, str, int, int]:
+    return citation.quote, citation.source, citation.start, citation.end
 
 
 def test_ingest_and_ask_through_a_chroma_server(tmp_path: Path) -> None:
@@ -30,8 +36,24 @@ def test_ingest_and_ask_through_a_chroma_server(tmp_path: Path) -> None:
         # nothing of the store is local: only the BM25 cache, in a folder named after the server
         assert not (tmp_path / "a" / "chroma").exists()
         assert bm25_folder(machine_a.store_path, url, machine_a.collection).exists()
-        answer = Engine(machine_a).answer("Which countries plan bases in Ukraine?")
-        assert answer.citation(1).quote == BASES
+        # the server store answers as the embedded one does: same quotes, same offsets
+        engine_a = Engine(machine_a)
+        local = Settings(store_path=tmp_path / "local", backend="extractive")
+        ingest([CORPUS], local)
+        engine_local = Engine(local)
+        for question in ("Welche Länder könnten Stützpunkte in der Ukraine planen?", ENGLISH):
+            served, embedded = engine_a.answer(question), engine_local.answer(question)
+            assert served.citations and [_where(c) for c in served.citations] == [
+                _where(c) for c in embedded.citations
+            ]
+        # the extractive backend quotes the best sentence as it is: asked in the sources' language
+        assert (
+            engine_a.answer("Welche Länder könnten Stützpunkte in der Ukraine planen?")
+            .citation(1)
+            .quote
+            == BASES
+        )
+        assert BASES in [c.quote for c in engine_a.answer(ENGLISH).evidence]
 
         # a second machine shares the server: it sees the documents, and its own BM25 cache
         # catches up when machine A adds a document
