@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.settings import Settings
 from ingest.pipeline import ingest
 from tests.conftest import CORPUS
+from tests.helpers.page import settled
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 
@@ -21,7 +22,7 @@ def _app(monkeypatch: pytest.MonkeyPatch, store: Path, backend: str = "extractiv
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
-    return at
+    return settled(at)
 
 
 def _shown(markdown: str) -> str:

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core.settings import Settings
 from ingest.pipeline import ingest
 from tests.fixtures.processes import fundstelle
+from tests.helpers.page import settled
 
 pytestmark = pytest.mark.reliability
 
@@ -29,7 +30,7 @@ def _app(monkeypatch: pytest.MonkeyPatch, store: Path) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
-    return at
+    return settled(at)
 
 
 def _ask(at: AppTest, question: str) -> None:
