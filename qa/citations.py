@@ -1,8 +1,9 @@
 """Citations are checked after generation, never trusted.
 
 The model's own markers are only hints. Each answer sentence is matched against the evidence:
-every name, number and date it states must stand in the quotes it cites (names it repeats from
-the question included), and a quote must be close to it in meaning. Markers are attached where
+every name, number and date it states must stand in the quotes it cites or in what their
+documents say about themselves (title, publisher, date; names it repeats from the question
+included), and a quote must be close to it in meaning. Markers are attached where
 that holds, invented ones are dropped, and a sentence no quote backs is flagged. A bare "Yes" or
 "No" is backed by the sentences after it.
 """
@@ -116,12 +117,14 @@ class SupportChecker:
             return near[: self.max_citations]
         # the best single quote that holds every name and number, else the best pair
         for ev, sc in candidates:
-            if not ungrounded_claims(stated, [ev.text]):
+            if not ungrounded_claims(stated, [quote_with_provenance(ev)]):
                 return [(ev, sc)]
         top = candidates[:6]
         for i, (a, sa) in enumerate(top):
             for b, sb in top[i + 1 :]:
-                if not ungrounded_claims(stated, [a.text, b.text]):
+                if not ungrounded_claims(
+                    stated, [quote_with_provenance(a), quote_with_provenance(b)]
+                ):
                     return [(a, sa), (b, sb)]
         return []
 
@@ -146,21 +149,34 @@ def make_citation(n: int, ev: Evidence, support: float) -> Citation:
     )
 
 
-def premise_missing(question: str, cited: list[Evidence], language: str | None = None) -> list[str]:
-    """Names of the question that none of the cited passages has: the answer rests on a premise
-    the sources do not state ("How many soldiers will Italy send?" answered from a sentence about
-    European soldiers)."""
+def premise_missing(
+    question: str, evidence: list[Evidence], language: str | None = None
+) -> list[str]:
+    """Names of the question that none of the passages of ``evidence`` has: the answer rests on
+    a premise the sources do not state ("How many soldiers will Italy send?" answered from
+    passages about European soldiers)."""
     asked: list[Claim] = [c for c in claims(question, language) if c.kind == "name"]
-    if not asked or not cited:
+    if not asked or not evidence:
         return []
-    return ungrounded_claims(asked, [_with_provenance(ev.passage.chunk) for ev in cited])
+    chunks = {ev.passage.chunk.chunk_id: ev.passage.chunk for ev in evidence}
+    return ungrounded_claims(asked, [_with_provenance(c) for c in chunks.values()])
 
 
 def _with_provenance(chunk: Chunk) -> str:
     """A passage's text with what its document says about itself: a question may name the
     source ("According to TechCrunch ... published on November 18, 2023"), which no sentence of
     the article repeats."""
-    parts = [chunk.text, chunk.title or "", chunk.publisher or ""]
+    return _provenance(chunk, chunk.text)
+
+
+def quote_with_provenance(ev: Evidence) -> str:
+    """An evidence sentence with its document's title, publisher and date: "The TechCrunch
+    article reports ..." is backed by a TechCrunch sentence that does not name TechCrunch."""
+    return _provenance(ev.passage.chunk, ev.text)
+
+
+def _provenance(chunk: Chunk, text: str) -> str:
+    parts = [text, chunk.title or "", chunk.publisher or ""]
     if chunk.date:
         parts.append(lexicon.date_words(chunk.date))
     return "\n".join(p for p in parts if p)

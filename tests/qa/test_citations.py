@@ -247,3 +247,30 @@ def test_yes_or_no_stands_only_on_a_backed_sentence() -> None:
     assert [s.supported for s in sentences] == [True, True] and text.endswith("[1]")
     _, sentences, _ = cite("Yes.", [2], ev, _checker(), question=q)
     assert not any(s.supported for s in sentences)
+
+
+def test_a_sentence_naming_its_source_is_backed_by_that_source() -> None:
+    """ "The Port Gazette reports ..." is backed by a Port Gazette sentence that does not repeat
+    the paper's name; cited to another paper's sentence, the name stays unbacked."""
+    from dataclasses import replace
+
+    ev = _evidence(LITHUANIA)
+    sentence = "The Port Gazette reports that Croatia wants to buy twelve helicopters."
+    q = "What does the Port Gazette report about Croatia?"
+    _, sentences, _ = cite(sentence, [2], ev, _checker(), question=q, language="en")
+    assert not sentences[0].supported
+    ev[1].passage.chunk = replace(ev[1].passage.chunk, publisher="Port Gazette")
+    _, sentences, citations = cite(sentence, [2], ev, _checker(), question=q, language="en")
+    assert sentences[0].supported and citations[0].quote == ev[1].text
+
+
+def test_a_premise_counts_in_every_passage_the_answer_was_drawn_from() -> None:
+    """A question over two articles names what neither holds alone: each name must stand in
+    one of the passages shown to the generator, not all in one."""
+    from qa.citations import premise_missing
+
+    first, second = _evidence(LITHUANIA)[1], _evidence(SENTENCES)[0]
+    q = "Did Croatia and Lithuania buy helicopters while Starmer planned bases in Ukraine?"
+    assert premise_missing(q, [first], "en") == ["Starmer", "Ukraine"]
+    assert premise_missing(q, [first, second], "en") == []
+    assert premise_missing(q.replace("Starmer", "Meloni"), [first, second], "en") == ["Meloni"]
