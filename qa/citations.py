@@ -115,16 +115,16 @@ class SupportChecker:
             best = candidates[0][1]
             near = [c for c in candidates if c[1] >= best - cal.margin]
             return near[: self.max_citations]
-        # the best single quote that holds every name and number, else the best pair
+        # the best single quote that holds every name and number, else the best pair; a quote
+        # counts with its document's title, publisher and date ("The TechCrunch article says")
+        backing = {ev.n: with_provenance(ev.passage.chunk, ev.text) for ev, _ in candidates}
         for ev, sc in candidates:
-            if not ungrounded_claims(stated, [quote_with_provenance(ev)]):
+            if not ungrounded_claims(stated, [backing[ev.n]]):
                 return [(ev, sc)]
         top = candidates[:6]
         for i, (a, sa) in enumerate(top):
             for b, sb in top[i + 1 :]:
-                if not ungrounded_claims(
-                    stated, [quote_with_provenance(a), quote_with_provenance(b)]
-                ):
+                if not ungrounded_claims(stated, [backing[a.n], backing[b.n]]):
                     return [(a, sa), (b, sb)]
         return []
 
@@ -159,23 +159,13 @@ def premise_missing(
     if not asked or not evidence:
         return []
     chunks = {ev.passage.chunk.chunk_id: ev.passage.chunk for ev in evidence}
-    return ungrounded_claims(asked, [_with_provenance(c) for c in chunks.values()])
+    return ungrounded_claims(asked, [with_provenance(c, c.text) for c in chunks.values()])
 
 
-def _with_provenance(chunk: Chunk) -> str:
-    """A passage's text with what its document says about itself: a question may name the
-    source ("According to TechCrunch ... published on November 18, 2023"), which no sentence of
-    the article repeats."""
-    return _provenance(chunk, chunk.text)
-
-
-def quote_with_provenance(ev: Evidence) -> str:
-    """An evidence sentence with its document's title, publisher and date: "The TechCrunch
-    article reports ..." is backed by a TechCrunch sentence that does not name TechCrunch."""
-    return _provenance(ev.passage.chunk, ev.text)
-
-
-def _provenance(chunk: Chunk, text: str) -> str:
+def with_provenance(chunk: Chunk, text: str) -> str:
+    """``text`` of ``chunk`` with what its document says about itself (title, publisher, date):
+    a question or answer may name the source ("According to TechCrunch ... published on
+    November 18, 2023"), which no sentence of the article repeats."""
     parts = [text, chunk.title or "", chunk.publisher or ""]
     if chunk.date:
         parts.append(lexicon.date_words(chunk.date))

@@ -17,6 +17,7 @@ from tests.ingest.test_pipeline import _assert_consistent
 pytestmark = [pytest.mark.slow, pytest.mark.chroma_server]
 
 BASES = "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."
+GERMAN = "Welche Länder könnten Stützpunkte in der Ukraine planen?"
 ENGLISH = "Which countries plan bases in Ukraine?"
 
 
@@ -41,19 +42,15 @@ def test_ingest_and_ask_through_a_chroma_server(tmp_path: Path) -> None:
         local = Settings(store_path=tmp_path / "local", backend="extractive")
         ingest([CORPUS], local)
         engine_local = Engine(local)
-        for question in ("Welche Länder könnten Stützpunkte in der Ukraine planen?", ENGLISH):
-            served, embedded = engine_a.answer(question), engine_local.answer(question)
-            assert served.citations and [_where(c) for c in served.citations] == [
+        served = {q: engine_a.answer(q) for q in (GERMAN, ENGLISH)}
+        for question, answer in served.items():
+            embedded = engine_local.answer(question)
+            assert answer.citations and [_where(c) for c in answer.citations] == [
                 _where(c) for c in embedded.citations
             ]
         # the extractive backend quotes the best sentence as it is: asked in the sources' language
-        assert (
-            engine_a.answer("Welche Länder könnten Stützpunkte in der Ukraine planen?")
-            .citation(1)
-            .quote
-            == BASES
-        )
-        assert BASES in [c.quote for c in engine_a.answer(ENGLISH).evidence]
+        assert served[GERMAN].citation(1).quote == BASES
+        assert BASES in [c.quote for c in served[ENGLISH].evidence]
 
         # a second machine shares the server: it sees the documents, and its own BM25 cache
         # catches up when machine A adds a document
