@@ -27,13 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.settings import Settings
-from eval.datasets import SHIPPED_CORPUS
-from eval.gold import DEFAULT_GOLD, load_gold
-from eval.metrics import percentile
-from ingest.pipeline import ingest
-from qa.backends import cpu
-from qa.engine import Engine
+from fundstelle.core.settings import Settings
+from fundstelle.eval.datasets import SHIPPED_CORPUS
+from fundstelle.eval.gold import DEFAULT_GOLD, load_gold
+from fundstelle.eval.metrics import percentile
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.qa.backends import cpu
+from fundstelle.qa.engine import Engine
 
 
 def measure(settings: Settings, questions: list[str], warmup: int = 1) -> dict[str, float]:
@@ -192,16 +192,15 @@ def _speed(
 
 
 def prompt_tokens(llm: object, messages: list[dict[str, str]]) -> list[int]:
-    from qa.backends.llamacpp import prefix_states
+    from fundstelle.qa.backends.llamacpp import prefix_states
 
     return prefix_states(llm)._tokens(messages)
 
 
 def threads_report(store: Path, questions: list[str]) -> None:
+    from fundstelle.ingest.language import question_language
+    from fundstelle.qa.generate import answer_messages, is_evidence
     from langchain_core.messages import HumanMessage, SystemMessage
-
-    from ingest.language import question_language
-    from qa.generate import answer_messages, is_evidence
 
     engine = Engine(Settings(store_path=store))
     model = engine.chat_model

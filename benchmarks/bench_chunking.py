@@ -19,12 +19,11 @@ import time
 import bm25s
 import numpy as np
 from bm25s.tokenization import Tokenized
-
-from eval.datasets import DEV_ARTICLES, multihop_corpus, multihop_queries, xquad
-from eval.metrics import hit_at_k, mean, mean_dict, multihop_query_scores
-from ingest.bm25 import tokenize
-from ingest.chunker import chunk_spans
-from ingest.embedders import load_embedder
+from fundstelle.eval.datasets import DEV_ARTICLES, multihop_corpus, multihop_queries, xquad
+from fundstelle.eval.metrics import hit_at_k, mean, mean_dict, multihop_query_scores
+from fundstelle.ingest.bm25 import tokenize
+from fundstelle.ingest.chunker import chunk_spans
+from fundstelle.ingest.embedders import load_embedder
 
 
 class _Bm25:

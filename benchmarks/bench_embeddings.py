@@ -11,10 +11,9 @@ import resource
 import time
 
 import numpy as np
-
-from eval.datasets import DEV_ARTICLES, xquad
-from ingest.chunker import chunk_spans
-from ingest.embedders import load_embedder
+from fundstelle.eval.datasets import DEV_ARTICLES, xquad
+from fundstelle.ingest.chunker import chunk_spans
+from fundstelle.ingest.embedders import load_embedder
 
 
 def _ranks(scores: np.ndarray, gold: list[set[int]]) -> list[int | None]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-
-from eval.datasets import DEV_ARTICLES, xquad
-from ingest.chunker import sentence_units
-from ingest.embedders import load_embedder
-from qa.evidence import lexical_overlap
+from fundstelle.eval.datasets import DEV_ARTICLES, xquad
+from fundstelle.ingest.chunker import sentence_units
+from fundstelle.ingest.embedders import load_embedder
+from fundstelle.qa.evidence import lexical_overlap
 
 
 def main() -> None:

@@ -18,14 +18,13 @@ import random
 
 import bm25s
 import numpy as np
-
-from core.settings import Settings
-from eval import metrics as m
-from eval.benchmarks import CACHE
-from eval.datasets import multihop_corpus_path, multihop_queries
-from ingest.bm25 import tokenize
-from ingest.pipeline import ingest
-from qa.retrieve import Retriever, fuse
+from fundstelle.core.settings import Settings
+from fundstelle.eval import metrics as m
+from fundstelle.eval.benchmarks import CACHE
+from fundstelle.eval.datasets import multihop_corpus_path, multihop_queries
+from fundstelle.ingest.bm25 import tokenize
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.qa.retrieve import Retriever, fuse
 
 KEYWORD_TEXTS = {
     "text": lambda c: c.text,
@@ -110,7 +109,7 @@ def rerank_section(n: int) -> None:
     """The default pipeline (``Engine.retrieve``) with the re-rank off, on a pool of 12 or 20
     passages, with the fused score added to the best-sentence score (weight beta), and without
     putting the passages of the publishers and days the query names first."""
-    from qa.engine import Engine
+    from fundstelle.qa.engine import Engine
 
     queries = tuning_queries(n)
     base = Settings(

@@ -22,17 +22,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.settings import Settings
-from eval.datasets import multihop_corpus, multihop_corpus_path
-from ingest.chunker import chunk_document
-from ingest.embedders import load_embedder
-from ingest.loaders import load_file
+from fundstelle.core.settings import Settings
+from fundstelle.eval.datasets import multihop_corpus, multihop_corpus_path
+from fundstelle.ingest.chunker import chunk_document
+from fundstelle.ingest.embedders import load_embedder
+from fundstelle.ingest.loaders import load_file
 
 
 def _run_ingest(store: Path, corpus: Path) -> tuple[float, str]:
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "ui.cli", "--store", str(store), "ingest", str(corpus)],
+        [sys.executable, "-m", "fundstelle.ui.cli", "--store", str(store), "ingest", str(corpus)],
         capture_output=True,
         text=True,
         check=False,

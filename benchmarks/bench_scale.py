@@ -26,18 +26,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from core.settings import Settings
-from eval.datasets import multihop_corpus_path, multihop_queries
-from eval.metrics import percentile
+from fundstelle.core.settings import Settings
+from fundstelle.eval.datasets import multihop_corpus_path, multihop_queries
+from fundstelle.eval.metrics import percentile
 
 QUERIES = 50
 
 
 # --- building stores of a given size ---------------------------------------------------------------
 def _source_chunks(settings: Settings) -> tuple[list[str], list[str], list[dict], np.ndarray]:
-    from eval.benchmarks import cached_store
-    from ingest.store import Store
+    from fundstelle.eval.benchmarks import cached_store
+    from fundstelle.ingest.store import Store
 
     store_settings = cached_store("multihop", settings, multihop_corpus_path())
     store = Store.open(store_settings)
@@ -65,8 +64,8 @@ def build_store(
     model: str,
     dim: int,
 ) -> dict[str, float]:
-    from ingest.bm25 import BM25Index, bm25_folder
-    from ingest.store import Store
+    from fundstelle.ingest.bm25 import BM25Index, bm25_folder
+    from fundstelle.ingest.store import Store
 
     ids, texts, metas, vecs = source
     settings = Settings(store_path=path)
@@ -113,14 +112,14 @@ def build_store(
 
 # --- measuring in a child process (clean memory figures) ---------------------------------------------
 def child(store: Path, chroma_url: str | None) -> None:
-    from qa.retrieve import Retriever
+    from fundstelle.qa.retrieve import Retriever
 
     settings = Settings(store_path=store, chroma_url=chroma_url, rerank=False)
     t0 = time.perf_counter()
     r = Retriever(settings)
     r.bm25.sync(r.store)  # a server-mode cache builds here on first use
     setup_s = time.perf_counter() - t0
-    from eval.gold import DEFAULT_GOLD, load_gold
+    from fundstelle.eval.gold import DEFAULT_GOLD, load_gold
 
     long_queries = [q.query for q in multihop_queries() if not q.is_null][:QUERIES]
     short_queries = [g.question for g in load_gold(DEFAULT_GOLD)]
@@ -161,7 +160,7 @@ def _chroma_server(path: Path):  # type: ignore[no-untyped-def]
 
 # --- sections -----------------------------------------------------------------------------------
 def retrieval_section(sizes: list[int], work: Path, servers: bool) -> None:
-    from ingest.embedders import load_embedder
+    from fundstelle.ingest.embedders import load_embedder
 
     settings = Settings()
     emb = load_embedder(settings.embedding_model)
@@ -209,7 +208,7 @@ def cold_start_section(store: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "ui.cli",
+                "fundstelle.ui.cli",
                 "--store",
                 str(store),
                 "ask",
@@ -228,9 +227,10 @@ def cold_start_section(store: Path) -> None:
 
 
 def answers_section(store: Path, work: Path) -> None:
+    from fundstelle.eval.gold import DEFAULT_GOLD, load_gold
+    from fundstelle.qa.backends.model_files import packaged_gguf
+
     from benchmarks.bench_answers import measure
-    from eval.gold import DEFAULT_GOLD, load_gold
-    from qa.backends.model_files import packaged_gguf
     from tests.helpers.servers import llama_server
 
     questions = [i.question for i in load_gold(DEFAULT_GOLD) if not i.unanswerable][:12]
@@ -255,8 +255,8 @@ def answers_section(store: Path, work: Path) -> None:
 
 
 def batch_section(settings: Settings, questions: list[str], work: Path) -> None:
-    from qa.batch import Question, run_batch
-    from qa.engine import Engine
+    from fundstelle.qa.batch import Question, run_batch
+    from fundstelle.qa.engine import Engine
 
     engine = Engine(settings)
     engine.answer(questions[0])  # warm

@@ -20,13 +20,13 @@ import random
 import statistics
 import time
 
-from core.settings import Settings
-from eval import metrics as m
-from eval.benchmarks import CACHE, cached_store
-from eval.datasets import DEV_ARTICLES, write_xquad_collection, xquad
-from qa import translate
-from qa.engine import Engine
-from qa.types import Filters
+from fundstelle.core.settings import Settings
+from fundstelle.eval import metrics as m
+from fundstelle.eval.benchmarks import CACHE, cached_store
+from fundstelle.eval.datasets import DEV_ARTICLES, write_xquad_collection, xquad
+from fundstelle.qa import translate
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.types import Filters
 
 
 class GivenTranslations(Engine):

@@ -16,13 +16,13 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from core.settings import Settings
-from eval import metrics as m
-from eval.benchmarks import xquad_xling
-from eval.datasets import SHIPPED_CORPUS
-from eval.gold import DEFAULT_GOLD, load_gold
-from ingest.pipeline import ingest
-from qa.engine import Engine
+from fundstelle.core.settings import Settings
+from fundstelle.eval import metrics as m
+from fundstelle.eval.benchmarks import xquad_xling
+from fundstelle.eval.datasets import SHIPPED_CORPUS
+from fundstelle.eval.gold import DEFAULT_GOLD, load_gold
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.qa.engine import Engine
 
 
 def main() -> None:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.settings import Settings
-from ingest.pipeline import ingest
-from qa.engine import Engine
-from qa.types import Answer
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.types import Answer
 
 from . import metrics as m
 from .datasets import (

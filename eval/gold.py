@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import InputError
+from fundstelle.core.errors import InputError
 
 DEFAULT_GOLD = Path(__file__).resolve().parent / "gold" / "seed-dev.jsonl"
 # written apart from the development part, never tuned on: report only

@@ -11,8 +11,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
-from ingest import lexicon
-from ingest.language import answer_language
+from fundstelle.ingest import lexicon
+from fundstelle.ingest.language import answer_language
 
 # --- retrieval --------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.settings import Settings
+from fundstelle.core.settings import Settings
 
 DATASETS = ("gold", "xquad-xling", "xquad-de", "multihop-rag")
 GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer")
@@ -63,11 +63,11 @@ def run_eval(
     """Run ``dataset`` ("gold", "xquad-xling", "xquad-de" or "multihop-rag") and write its
     report to ``out`` (default ``runs/<time>-<kind>``), compared with ``compare`` (default: the
     latest earlier run of the same kind under ``runs``)."""
-    from eval import benchmarks
-    from eval.gold import DEFAULT_GOLD, load_gold
-    from eval.report import latest_run, write_report
-    from eval.runner import run_gold, summarize
-    from qa.engine import Engine
+    from fundstelle.eval import benchmarks
+    from fundstelle.eval.gold import DEFAULT_GOLD, load_gold
+    from fundstelle.eval.report import latest_run, write_report
+    from fundstelle.eval.runner import run_gold, summarize
+    from fundstelle.qa.engine import Engine
 
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; one of {', '.join(DATASETS)}")

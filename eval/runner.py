@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from qa.engine import Engine
-from qa.types import Answer
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.types import Answer
 
 from . import metrics as m
 from .gold import GoldItem

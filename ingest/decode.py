@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import SkipFile
+from fundstelle.core.errors import SkipFile
 
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),

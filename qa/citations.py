@@ -14,10 +14,9 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from ingest import lexicon
-from ingest.sentences import sentences as split_sentences
-from ingest.types import Chunk
+from fundstelle.ingest import lexicon
+from fundstelle.ingest.sentences import sentences as split_sentences
+from fundstelle.ingest.types import Chunk
 
 from .calibration import Calibration
 from .evidence import SentenceVectors

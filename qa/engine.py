@@ -12,11 +12,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from fundstelle.core.errors import BackendError
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.language import question_language
 from langchain_core.language_models import BaseChatModel
-
-from core.errors import BackendError
-from core.settings import Settings
-from ingest.language import question_language
 
 from . import condense, translate
 from .backends import backend_label, make_chat_model

@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-
-from ingest.bm25 import tokenize
-from ingest.chunker import sentence_units
-from ingest.embedders import Embedder
-from ingest.language import question_language
+from fundstelle.ingest.bm25 import tokenize
+from fundstelle.ingest.chunker import sentence_units
+from fundstelle.ingest.embedders import Embedder
+from fundstelle.ingest.language import question_language
 
 from .types import Evidence, Passage
 

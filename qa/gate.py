@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
-from core.errors import BackendError
-from core.settings import Settings
+from fundstelle.core.errors import BackendError
+from fundstelle.core.settings import Settings
 
 
 class TicketRevoked(BackendError):

@@ -13,11 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from fundstelle.ingest.lexicon import LANGUAGE_NAMES
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.utils.json import parse_partial_json
-
-from ingest.lexicon import LANGUAGE_NAMES
 
 from .grounding import gloss, has_word
 from .types import Evidence
@@ -147,7 +146,7 @@ def model_kind(model: BaseChatModel) -> str:
             return "openai"
         if name == "langchain_ollama.chat_models.ChatOllama":
             return "ollama"
-        if cls.__name__ == "LlamaCppChat" and cls.__module__ == "qa.backends.llamacpp":
+        if cls.__name__ == "LlamaCppChat" and cls.__module__ == "fundstelle.qa.backends.llamacpp":
             return "llamacpp"
     return "custom"
 

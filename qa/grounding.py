@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from ingest import lexicon
-from ingest.bm25 import _stopwords
-from ingest.language import question_language
+from fundstelle.ingest import lexicon
+from fundstelle.ingest.bm25 import _stopwords
+from fundstelle.ingest.language import question_language
 
 _WORD = re.compile(r"[^\W_][\w\-'’]*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

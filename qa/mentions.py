@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ingest.lexicon import month_numbers
+from fundstelle.ingest.lexicon import month_numbers
 
 _MONTHS = month_numbers()  # CLDR, both languages, wide and abbreviated
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))

@@ -7,8 +7,8 @@ the embedding model (and everyone sharing the page) for most of a minute.
 
 from __future__ import annotations
 
-from core.errors import InputError
-from core.settings import Settings
+from fundstelle.core.errors import InputError
+from fundstelle.core.settings import Settings
 
 
 def check_question(text: str, settings: Settings) -> str:

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.settings import Settings
-from ingest.bm25 import BM25Index, bm25_folder
-from ingest.embedders import Embedder, load_embedder
-from ingest.language import question_language
-from ingest.store import DocRecord, Store, date_int
-from ingest.types import Chunk
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.bm25 import BM25Index, bm25_folder
+from fundstelle.ingest.embedders import Embedder, load_embedder
+from fundstelle.ingest.language import question_language
+from fundstelle.ingest.store import DocRecord, Store, date_int
+from fundstelle.ingest.types import Chunk
 
 from .mentions import Mentions, mentions
 from .types import Filters, Passage

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fundstelle.ingest.language import answer_language
+from fundstelle.ingest.lexicon import LANGUAGE_NAMES
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-
-from ingest.language import answer_language
-from ingest.lexicon import LANGUAGE_NAMES
 
 _PREFIX = re.compile(
     r"^(german|english|deutsch|englisch|translation|übersetzung|question|frage)\s*:\s*",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ingest.types import Chunk
+from fundstelle.ingest.types import Chunk
 
 
 @dataclass(frozen=True)

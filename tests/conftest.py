@@ -7,8 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from core.settings import Settings
+from fundstelle.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

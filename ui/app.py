@@ -14,20 +14,19 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import streamlit as st
-
-from core.errors import FundstelleError
-from core.settings import Settings
-from ingest.loaders import SUPPORTED, is_supported, unsupported_reason
-from ingest.pipeline import ingest
-from ingest.store import Store
-from qa.backends.cpu import background_work
-from qa.chain import AnswerChain
-from qa.engine import Engine
-from qa.question import check_question
-from qa.types import Answer, Citation, Filters, Turn
-from ui.render import display_path, search_notes
-from ui.sources import source_view
-from ui.webview import (
+from fundstelle.core.errors import FundstelleError
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.loaders import SUPPORTED, is_supported, unsupported_reason
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.ingest.store import Store
+from fundstelle.qa.backends.cpu import background_work
+from fundstelle.qa.chain import AnswerChain
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.question import check_question
+from fundstelle.qa.types import Answer, Citation, Filters, Turn
+from fundstelle.ui.render import display_path, search_notes
+from fundstelle.ui.sources import source_view
+from fundstelle.ui.webview import (
     STYLE,
     answer_html,
     citation_label,
@@ -149,7 +148,7 @@ with st.sidebar:
         key="translate",
     )
     active = settings.with_overrides(backend=backend, translate_queries=translate)
-    from qa.backends import backend_label
+    from fundstelle.qa.backends import backend_label
 
     st.caption(f"Model: {plain(backend_label(active))}")
     if st.button("New chat", use_container_width=True):

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from fundstelle.core.errors import FundstelleError, InputError
+from fundstelle.core.settings import Settings
+from fundstelle.ui.render import display_path, printable
 from pydantic import ValidationError
-
-from core.errors import FundstelleError, InputError
-from core.settings import Settings
-from ui.render import display_path, printable
 
 
 class _Group(click.Group):
@@ -127,7 +126,7 @@ def ingest(
     embedding_model: str | None,
 ) -> None:
     """Add files and folders (default: corpus/) to the store; unchanged files are skipped."""
-    from ingest.pipeline import ingest as run_ingest
+    from fundstelle.ingest.pipeline import ingest as run_ingest
 
     settings = _settings(ctx, chunk_size=chunk_size, embedding_model=embedding_model)
     targets = list(paths) or [Path("corpus")]
@@ -161,7 +160,7 @@ def ingest(
 @click.pass_context
 def sources(ctx: click.Context, as_json: bool) -> None:
     """List the documents in the store: title, date, language, chunks."""
-    from ingest.store import Store
+    from fundstelle.ingest.store import Store
 
     store = Store.open(_settings(ctx))
     store.require()
@@ -187,7 +186,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def remove(ctx: click.Context, targets: tuple[str, ...]) -> None:
     """Remove documents by file, folder, source or document id."""
-    from ingest.pipeline import remove as run_remove
+    from fundstelle.ingest.pipeline import remove as run_remove
 
     removed = run_remove(list(targets), _settings(ctx))
     for r in removed:
@@ -251,12 +250,12 @@ def _answer_options(f: Any) -> Any:
 
 
 def _answer_settings(ctx: click.Context, kw: dict[str, Any]) -> tuple[Settings, Any]:
-    from qa.types import Filters
+    from fundstelle.qa.types import Filters
 
     for name in ("date_from", "date_to"):
         value = kw.get(name)
         if value:
-            from ingest.meta import normalize_date
+            from fundstelle.ingest.meta import normalize_date
 
             if normalize_date(value) is None:
                 raise click.BadParameter(
@@ -292,10 +291,10 @@ def _undated_note(engine: Any, filters: Any) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
     """Answer QUESTION from the store, every claim cited to its source passage."""
-    from qa.chain import AnswerChain
-    from qa.question import check_question
-    from qa.types import Answer
-    from ui.render import render_answer
+    from fundstelle.qa.chain import AnswerChain
+    from fundstelle.qa.question import check_question
+    from fundstelle.qa.types import Answer
+    from fundstelle.ui.render import render_answer
 
     settings, filters = _answer_settings(ctx, kw)
     question = check_question(question, settings)  # before the models load
@@ -340,10 +339,9 @@ def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
 @click.pass_context
 def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, **kw: Any) -> None:
     """Answer every question of a .txt, .jsonl or .csv file into a JSON Lines file (resumable)."""
+    from fundstelle.qa.batch import read_questions, run_batch
+    from fundstelle.qa.chain import AnswerChain
     from tqdm import tqdm
-
-    from qa.batch import read_questions, run_batch
-    from qa.chain import AnswerChain
 
     settings, filters = _answer_settings(ctx, kw)
     items = read_questions(questions)
@@ -445,7 +443,7 @@ def evaluate(
 ) -> None:
     """Measure answers and retrieval: a gold set on the current store (default eval/gold/seed-dev.jsonl),
     or --dataset xquad-xling / multihop-rag; writes JSON, Markdown and PNG reports."""
-    from eval.run import run_eval
+    from fundstelle.eval.run import run_eval
 
     settings = _settings(ctx, data_dir=data_dir, **kw)
     bars = _Bars()

@@ -7,8 +7,7 @@ import textwrap
 from pathlib import Path
 
 import click
-
-from qa.types import Answer, Citation
+from fundstelle.qa.types import Answer, Citation
 
 
 def display_path(source: str) -> str:

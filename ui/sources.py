@@ -10,8 +10,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.store import Store, StoredDocument
-from qa.types import Citation
+from fundstelle.ingest.store import Store, StoredDocument
+from fundstelle.qa.types import Citation
 
 
 @dataclass

@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from qa.types import Answer, Citation
+from fundstelle.qa.types import Answer, Citation
 
 STYLE = """
 <style>

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import SkipFile, UnreadableFile
+from fundstelle.core.errors import SkipFile, UnreadableFile
 
 from ..types import Document
 from . import html, markdown, pdf, records, text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import SkipFile
+from fundstelle.core.errors import SkipFile
 
 from ..language import detect_language
 from ..meta import date_from_filename, normalize_date, title_from_text

@@ -7,7 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from core.errors import SkipFile
+from fundstelle.core.errors import SkipFile
 
 from ..decode import decode_text
 from ..types import Document

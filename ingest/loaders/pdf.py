@@ -6,7 +6,7 @@ import io
 import logging
 from pathlib import Path
 
-from core.errors import SkipFile
+from fundstelle.core.errors import SkipFile
 
 from ..types import Document
 from .common import clean_text, make_document

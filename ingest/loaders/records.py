@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.errors import SkipFile
+from fundstelle.core.errors import SkipFile
 
 from ..decode import decode_text
 from ..types import Document

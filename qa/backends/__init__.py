@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from fundstelle.core.errors import BackendError
+from fundstelle.core.settings import Settings
 from langchain.chat_models import init_chat_model
 from langchain_core.language_models import BaseChatModel
-
-from core.errors import BackendError
-from core.settings import Settings
 
 from .model_files import packaged_gguf
 

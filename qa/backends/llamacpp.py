@@ -27,12 +27,11 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from fundstelle.core.errors import BackendError
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-
-from core.errors import BackendError
 
 from ..gate import LLAMA_GATE
 from . import cpu

@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from core.errors import BackendError
+from fundstelle.core.errors import BackendError
 
 GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"

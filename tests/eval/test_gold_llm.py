@@ -7,12 +7,12 @@ between CPUs, so the assertion allows one or two questions either way (stated be
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.eval.gold import DEFAULT_GOLD, TEST_GOLD, load_gold
+from fundstelle.eval.runner import run_gold, summarize
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.qa.engine import Engine
 
-from core.settings import Settings
-from eval.gold import DEFAULT_GOLD, TEST_GOLD, load_gold
-from eval.runner import run_gold, summarize
-from ingest.pipeline import ingest
-from qa.engine import Engine
 from tests.conftest import CORPUS
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]

@@ -1,12 +1,11 @@
 """The metrics on hand-made cases."""
 
 import pytest
-
-from eval import metrics as m
-from eval.gold import DEFAULT_GOLD, GoldItem, load_gold
-from eval.runner import score_item, summarize
-from ingest.types import Chunk
-from qa.types import Answer, AnswerSentence, Citation, Passage
+from fundstelle.eval import metrics as m
+from fundstelle.eval.gold import DEFAULT_GOLD, GoldItem, load_gold
+from fundstelle.eval.runner import score_item, summarize
+from fundstelle.ingest.types import Chunk
+from fundstelle.qa.types import Answer, AnswerSentence, Citation, Passage
 
 
 def test_first_hit_rank_ignores_whitespace() -> None:

@@ -3,13 +3,13 @@
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.bm25 import bm25_folder
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.ingest.store import Store
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.types import Citation
 
-from core.settings import Settings
-from ingest.bm25 import bm25_folder
-from ingest.pipeline import ingest
-from ingest.store import Store
-from qa.engine import Engine
-from qa.types import Citation
 from tests.conftest import CORPUS
 from tests.helpers.servers import chroma_server
 from tests.ingest.test_pipeline import _assert_consistent
@@ -70,7 +70,7 @@ def test_ingest_and_ask_through_a_chroma_server(tmp_path: Path) -> None:
 
 
 def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path) -> None:
-    from core.errors import StoreError
+    from fundstelle.core.errors import StoreError
 
     with pytest.raises(StoreError, match=r"cannot reach the Chroma server at http://127.0.0.1:9"):
         Store.open(Settings(store_path=tmp_path, chroma_url="http://127.0.0.1:9"))

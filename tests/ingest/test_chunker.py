@@ -1,11 +1,11 @@
 import itertools
 
+from fundstelle.ingest.chunker import chunk_document, chunk_spans
+from fundstelle.ingest.sentences import split_sentences
+from fundstelle.ingest.types import Document
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.chunker import chunk_document, chunk_spans
-from ingest.sentences import split_sentences
-from ingest.types import Document
 from tests.conftest import SEED
 
 

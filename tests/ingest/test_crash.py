@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.store import Store
 
-from core.settings import Settings
-from ingest.store import Store
 from tests.ingest.test_pipeline import _assert_consistent
 
 pytestmark = pytest.mark.slow
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 def _start_ingest(store: Path, corpus: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "--store", str(store), "ingest", str(corpus)],
+        [sys.executable, "-m", "fundstelle.ui.cli", "--store", str(store), "ingest", str(corpus)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -29,8 +29,8 @@ def _start_ingest(store: Path, corpus: Path) -> subprocess.Popen:
 _CHECK = """
 import json, sys
 import numpy as np
-from core.settings import Settings
-from ingest.store import Store
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.store import Store
 store = Store.open(Settings(store_path=sys.argv[1]))
 n = store.count_chunks()
 hits = store.query(np.ones(384, dtype=np.float32) / np.sqrt(384), 3) if n else []

@@ -1,6 +1,6 @@
 """Language knowledge from maintained sources (CLDR through babel, num2words)."""
 
-from ingest import lexicon
+from fundstelle.ingest import lexicon
 
 
 def test_month_names_of_both_languages_from_cldr() -> None:

@@ -2,11 +2,11 @@ import json
 from pathlib import Path
 
 import pytest
+from fundstelle.core.errors import SkipFile
+from fundstelle.eval.datasets import multihop_corpus_path
+from fundstelle.ingest.decode import decode_text
+from fundstelle.ingest.loaders import load_file
 
-from core.errors import SkipFile
-from eval.datasets import multihop_corpus_path
-from ingest.decode import decode_text
-from ingest.loaders import load_file
 from tests.conftest import SEED
 from tests.fixtures.pdf import make_pdf
 

@@ -6,13 +6,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from fundstelle.core.errors import InputError, StoreError
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.bm25 import BM25Index, bm25_folder
+from fundstelle.ingest.embedders import load_embedder
+from fundstelle.ingest.pipeline import ingest, remove
+from fundstelle.ingest.store import Store
 
-from core.errors import InputError, StoreError
-from core.settings import Settings
-from ingest.bm25 import BM25Index, bm25_folder
-from ingest.embedders import load_embedder
-from ingest.pipeline import ingest, remove
-from ingest.store import Store
 from tests.conftest import SEED
 from tests.fixtures.pdf import make_pdf
 

@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from fundstelle.core.errors import EmbeddingError, SkipFile, StoreError
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.embedders import load_embedder
+from fundstelle.ingest.loaders import read_file
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.ingest.store import Store
 
-from core.errors import EmbeddingError, SkipFile, StoreError
-from core.settings import Settings
-from ingest.embedders import load_embedder
-from ingest.loaders import read_file
-from ingest.pipeline import ingest
-from ingest.store import Store
 from tests.fixtures.processes import fundstelle, permissions_apply
 
 pytestmark = pytest.mark.reliability

@@ -1,4 +1,4 @@
-from ingest.sentences import sentences, split_sentences
+from fundstelle.ingest.sentences import sentences, split_sentences
 
 
 def test_german_abbreviations_and_ordinals_do_not_end_sentences() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.pipeline import ingest
 
-from core.settings import Settings
-from ingest.pipeline import ingest
 from tests.conftest import CORPUS
 
 

@@ -2,11 +2,11 @@ import json
 from pathlib import Path
 
 import pytest
+from fundstelle.core.errors import InputError
+from fundstelle.core.settings import Settings
+from fundstelle.qa.batch import read_questions, run_batch
+from fundstelle.qa.engine import Engine
 
-from core.errors import InputError
-from core.settings import Settings
-from qa.batch import read_questions, run_batch
-from qa.engine import Engine
 from tests.helpers.scripted import ScriptedChatModel
 
 

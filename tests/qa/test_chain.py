@@ -4,13 +4,13 @@ model, with the extractive backend or a scripted chat model."""
 import json
 
 import pytest
+from fundstelle.core.errors import InputError
+from fundstelle.core.settings import Settings
+from fundstelle.qa.chain import AnswerChain, FundstelleRetriever
+from fundstelle.qa.types import Answer, Filters
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 
-from core.errors import InputError
-from core.settings import Settings
-from qa.chain import AnswerChain, FundstelleRetriever
-from qa.types import Answer, Filters
 from tests.helpers.scripted import ScriptedChatModel
 
 BASES = "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."

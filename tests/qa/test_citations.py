@@ -1,9 +1,9 @@
-from ingest.embedders import load_embedder
-from ingest.types import Chunk
-from qa.citations import SupportChecker, cite, strip_markers
-from qa.evidence import SentenceVectors
-from qa.grounding import attributes_speech, ungrounded
-from qa.types import Evidence, Passage
+from fundstelle.ingest.embedders import load_embedder
+from fundstelle.ingest.types import Chunk
+from fundstelle.qa.citations import SupportChecker, cite, strip_markers
+from fundstelle.qa.evidence import SentenceVectors
+from fundstelle.qa.grounding import attributes_speech, ungrounded
+from fundstelle.qa.types import Evidence, Passage
 
 SENTENCES = [
     "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer.",
@@ -213,7 +213,7 @@ def test_a_name_the_question_brings_must_stand_in_the_cited_quote() -> None:
 
 
 def test_a_short_answer_leaves_a_false_premise_to_the_passage_check() -> None:
-    from qa.citations import premise_missing
+    from fundstelle.qa.citations import premise_missing
 
     ev = _evidence(LITHUANIA)
     assert premise_missing("How many helicopters does Estonia want to buy?", ev[1:2], "en") == [
@@ -267,7 +267,7 @@ def test_a_sentence_naming_its_source_is_backed_by_that_source() -> None:
 def test_a_premise_counts_in_every_passage_the_answer_was_drawn_from() -> None:
     """A question over two articles names what neither holds alone: each name must stand in
     one of the passages shown to the generator, not all in one."""
-    from qa.citations import premise_missing
+    from fundstelle.qa.citations import premise_missing
 
     first, second = _evidence(LITHUANIA)[1], _evidence(SENTENCES)[0]
     q = "Did Croatia and Lithuania buy helicopters while Starmer planned bases in Ukraine?"

@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.types import Turn
 
-from core.settings import Settings
-from qa.engine import Engine
-from qa.types import Turn
 from tests.helpers.scripted import ScriptedChatModel
 
 BASES = "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."
@@ -192,7 +192,7 @@ def test_yes_or_no_with_its_reason_is_an_answer(seed_settings: Settings) -> None
 
 
 def test_an_empty_question_is_an_error_before_any_work(seed_settings: Settings) -> None:
-    from core.errors import InputError
+    from fundstelle.core.errors import InputError
 
     engine, model = _engine(seed_settings)
     with pytest.raises(InputError):
@@ -208,7 +208,8 @@ def test_retrieval_modes_find_the_passage(seed_settings: Settings, retrieval: st
 
 
 def test_re_rank_keeps_the_named_publisher_first(tmp_path: Path) -> None:
-    from ingest.pipeline import ingest
+    from fundstelle.ingest.pipeline import ingest
+
     from tests.qa.test_retrieve import _two_publishers
 
     settings = Settings(store_path=tmp_path / "s", backend="extractive")

@@ -4,11 +4,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.types import Turn
 
-from core.settings import Settings
-from ingest.pipeline import ingest
-from qa.engine import Engine
-from qa.types import Turn
 from tests.conftest import CORPUS
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]

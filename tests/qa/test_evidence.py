@@ -4,11 +4,10 @@ runs the same scoring on the real model (test_engine.py), and the XQuAD benchmar
 the cross-language rule does there (docs/decisions.md)."""
 
 import numpy as np
-
-from ingest.embedders import Embedder
-from ingest.types import Chunk
-from qa.evidence import EvidenceSelector
-from qa.types import Passage
+from fundstelle.ingest.embedders import Embedder
+from fundstelle.ingest.types import Chunk
+from fundstelle.qa.evidence import EvidenceSelector
+from fundstelle.qa.types import Passage
 
 QUESTION = "How many ships called at the port of Hamburg in 2023?"
 # shares the name and the year with the question, says nothing about ships: ranked first by
@@ -84,7 +83,7 @@ class _CountingVectors(_SetVectors):
 
 
 def test_sentence_vectors_are_kept_on_disk_for_the_next_process(tmp_path) -> None:
-    from qa.evidence import SentenceVectors
+    from fundstelle.qa.evidence import SentenceVectors
 
     path = tmp_path / "sentences.sqlite"
     first = _CountingVectors()
@@ -97,7 +96,7 @@ def test_sentence_vectors_are_kept_on_disk_for_the_next_process(tmp_path) -> Non
 
 
 def test_an_unusable_vector_file_costs_time_not_answers(tmp_path) -> None:
-    from qa.evidence import SentenceVectors
+    from fundstelle.qa.evidence import SentenceVectors
 
     path = tmp_path / "sentences.sqlite"
     path.write_bytes(b"this is not a database")

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.gate import LLAMA_GATE, Gate, TicketRevoked, gate_for
 
-from core.settings import Settings
-from qa.engine import Engine
-from qa.gate import LLAMA_GATE, Gate, TicketRevoked, gate_for
 from tests.helpers.scripted import ScriptedChatModel
 
 

@@ -1,5 +1,6 @@
-from qa.generate import is_evidence, looks_like_instructions, parse_reply, stream_reply
-from qa.grounding import gloss
+from fundstelle.qa.generate import is_evidence, looks_like_instructions, parse_reply, stream_reply
+from fundstelle.qa.grounding import gloss
+
 from tests.helpers.scripted import ScriptedChatModel
 
 
@@ -59,9 +60,9 @@ def test_gloss_gives_german_names_and_quantities_in_english() -> None:
 def test_a_callers_own_chat_model_keeps_the_answer_schema() -> None:
     """An Engine given a LangChain OpenAI or Ollama model (backend "custom") binds the schema as
     the built-in backends do; an unknown model is left to the prompt."""
+    from fundstelle.qa.generate import SCHEMA, model_kind, structured
     from langchain.chat_models import init_chat_model
 
-    from qa.generate import SCHEMA, model_kind, structured
     from tests.helpers.scripted import ScriptedChatModel
 
     openai = init_chat_model(

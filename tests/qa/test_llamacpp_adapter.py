@@ -9,11 +9,11 @@ import threading
 import time
 
 import pytest
+from fundstelle.qa.backends import cpu
+from fundstelle.qa.backends.llamacpp import LlamaCppChat, load_llama, prefix_states
+from fundstelle.qa.gate import LLAMA_GATE
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from qa.backends import cpu
-from qa.backends.llamacpp import LlamaCppChat, load_llama, prefix_states
-from qa.gate import LLAMA_GATE
 from tests.helpers.models import smollm2_gguf
 
 SYSTEM = (

@@ -1,4 +1,10 @@
-from qa.mentions import Mentions, mentions, named_dates, named_publishers, publisher_names
+from fundstelle.qa.mentions import (
+    Mentions,
+    mentions,
+    named_dates,
+    named_publishers,
+    publisher_names,
+)
 
 PUBLISHERS = ["TechCrunch", "The Age", "The Independent - Sports", "Cnbc | World Business News"]
 

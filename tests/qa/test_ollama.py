@@ -11,10 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
-
-from core.settings import Settings
-from qa.chain import AnswerChain
-from qa.generate import SCHEMA
+from fundstelle.core.settings import Settings
+from fundstelle.qa.chain import AnswerChain
+from fundstelle.qa.generate import SCHEMA
 
 BASES = "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."
 

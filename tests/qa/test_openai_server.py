@@ -5,11 +5,11 @@ import json
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.qa.backends.model_files import packaged_gguf
+from fundstelle.qa.batch import read_questions, run_batch
+from fundstelle.qa.engine import Engine
 
-from core.settings import Settings
-from qa.backends.model_files import packaged_gguf
-from qa.batch import read_questions, run_batch
-from qa.engine import Engine
 from tests.helpers.servers import llama_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]

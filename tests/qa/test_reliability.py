@@ -7,15 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fundstelle.core.errors import InputError
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.language import question_language
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.qa.engine import REFUSAL, Engine
+from fundstelle.qa.question import check_question
+from fundstelle.qa.retrieve import Retriever
+from fundstelle.qa.types import Filters
 
-from core.errors import InputError
-from core.settings import Settings
-from ingest.language import question_language
-from ingest.pipeline import ingest
-from qa.engine import REFUSAL, Engine
-from qa.question import check_question
-from qa.retrieve import Retriever
-from qa.types import Filters
 from tests.fixtures.processes import fundstelle
 
 pytestmark = pytest.mark.reliability

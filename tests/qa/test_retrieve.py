@@ -1,13 +1,14 @@
 import shutil
 from pathlib import Path
 
-from core.settings import Settings
-from ingest.pipeline import ingest
-from ingest.store import Store
-from ingest.types import Chunk
-from qa.engine import Engine
-from qa.retrieve import Retriever, collapse_near_duplicates, fuse
-from qa.types import Filters, Passage
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.ingest.store import Store
+from fundstelle.ingest.types import Chunk
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.retrieve import Retriever, collapse_near_duplicates, fuse
+from fundstelle.qa.types import Filters, Passage
+
 from tests.conftest import CORPUS
 
 

@@ -1,4 +1,4 @@
-from qa.translate import clean_translation, translation_messages
+from fundstelle.qa.translate import clean_translation, translation_messages
 
 
 def test_translation_prompt_names_the_target_language_and_shows_examples() -> None:

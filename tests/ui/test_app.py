@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.pipeline import ingest
 from streamlit.testing.v1 import AppTest
 
-from core.settings import Settings
-from ingest.pipeline import ingest
 from tests.conftest import CORPUS
 from tests.helpers.page import settled
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.pipeline import ingest
 
-from core.settings import Settings
-from ingest.pipeline import ingest
 from tests.conftest import CORPUS, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.llm]
@@ -128,7 +128,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env["STREAMLIT_SERVER_HEADLESS"] = "true"
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "--store", str(store), "ui", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "fundstelle.ui.cli",
+            "--store",
+            str(store),
+            "ui",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fundstelle.eval.datasets import datasets_dir
+from fundstelle.ui.cli import cli
 
-from eval.datasets import datasets_dir
 from tests.conftest import CORPUS
-from ui.cli import cli
 
 BASES = "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."
 
@@ -169,7 +169,7 @@ def test_eval_on_multihop_rag_reads_a_downloaded_copy(
     upstream layout: retrieval scored as upstream does, answers and the null query refused or
     not; the benchmark's store is built under a tmp cache, not the repository's."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("eval.benchmarks.CACHE", tmp_path / "cache")
+    monkeypatch.setattr("fundstelle.eval.benchmarks.CACHE", tmp_path / "cache")
     args = ("eval", "--dataset", "multihop-rag", "--backend", "extractive")
     run(*args, "--data-dir", str(FIXTURE_DATA))
     (found,) = (tmp_path / "eval" / "runs").glob("*-multihop-sample-extractive-hybrid")

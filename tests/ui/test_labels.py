@@ -1,6 +1,6 @@
-from qa.types import Answer, Citation
-from ui.render import render_answer, search_notes, source_line
-from ui.webview import citation_label
+from fundstelle.qa.types import Answer, Citation
+from fundstelle.ui.render import render_answer, search_notes, source_line
+from fundstelle.ui.webview import citation_label
 
 
 def _citation(**kw: object) -> Citation:

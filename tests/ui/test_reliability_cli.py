@@ -17,10 +17,10 @@ from pathlib import Path
 import psutil
 import pytest
 from click.testing import CliRunner
+from fundstelle.ui.cli import cli
 
 from tests.conftest import CORPUS
 from tests.fixtures.processes import ROOT
-from ui.cli import cli
 
 pytestmark = pytest.mark.reliability
 
@@ -212,7 +212,7 @@ def test_fundstelle_ui_stops_on_sigterm(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDSTELLE_")}
     env["STREAMLIT_SERVER_HEADLESS"] = "true"
-    command = [sys.executable, "-m", "ui.cli", "--store", str(tmp_path / "s"), "ui"]
+    command = [sys.executable, "-m", "fundstelle.ui.cli", "--store", str(tmp_path / "s"), "ui"]
     proc = subprocess.Popen(
         [*command, "--port", str(port)],
         cwd=ROOT,

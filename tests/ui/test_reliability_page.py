@@ -10,10 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.pipeline import ingest
 from streamlit.testing.v1 import AppTest
 
-from core.settings import Settings
-from ingest.pipeline import ingest
 from tests.fixtures.processes import fundstelle
 from tests.helpers.page import settled
 

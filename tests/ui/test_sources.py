@@ -8,14 +8,15 @@ import re
 import shutil
 from pathlib import Path
 
-from core.settings import Settings
-from ingest.pipeline import ingest
-from ingest.store import Store
-from qa.engine import Engine
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.pipeline import ingest
+from fundstelle.ingest.store import Store
+from fundstelle.qa.engine import Engine
+from fundstelle.ui.sources import source_view
+from fundstelle.ui.webview import MAX_DOCUMENT_CHARS, document_html, document_url
+
 from tests.conftest import CORPUS, SEED
 from tests.fixtures.pdf import make_pdf
-from ui.sources import source_view
-from ui.webview import MAX_DOCUMENT_CHARS, document_html, document_url
 
 LIMIT = 50 * 1024 * 1024
 
