@@ -123,14 +123,22 @@ class Settings(BaseSettings):
         ),
     )
     evidence_sentences: int = Field(
-        4, ge=1, le=20, description="Evidence sentences shown to the generator."
+        4,
+        ge=1,
+        le=20,
+        description="Evidence sentences per part of the question, shown first as the sources.",
     )
-    repair_language: bool = Field(
-        True,
+    reader_sentences: int = Field(
+        4,
+        ge=1,
+        le=20,
         description=(
-            "An answer the generator wrote in the sources' language instead of the question's "
-            "is translated by one more short call before it is checked."
+            "Of those, how many the reader chooses from and copies the answer out of "
+            "(benchmarks/bench_reader.py)."
         ),
+    )
+    reader_titles: bool = Field(
+        True, description="The reader sees each sentence with its document's title."
     )
     min_evidence_score: float | None = Field(
         None,
@@ -139,10 +147,18 @@ class Settings(BaseSettings):
             "asking the generator (default: the embedding model's calibration, qa/calibration.py)."
         ),
     )
-    support_threshold: float | None = Field(
+    strong_evidence_score: float | None = Field(
         None,
         description=(
-            "Similarity a quote needs to back an answer sentence without names or numbers "
+            "Evidence at least this strong is shown as the sources' own words when the reader "
+            "finds no answer in it; below it, a reader's 'none' is a refusal (default: the "
+            "embedding model's calibration, qa/calibration.py)."
+        ),
+    )
+    relevance_margin: float | None = Field(
+        None,
+        description=(
+            "How far below the best evidence sentence the sentence of a copied answer may score "
             "(default: the embedding model's calibration)."
         ),
     )

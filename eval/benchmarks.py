@@ -22,11 +22,14 @@ from . import metrics as m
 from .datasets import (
     DEV_ARTICLES,
     HELDOUT_ARTICLES,
+    GermanQuADItem,
     XQuADItem,
+    germanquad,
     multihop_corpus_path,
     multihop_queries,
     paragraph_url,
     require,
+    write_german_corpus,
     write_xquad_collection,
     write_xquad_paragraphs,
     xquad,
@@ -68,15 +71,20 @@ def answer_row(ans: Answer, forms: list[str], question_lang: str) -> dict[str, A
     correct = (not ans.refused) and m.fact_present(ans.text, forms)
     return {
         "answer": ans.text,
+        "kind": ans.kind,
         "refused": ans.refused,
         "refusal_reason": ans.refusal_reason,
         "draft": ans.draft,
         "correct": correct,
         "cited": correct and any(m.fact_present(c.quote, forms) for c in ans.citations),
+        "f1": None if ans.refused else max(m.token_f1(ans.text, f) for f in forms if f),
+        "words": m.answer_words(ans.text),
+        "citation_support": m.citation_support(ans),
         "in_evidence": any(m.fact_present(e.quote, forms) for e in ans.evidence),
         "language_ok": None if ans.refused else m.answer_language_ok(ans.text, question_lang),
         "total_s": ans.timings.get("total", 0.0),
         "first_token_s": ans.timings.get("first_token"),
+        "evidence_s": ans.timings.get("evidence_shown"),
         "retrieval_s": ans.timings.get("retrieval", 0.0),
     }
 
@@ -96,6 +104,9 @@ def answer_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
     firsts = [r["first_token_s"] for r in answered if r.get("first_token_s") is not None]
     if firsts:
         out["first_token_p50_s"] = m.percentile(firsts, 50)
+    shown = [r["evidence_s"] for r in answered if r.get("evidence_s") is not None]
+    if shown:
+        out["evidence_shown_p50_s"] = m.percentile(shown, 50)
     return out
 
 
@@ -222,6 +233,56 @@ def _xquad_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
     }
     summary.update(answer_summary(rows))
     return summary
+
+
+def germanquad_open(
+    settings: Settings,
+    *,
+    split: str = "dev",
+    limit: int | None = None,
+    seed: int = 0,
+    answer: bool = True,
+    on_progress: Progress | None = None,
+) -> Run:
+    """German questions of the GermanQuAD slice (``split``: dev or test, by article) over an
+    open German corpus: the slice's 62 Wikipedia paragraphs and XQuAD's 240 German paragraphs,
+    each its own document. Retrieval: the rank of the first passage of the right paragraph that
+    holds an annotated answer; answers: correct when one of the annotated answers is in it."""
+    progress = on_progress or _noop
+    paragraphs, items = germanquad()
+    articles, _ = xquad(range(0, 48), settings.data_dir)
+    source = write_german_corpus(paragraphs, articles, CACHE / "german-open.jsonl")
+    store_settings = cached_store("german-open", settings, source, progress)
+    wanted = {p.document_id for p in paragraphs if p.split == split}
+    items = [it for it in items if it.paragraph in wanted]
+    if limit:
+        items = random.Random(seed).sample(items, min(limit, len(items)))
+    engine = Engine(store_settings)
+    rows = []
+    progress("questions", 0, len(items))
+    for it in items:
+        rows.append(_germanquad_row(engine, it, answer))
+        progress("questions", 1, None)
+    config = {"split": split, "corpus": "62 GermanQuAD + 240 XQuAD paragraphs", "limit": limit}
+    config["seed"] = seed
+    return Run(_xquad_summary(rows), rows, config)
+
+
+def _germanquad_row(engine: Engine, it: GermanQuADItem, answer: bool) -> dict[str, Any]:
+    url = f"germanquad:{it.paragraph}"
+
+    def holds(p: Any) -> bool:
+        return p.chunk.url == url and any(a in p.chunk.text for a in it.answers)
+
+    row: dict[str, Any] = {"id": it.qid, "question": it.question, "gold": " | ".join(it.answers)}
+    if answer:
+        ans = engine.answer(it.question)
+        passages = ans.passages
+        row.update(answer_row(ans, list(it.answers), "de"))
+    else:
+        passages = engine.retrieve(it.question).passages
+    row["rank"] = _retrieval_rank(passages, holds)
+    return row
 
 
 MULTIHOP_TEST_SIZE = 300  # the seeded evaluation sample; the rest is for development

@@ -1,9 +1,10 @@
 """Readers for the public benchmarks (MultiHop-RAG, XQuAD), from a folder with ``xquad/`` and
 ``multihop-rag/`` in it: ``--data-dir`` / ``FUNDSTELLE_DATA_DIR``, by default
-``../shared/datasets`` beside the checkout.
+``../shared/datasets`` beside the checkout; and for the GermanQuAD slice shipped in
+``eval/data/`` (German questions over German Wikipedia paragraphs).
 
 XQuAD articles 0-23 are for development; 24-47 are held out for checking and must never be used
-to choose a parameter.
+to choose a parameter. The GermanQuAD slice has a development and a test part (by article).
 """
 
 from __future__ import annotations
@@ -213,3 +214,70 @@ def multihop_queries(root: Path | None = None) -> list[MultiHopQuery]:
         )
         for i, r in enumerate(raw)
     ]
+
+
+GERMANQUAD = Path(__file__).resolve().parent / "data" / "germanquad-slice.jsonl"
+
+
+@dataclass(frozen=True)
+class GermanQuADItem:
+    qid: str
+    paragraph: int  # GermanQuAD's document id of the paragraph
+    question: str
+    answers: tuple[str, ...]  # every distinct annotated answer
+
+
+@dataclass(frozen=True)
+class GermanQuADParagraph:
+    document_id: int
+    title: str
+    split: str
+    text: str
+
+    @property
+    def url(self) -> str:
+        return f"germanquad:{self.document_id}"
+
+
+def germanquad(path: Path = GERMANQUAD) -> tuple[list[GermanQuADParagraph], list[GermanQuADItem]]:
+    """The paragraphs of the GermanQuAD slice and its questions (eval/data/README.md)."""
+    paragraphs: list[GermanQuADParagraph] = []
+    items: list[GermanQuADItem] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        par = GermanQuADParagraph(rec["document_id"], rec["title"], rec["split"], rec["context"])
+        paragraphs.append(par)
+        for qa in rec["qas"]:
+            items.append(
+                GermanQuADItem(
+                    f"gq{qa['id']}", par.document_id, qa["question"].strip(), tuple(qa["answers"])
+                )
+            )
+    return paragraphs, items
+
+
+def write_german_corpus(
+    paragraphs: list[GermanQuADParagraph], articles: list[XQuADArticle], path: Path
+) -> Path:
+    """An open German corpus: every GermanQuAD paragraph of the slice and every German XQuAD
+    paragraph, each its own document (the XQuAD ones are distractors: their questions are not
+    asked here)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for par in paragraphs:
+            title = par.title.replace("_", " ")
+            body = par.text.split("\n", 1)[1].lstrip("\n") if "\n" in par.text else par.text
+            record = {"title": title, "body": body, "url": par.url, "lang": "de"}
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        for art in articles:
+            for p, text in enumerate(art.paragraphs_de):
+                record = {
+                    "title": art.title,
+                    "body": text,
+                    "url": paragraph_url(art.index, p),
+                    "lang": "de",
+                }
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from fundstelle.ingest import lexicon
 from fundstelle.ingest.language import answer_language
+from fundstelle.qa.types import Answer
 
 # --- retrieval --------------------------------------------------------------------------------
 
@@ -211,11 +212,147 @@ def percentile(values: Sequence[float], q: float) -> float:
 # --- where answers are lost ---------------------------------------------------------------------
 
 
-def answer_language_ok(answer: str, language: str, min_words: int = 4) -> bool | None:
-    """Whether an answer is written in ``language`` (en/de); ``None`` when it is too short to
-    tell (a name or a number is the same in both). Quotes and markers are left out."""
-    found = answer_language(answer, min_words)
-    return None if found is None else found == language
+# function words that only one of the two languages has: one of them in an answer means the
+# answer is (at least partly) in that language ("The ungünstigen Taifuns", "place 139 of
+# insgesamt 176 countries")
+_ONLY_GERMAN = frozenset(
+    [
+        "und",
+        "der",
+        "den",
+        "dem",
+        "des",
+        "das",
+        "ein",
+        "eine",
+        "einen",
+        "einem",
+        "einer",
+        "eines",
+        "nicht",
+        "mit",
+        "von",
+        "zu",
+        "zum",
+        "zur",
+        "für",
+        "auf",
+        "ist",
+        "sind",
+        "wurde",
+        "wurden",
+        "werden",
+        "oder",
+        "aber",
+        "bei",
+        "nach",
+        "aus",
+        "durch",
+        "über",
+        "unter",
+        "im",
+        "vom",
+        "sich",
+        "auch",
+        "nur",
+        "noch",
+        "insgesamt",
+        "sowie",
+        "sehr",
+        "mehr",
+        "wird",
+        "wie",
+        "dass",
+    ]
+)
+_ONLY_ENGLISH = frozenset(
+    [
+        "the",
+        "and",
+        "of",
+        "with",
+        "for",
+        "from",
+        "is",
+        "are",
+        "were",
+        "be",
+        "been",
+        "this",
+        "that",
+        "which",
+        "who",
+        "to",
+        "by",
+        "on",
+        "at",
+        "it",
+        "its",
+        "their",
+        "not",
+        "or",
+        "but",
+        "than",
+        "more",
+        "very",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+    ]
+)
+_QUOTED = re.compile(r"„[^“]*“|\"[^\"]*\"|\[\d+\]")
+
+
+def answer_language_ok(answer: str, language: str, min_words: int = 4) -> bool:
+    """Whether an answer is written wholly in ``language`` (en/de), judged for every answer,
+    short and mixed ones included: quotes and markers are left out (quotes stay in the source's
+    language); a function word only the other language has, or (for English) a letter only
+    German writes, makes it not; an answer of ``min_words`` words or more must also be
+    detected as that language. A bare name or number is in any language."""
+    bare = _QUOTED.sub(" ", answer)
+    words = re.findall(r"[^\W\d_]{2,}", bare)
+    if not words:
+        return True
+    lower = [w.lower() for w in words]
+    foreign = _ONLY_ENGLISH if language == "de" else _ONLY_GERMAN
+    if any(w in foreign for w in lower):
+        return False
+    if language == "en" and re.search(r"[äöüÄÖÜß]", bare):
+        return False
+    if len(words) >= min_words:
+        return answer_language(bare, min_words) in (None, language)
+    return True
+
+
+def citation_support(answer: Answer) -> bool | None:
+    """Automatic proxy of "every cited quote states what its sentence claims": each answer
+    sentence's key values (its names and numbers, in either language by CLDR and num2words)
+    stand in every quote it cites (with that quote's document title, publisher and date), and
+    the words a citation says the answer copies stand in its quote. ``None`` for a refusal."""
+    if answer.refused:
+        return None
+    from fundstelle.qa.grounding import claims, ungrounded_claims
+
+    for c in answer.citations:
+        if c.words and c.words not in c.quote:
+            return False
+    for sentence in answer.sentences:
+        cited = [answer.citation(n) for n in sentence.citations]
+        key = [k for k in claims(_QUOTED.sub(" ", sentence.text)) if k.kind != "magnitude"]
+        for c in cited:
+            if c is None:
+                return False
+            source = "\n".join(x for x in (c.quote, c.title, c.publisher or "", c.date or "") if x)
+            if key and ungrounded_claims(key, [source]):
+                return False
+    return True
+
+
+def answer_words(answer: str) -> int:
+    """An answer's length in words, markers left out."""
+    return len(re.sub(r"\[\d+\]", " ", answer).split())
 
 
 def loss_summary(rows: Sequence[dict]) -> dict[str, float]:
@@ -234,4 +371,18 @@ def loss_summary(rows: Sequence[dict]) -> dict[str, float]:
     if langs:
         out["answer_language"] = mean([1.0 if ok else 0.0 for ok in langs])
         out["answer_language_judged"] = len(langs)
+    answered = [r for r in rows if not r.get("refused") and "words" in r]
+    if answered:
+        out["words_p50"] = percentile([r["words"] for r in answered], 50)
+        supported = [
+            r["citation_support"] for r in answered if r.get("citation_support") is not None
+        ]
+        if supported:
+            out["citation_support"] = mean([1.0 if ok else 0.0 for ok in supported])
+        kinds = [r.get("kind") for r in rows if r.get("kind")]
+        if kinds:
+            out["quotes"] = mean([1.0 if k == "quotes" else 0.0 for k in kinds])
+    f1 = [r["f1"] for r in rows if r.get("f1") is not None]
+    if f1:
+        out["token_f1"] = mean(f1)
     return out

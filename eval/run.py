@@ -13,7 +13,7 @@ from typing import Any
 
 from fundstelle.core.settings import Settings
 
-DATASETS = ("gold", "xquad-xling", "xquad-de", "multihop-rag")
+DATASETS = ("gold", "xquad-xling", "xquad-de", "germanquad", "multihop-rag")
 GOLD_COLUMNS = ("id", "lang", "type", "outcome", "cited_ok", "hit_rank", "answer")
 RUNS = Path("eval") / "runs"
 
@@ -60,7 +60,7 @@ def run_eval(
     runs: Path = RUNS,
     on_progress: Progress | None = None,
 ) -> EvalReport:
-    """Run ``dataset`` ("gold", "xquad-xling", "xquad-de" or "multihop-rag") and write its
+    """Run ``dataset`` ("gold", "xquad-xling", "xquad-de", "germanquad" or "multihop-rag") and write its
     report to ``out`` (default ``runs/<time>-<kind>``), compared with ``compare`` (default: the
     latest earlier run of the same kind under ``runs``)."""
     from fundstelle.eval import benchmarks
@@ -90,11 +90,18 @@ def run_eval(
         failures = [r for r in rows if r["outcome"] != "correct" or not r["cited_ok"]]
         config["gold"] = str(path)
         columns: tuple[str, ...] = GOLD_COLUMNS
-    elif dataset in ("xquad-xling", "xquad-de"):
-        split = "heldout" if split in ("heldout", "test") else "dev"
-        name = "xquad" if dataset == "xquad-xling" else "xquad-de"
+    elif dataset in ("xquad-xling", "xquad-de", "germanquad"):
+        if dataset == "germanquad":
+            split = "test" if split in ("heldout", "test") else "dev"
+        else:
+            split = "heldout" if split in ("heldout", "test") else "dev"
+        name = {"xquad-xling": "xquad", "xquad-de": "xquad-de"}.get(dataset, dataset)
         kind = f"{name}-{split}-{mode}-{settings.retrieval}"
-        runner = benchmarks.xquad_xling if dataset == "xquad-xling" else benchmarks.xquad_german
+        runner = {
+            "xquad-xling": benchmarks.xquad_xling,
+            "xquad-de": benchmarks.xquad_german,
+            "germanquad": benchmarks.germanquad_open,
+        }[dataset]
         run = runner(
             settings,
             split=split,

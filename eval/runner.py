@@ -58,7 +58,10 @@ class ItemResult:
     draft: str = ""  # the generator's answer before the citation check
     # the gold evidence (or a required fact) was among the sentences shown to the generator
     in_evidence: bool | None = None
-    language_ok: bool | None = None  # the answer is in the question's language (None: too short)
+    language_ok: bool | None = None  # the answer is in the question's language (None: refused)
+    kind: str = "answer"  # answer, quotes (the sources' words) or refusal
+    words: int = 0  # the answer's length in words
+    citation_support: bool | None = None  # every cited quote states its sentence's key values
     citations: list[dict[str, Any]] = field(default_factory=list)
     passages: list[dict[str, Any]] = field(default_factory=list)
 
@@ -139,6 +142,9 @@ def score_item(item: GoldItem, answer: Answer) -> ItemResult:
             )
         ),
         language_ok=None if refused else m.answer_language_ok(text, item.lang or answer.language),
+        kind=answer.kind,
+        words=m.answer_words(text),
+        citation_support=m.citation_support(answer),
         citations=[
             {"n": c.n, "quote": c.quote, "source": c.source, "start": c.start, "end": c.end}
             for c in answer.citations
@@ -183,6 +189,7 @@ def summarize(results: list[ItemResult]) -> dict[str, float]:
         "hit@3": m.mean([m.hit_at_k(r.hit_rank, 3) for r in answerable]),
         "mrr": m.mean([m.reciprocal_rank(r.hit_rank) for r in answerable]),
         "evidence_cited": m.mean([1.0 if r.evidence_selected else 0.0 for r in answerable]),
+        "quotes": m.mean([1.0 if r.kind == "quotes" else 0.0 for r in results]),
     }
     answered = [r for r in answerable if not r.refused]
     out["citation_recall"] = m.mean([r.citation_recall for r in answered]) if answered else 0.0
@@ -191,7 +198,17 @@ def summarize(results: list[ItemResult]) -> dict[str, float]:
     )
     out.update(m.refusal_scores([(r.unanswerable, r.refused) for r in results]))
     out.update(m.loss_summary([asdict(r) for r in answerable]))
-    stages = ("translate", "retrieval", "rerank", "evidence", "first_token", "total")
+    stages = (
+        "translate",
+        "retrieval",
+        "rerank",
+        "evidence",
+        "evidence_shown",
+        "reading",
+        "translation",
+        "first_token",
+        "total",
+    )
     for stage in stages:
         values = [r.timings[stage] for r in results if stage in r.timings]
         if not values and stage not in ("retrieval", "first_token", "total"):

@@ -5,7 +5,8 @@ Generated from maintained sources rather than kept by hand:
   adjectives of many peoples: "Turkish" / "türkisch"), major cities (CLDR's exemplar cities of
   the time zones: "Vienna" / "Wien"), weekdays and months;
 - ``num2words``: number words ("zwölf", "twelve", "einundzwanzig").
-What CLDR lacks is a short list of common aliases below ("Britain", "USA", "EU", "Nato").
+There is no hand-kept alias table: an acronym names what CLDR's codes and the initials of its
+names of several words say ("US", "EU", "UK" from "United Kingdom", "USA" by its prefix "US").
 
 On top of the tables, :func:`skeleton` compares names that differ only by spelling conventions
 and endings ("Canadian" / "kanadischen", "Persia" / "Persien"), so a name missing from every
@@ -22,19 +23,6 @@ from functools import lru_cache
 LANGUAGES = ("en", "de")
 # the languages answers are written in, by name (prompts say "Answer in German")
 LANGUAGE_NAMES = {"en": "English", "de": "German"}
-
-# Common names CLDR does not list (it has "United Kingdom", "Vereinigtes Königreich", ...).
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "T:GB": ("britain", "great britain", "uk", "u.k.", "großbritannien", "britannien", "england"),
-    "T:US": ("usa", "u.s.", "us", "u.s.a.", "america", "amerika", "united states of america"),
-    "T:NL": ("holland",),
-    "T:CZ": ("czech republic", "tschechische republik"),
-    "T:EU": ("eu", "european union", "europäische union", "europe", "europa"),
-    "O:NATO": ("nato", "north atlantic treaty organization", "nordatlantikpakt"),
-    "O:UN": ("un", "uno", "united nations", "vereinte nationen", "vereinten nationen"),
-    "C:Europe/Kyiv": ("kiev",),
-    "C:Den Haag": ("the hague", "den haag", "hague"),
-}
 
 # Endings of adjectives and peoples ("-ische", "-ian") and of country names ("-ien", "-ia"):
 # stripped by :func:`skeleton` so that stems compare across the two languages.
@@ -117,9 +105,6 @@ def _names() -> dict[str, set[str]]:
             city = city or zone.rsplit("/", 1)[-1].replace("_", " ")
             if not any(ch.isdigit() for ch in city):
                 _add(table, f"C:{zone}", city)
-    for key, names in _ALIASES.items():
-        for name in names:
-            _add(table, key, name)
     # German names of several words decline: "die Vereinigten Staaten", "der Europäischen Union"
     for name, found in list(table.items()):
         if " " in name:
@@ -166,6 +151,38 @@ def leading_keys(word: str) -> set[str]:
         if n.startswith(name) and len(name) < len(n):
             found |= _names()[name]
     return found
+
+
+@lru_cache(maxsize=1)
+def _acronyms() -> dict[str, set[str]]:
+    """Acronym -> keys: CLDR's two-letter territory codes ("US", "EU", "UN") and the initials of
+    its names of several words in both languages ("UK" from "United Kingdom", "VAE" from
+    "Vereinigte Arabische Emirate")."""
+    from babel import Locale
+
+    out: dict[str, set[str]] = {}
+    for lang in LANGUAGES:
+        for code, name in Locale(lang).territories.items():
+            code = str(code)
+            if not code.isalpha():
+                continue
+            out.setdefault(code.upper(), set()).add(f"T:{code}")
+            words = [w for w in re.split(r"[\s-]+", name) if w and w[0].isupper()]
+            if len(words) >= 2:
+                out.setdefault("".join(w[0] for w in words).upper(), set()).add(f"T:{code}")
+    return out
+
+
+def acronym_keys(word: str) -> set[str]:
+    """What an acronym (written in capitals, as a source writes it) names: "UK" -> the United
+    Kingdom; one letter more names the same ("USA" -> the United States). Lower-case words
+    ("us") name nothing here."""
+    if not (2 <= len(word) <= 5 and word.isalpha() and word.isupper()):
+        return set()
+    table = _acronyms()
+    if word in table:
+        return table[word]
+    return table.get(word[:-1], set()) if len(word) >= 3 else set()
 
 
 def is_name(word: str) -> bool:
@@ -272,7 +289,11 @@ def number_words() -> dict[str, int]:
             out.setdefault(normal(num2words(v, lang=lang, to="ordinal")), v)
     for word in ("ein", "eine", "einen", "einem", "einer", "a", "an"):
         out.pop(word, None)  # articles before they are numbers
-    out.update({"millionen": 10**6, "milliarde": 10**9, "milliarden": 10**9, "billion": 10**9})
+    # "Billion" is 10**12 in German and 10**9 in English: the word alone says neither, so it is
+    # no number word here (a claim of "1 billion" still needs its digits in the source)
+    out.pop("billion", None)
+    out.pop("billionen", None)
+    out.update({"millionen": 10**6, "milliarde": 10**9, "milliarden": 10**9})
     out.update({"dozen": 12, "dutzend": 12, "half": 50, "hälfte": 50})
     return out
 

@@ -24,6 +24,12 @@ class Calibration:
     floor: float = 0.75
     # a second quote is cited only when nearly as close as the best one
     margin: float = 0.03
+    # evidence this strong is shown as quotes when the reader finds nothing in it; weaker
+    # evidence and a reader's "none" make a refusal (qa.decide)
+    strong: float = 0.80
+    # a copied span's sentence may score at most this much below the best evidence sentence
+    # of its part (qa.verify): further down, it is about something else
+    relevance: float = 0.10
 
 
 CALIBRATIONS: dict[str, Calibration] = {

@@ -28,7 +28,7 @@ from pydantic import ConfigDict
 
 from .engine import Engine, Event
 from .question import check_question
-from .types import Answer, Filters, Passage, Turn
+from .types import Answer, Filters, Passage, Sources, Turn, Waiting
 
 
 class QuestionInput(TypedDict, total=False):
@@ -86,13 +86,15 @@ def _unpack(value: ChainInput) -> tuple[str, Sequence[Turn], Filters | None, int
 
 
 class AnswerChain(RunnableSerializable[ChainInput, Answer]):
-    """Question in, checked :class:`~qa.types.Answer` out: retrieve, pick evidence, generate,
-    check every citation. Input: the question as a string, or a dict with ``question`` and
-    optionally ``history`` (earlier :class:`~qa.types.Turn`s), ``filters`` and ``k``.
+    """Question in, checked :class:`~qa.types.Answer` out: retrieve, pick evidence, read, compose,
+    verify, decide. Input: the question as a string, or a dict with ``question`` and optionally
+    ``history`` (earlier :class:`~qa.types.Turn`s), ``filters`` and ``k``.
 
-    ``invoke`` and ``batch`` return ``Answer`` objects; ``stream`` yields the answer's text as it
-    is generated (``str`` deltas) and then the final ``Answer``; :meth:`events` yields the
-    engine's events (passages found, waiting for the generator, tokens, the answer).
+    ``invoke`` and ``batch`` return ``Answer`` objects; ``stream`` yields, in order, the
+    evidence as :class:`~qa.types.Sources` (before any model call), :class:`~qa.types.Waiting`
+    while other questions hold the generator, the answer's text as it comes (``str`` deltas),
+    and then the final ``Answer``; LangChain callbacks see the whole run. :meth:`events` yields
+    the engine's events.
 
     An empty or overlong question raises :class:`~core.errors.InputError` before any work;
     ``batch(..., return_exceptions=True)`` turns that into that item's result.
@@ -137,9 +139,10 @@ class AnswerChain(RunnableSerializable[ChainInput, Answer]):
 
     def stream(
         self, input: ChainInput, config: RunnableConfig | None = None, **kwargs: Any | None
-    ) -> Iterator[str | Answer]:  # type: ignore[override]
-        # LangChain's default stream would yield the whole Answer once; the text deltas are what
-        # a reader wants to see while the generator writes
+    ) -> Iterator[str | Sources | Waiting | Answer]:  # type: ignore[override]
+        # LangChain's default stream would yield the whole Answer once; a reader wants the
+        # sources at once and the text as it comes. Closing this iterator (a page whose reader
+        # stopped or left) closes the engine's stream, which frees the generator.
         config = ensure_config(config)
         run_manager = get_callback_manager_for_config(config).on_chain_start(
             None, input, name=config.get("run_name") or self.get_name()
@@ -149,7 +152,11 @@ class AnswerChain(RunnableSerializable[ChainInput, Answer]):
         try:
             events = self.events(input)
             for event in events:
-                if event.kind == "token" and event.text:
+                if event.kind == "evidence":
+                    yield Sources(list(event.evidence or []))
+                elif event.kind == "waiting":
+                    yield Waiting(event.ahead)
+                elif event.kind == "token" and event.text:
                     yield event.text
                 elif event.kind == "answer":
                     final = event.answer

@@ -1,12 +1,17 @@
-"""The answer engine: retrieve -> pick evidence -> generate -> check citations -> ``Answer``.
+"""The answer engine: a line of stages, each a module with typed input and output.
 
-``Engine.stream`` yields events (passages found, answer tokens, the final answer) so that the CLI
-and the UI can show progress; ``Engine.answer`` returns the final ``Answer`` only. Models are loaded
-once per engine (and cached per process), not per question.
+    retrieve (qa.retrieve) -> evidence (qa.evidence) -> read (qa.read) -> compose (qa.compose)
+    -> verify (qa.verify) -> decide (qa.decide) -> ``Answer``
+
+``Engine.stream`` yields events (passages found, the evidence quotes, a place in the queue,
+answer text, the final answer) so that the CLI and the page show the sources first and the
+answer as it comes; ``Engine.answer`` returns the final ``Answer`` only. Models are loaded once
+per engine (and cached per process), not per question.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,34 +22,30 @@ from fundstelle.core.settings import Settings
 from fundstelle.ingest.language import question_language
 from langchain_core.language_models import BaseChatModel
 
-from . import condense, translate
+from . import compose, condense, decide, read, translate, verify
 from .backends import backend_label, make_chat_model
 from .calibration import calibration_for
-from .citations import SupportChecker, cite, make_citation, premise_missing, strip_markers
-from .evidence import EvidenceSelector
-from .gate import gate_for
-from .generate import Generated, answer_messages, is_evidence, stream_reply, structured
-from .question import check_question
+from .evidence import EvidenceSelector, select
+from .gate import Ticket, gate_for
+from .grounding import premise_missing
+from .question import is_yes_no
+from .question import parts as question_parts
 from .retrieve import Retrieval, Retriever
-from .types import Answer, AnswerSentence, Evidence, Filters, Passage, Turn
-
-REFUSAL = {
-    "en": "The sources do not say. The closest passages are listed below.",
-    "de": "Die Quellen sagen dazu nichts. Unten stehen die nächstliegenden Stellen.",
-}
-EXTRACTIVE_LEAD = {"en": "The sources say:", "de": "Die Quellen sagen:"}
+from .types import Answer, Evidence, Filters, Passage, Span, Turn
 
 
 @dataclass
 class Event:
-    """``kind`` is "passages" (``passages`` set), "waiting" (``ahead``: questions before this one
-    at the generator), "token" (``text`` set) or "answer" (``answer``)."""
+    """``kind`` is "passages" (``passages`` set), "evidence" (``evidence``: the sentences the
+    answer is drawn from, as citations, before any model call), "waiting" (``ahead``: questions
+    before this one at the generator), "token" (``text`` set) or "answer" (``answer``)."""
 
     kind: str
     text: str = ""
     passages: list[Passage] | None = None
     answer: Answer | None = None
     ahead: int = 0
+    evidence: list | None = None
 
 
 class Engine:
@@ -62,13 +63,18 @@ class Engine:
         )
         self.calibration = calibration_for(
             settings.embedding_model,
-            {"min_evidence": settings.min_evidence_score, "support": settings.support_threshold},
+            {
+                "min_evidence": settings.min_evidence_score,
+                "strong": settings.strong_evidence_score,
+                "relevance": settings.relevance_margin,
+            },
         )
-        self.checker = SupportChecker(self.selector.vectors, self.calibration)
         self._chat_model = chat_model
         self._chat_model_given = chat_model is not None
-        self._response_format = "json_schema"
+        self._model_lock = threading.Lock()
+        self._json_object = False  # an OpenAI-compatible server without "json_schema"
         self._translated: dict[tuple[str, str], str | None] = {}
+        self._translated_lock = threading.Lock()
         self.label = "custom chat model" if chat_model is not None else backend_label(settings)
         # who may generate now: the in-process llama.cpp model one answer at a time (qa.gate)
         self.gate = gate_for(settings, chat_model)
@@ -76,12 +82,18 @@ class Engine:
     @property
     def chat_model(self) -> BaseChatModel | None:
         if self._chat_model is None and self.settings.backend != "extractive":
-            self._chat_model = make_chat_model(self.settings)
+            with self._model_lock:  # two sessions asking at once build it once
+                if self._chat_model is None:
+                    self._chat_model = make_chat_model(self.settings)
         return self._chat_model
 
     @property
     def backend(self) -> str:
         return "custom" if self._chat_model_given else self.settings.backend
+
+    @property
+    def extractive(self) -> bool:
+        return self.settings.backend == "extractive" and not self._chat_model_given
 
     # --- public API -----------------------------------------------------------------------------
     def answer(
@@ -107,95 +119,201 @@ class Engine:
     ) -> Iterator[Event]:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        question = check_question(question, self.settings)
+        question = check_question_text(question, self.settings)
         language = question_language(question)
         result = Answer(
             question=question, text="", language=language, backend=self.backend, model=self.label
         )
         result.timings = timings  # the steps below add theirs
-
-        standalone = question
-        if history:
-            t = time.perf_counter()
-            standalone = self.standalone_question(question, list(history))
-            timings["condense"] = time.perf_counter() - t
-        result.standalone_question = standalone
-
-        # one path: the passages an answer is drawn from are exactly what retrieve() returns
-        # and what every retrieval figure measures
-        retrieval, result.translations = self._retrieve(standalone, k, filters)
-        for stage in ("translate", "rerank"):
-            if stage in retrieval.timings:
-                timings[stage] = retrieval.timings[stage]
-        timings["retrieval"] = retrieval.timings["retrieval"]
-        result.passages = retrieval.passages
-        if retrieval.reordered:  # on a one-publisher, one-day store naming them changes nothing
-            result.named_sources = sorted(retrieval.named.publishers) + sorted(
-                retrieval.named.dates
-            )
-        yield Event("passages", passages=retrieval.passages)
-
-        t = time.perf_counter()
-        evidence = self.evidence(standalone, retrieval.passages)
-        timings["evidence"] = time.perf_counter() - t
-        result.evidence = [make_citation(ev.n, ev, ev.score) for ev in evidence]
-
-        if not evidence or evidence[0].score < self.calibration.min_evidence:
-            self._refuse(result, evidence, reason="no evidence")
-        elif premise_missing(standalone, evidence, language):
-            # a name of the question that no passage shown to the generator has: whatever it
-            # writes rests on a premise the sources do not state, so it is not asked at all.
-            # All these passages count, not only the one or two an answer cites: a question
-            # over several articles names more than any two of them hold (MultiHop-RAG dev: 13
-            # of 40 answerable questions were refused so)
-            self._refuse(result, evidence, reason="premise not in sources")
-        elif self.settings.backend == "extractive" and not self._chat_model_given:
-            self._extract(result, evidence)
-            timings["first_token"] = time.perf_counter() - t0
-            yield Event("token", text=result.text)
-        else:
-            reply: Generated | None = None
-            ticket = self.gate.enter()
-            try:
-                for ahead in ticket.waiting():  # retrieval and evidence did not wait; this does
-                    yield Event("waiting", ahead=ahead)
-                if ticket.waited > 0.05:
-                    timings["queue"] = ticket.waited
+        ticket: Ticket | None = None
+        try:
+            # every model call of this answer happens on its ticket: a rewrite of a follow-up
+            # question or a translation of it for keyword search waits its turn first
+            standalone = question
+            if history and condense.needs_context(question) and self.chat_model is not None:
+                ticket = self.gate.enter()
+                yield from self._wait(ticket, timings)
+            if history:
                 t = time.perf_counter()
-                # a question that names publishers or days is told where each sentence is from
-                origin = bool(result.named_sources)
-                for delta, partial in self._generate(standalone, evidence, language, origin):
-                    reply = partial
-                    if delta:
-                        if "first_token" not in timings:
-                            timings["first_token"] = time.perf_counter() - t0
-                        yield Event("token", text=delta)
-                timings["generation"] = time.perf_counter() - t
-            except BackendError as exc:
-                result.error = str(exc)
-            finally:  # also when the consumer stops reading (a closed page closes the stream)
-                ticket.release()
-            if reply is not None:
-                result.draft = reply.answer
-            if result.error:
-                self._refuse(result, evidence, text="", reason="generator error")
-            elif reply is None or not reply.found or not strip_markers(reply.answer)[0]:
-                self._refuse(result, evidence, reason="generator found nothing")
+                standalone = self.standalone_question(question, list(history))
+                timings["condense"] = time.perf_counter() - t
+            result.standalone_question = standalone
+            if ticket is None and self._translates_queries():
+                ticket = self.gate.enter()
+                yield from self._wait(ticket, timings)
+
+            # one path: the passages an answer is drawn from are exactly what retrieve() returns
+            # and what every retrieval figure measures
+            retrieval, result.translations = self._retrieve(standalone, k, filters)
+            for stage in ("translate", "rerank"):
+                if stage in retrieval.timings:
+                    timings[stage] = retrieval.timings[stage]
+            timings["retrieval"] = retrieval.timings["retrieval"]
+            result.passages = retrieval.passages
+            if retrieval.reordered:  # on a one-publisher, one-day store naming them changes nothing
+                result.named_sources = sorted(retrieval.named.publishers) + sorted(
+                    retrieval.named.dates
+                )
+            yield Event("passages", passages=retrieval.passages)
+
+            t = time.perf_counter()
+            parts = select(
+                self.selector,
+                standalone,
+                retrieval.passages,
+                self.settings.evidence_sentences,
+                result.translations or None,
+            )
+            evidence = _merged(parts)
+            timings["evidence"] = time.perf_counter() - t
+            result.evidence = [compose.make_citation(ev.n, ev, ev.score) for ev in evidence]
+            timings["evidence_shown"] = time.perf_counter() - t0
+            yield Event("evidence", evidence=result.evidence)
+
+            first = parts[0] if parts else []
+            premise = premise_missing(standalone, [ev.chunk for ev in evidence], language)
+            decision = decide.before_reading(first, premise, self.calibration)
+            if decision is not None:
+                compose.fill_refusal(result, evidence, decision.reason or "")
+            elif self.extractive:
+                compose.fill_quotes(result, _best(parts), "extractive backend")
+                timings["first_token"] = time.perf_counter() - t0
+                yield Event("token", text=result.text)
             else:
-                if self.settings.repair_language:
-                    self._in_language(reply, language, timings)
-                self._check(result, reply, evidence)
+                if ticket is None:
+                    ticket = self.gate.enter()
+                yield from self._wait(ticket, timings)
+                yield from self._answer_from(result, standalone, parts, evidence, timings, t0)
+        finally:  # also when the consumer stops reading (a closed page closes the stream)
+            if ticket is not None:
+                ticket.release()
         timings["total"] = time.perf_counter() - t0
         result.timings = timings
         yield Event("answer", answer=result)
 
-    def evidence(self, question: str, passages: list[Passage]) -> list[Evidence]:
-        """The sentences of ``passages`` shown to the generator, best first, numbered 1..n."""
-        ranked = [ev for ev in self.selector.score(question, passages) if is_evidence(ev.text)]
-        chosen = ranked[: self.settings.evidence_sentences]
-        for n, ev in enumerate(chosen, start=1):
-            ev.n = n
-        return chosen
+    def _wait(self, ticket: Ticket, timings: dict[str, float]) -> Iterator[Event]:
+        """Wait for this answer's turn at the generator (once), saying how many are ahead."""
+        if ticket.admitted:
+            return
+        for ahead in ticket.waiting():  # retrieval and evidence did not wait; this does
+            yield Event("waiting", ahead=ahead)
+        if ticket.waited > 0.05:
+            timings["queue"] = ticket.waited
+
+    def _answer_from(
+        self,
+        result: Answer,
+        question: str,
+        parts: list[list[Evidence]],
+        evidence: list[Evidence],
+        timings: dict[str, float],
+        t0: float,
+    ) -> Iterator[Event]:
+        """Read each part of the question, compose, verify, decide (the model is held)."""
+        queries = question_parts(question)
+        by_n = {ev.n: ev for ev in evidence}
+        spans: list[Span] = []
+        verdict: str | None = None
+        nones: list[bool] = []
+        drafts: list[str] = []
+        error: str | None = None
+        t = time.perf_counter()
+        shown = ""
+        try:
+            for i, (query, part_ev) in enumerate(zip(queries, parts, strict=False)):
+                seen = part_ev[: self.settings.reader_sentences]
+                if not seen:
+                    nones.append(True)
+                    continue
+                yes_no = is_yes_no(query)
+                cross = any(ev.chunk.lang and ev.chunk.lang != result.language for ev in seen)
+                raw = ""
+                for delta in self._read(query, seen, yes_no):
+                    raw += delta
+                    partial = read.partial_answer(raw)
+                    if (
+                        not cross
+                        and i == 0
+                        and len(partial) > len(shown)
+                        and partial.startswith(shown)
+                    ):
+                        if "first_token" not in timings:
+                            timings["first_token"] = time.perf_counter() - t0
+                        yield Event("token", text=partial[len(shown) :])
+                        shown = partial
+                reading = read.parse(raw, seen)
+                drafts.append(raw.strip())
+                nones.append(reading.none)
+                if yes_no and i == 0:
+                    verdict = reading.verdict
+                spans += compose.spans_of(reading, i)
+        except BackendError as exc:
+            error = str(exc)
+        timings["reading"] = time.perf_counter() - t
+        result.draft = " | ".join(drafts)
+        if error:
+            result.error = error
+        todo = [s for s in spans if compose.needs_translation(s, by_n, result.language)]
+        if todo and not error:
+            t = time.perf_counter()
+            self._translate_spans(todo, result.language)
+            timings["translation"] = time.perf_counter() - t
+        failures: list[str] = []
+        verified: list[Span] = []
+        for s in spans:
+            part_best = max(ev.score for ev in parts[s.part]) if parts[s.part] else 0.0
+            check = verify.check_span(
+                s,
+                by_n[s.n],
+                queries[s.part] if s.part < len(queries) else question,
+                part_best,
+                margin=self.calibration.relevance,
+                verdict=verdict if s.part == 0 else None,
+                language=result.language,
+            )
+            if check.ok:
+                verified.append(s)
+            else:
+                failures.append(check.reason)
+        decision = decide.after_reading(
+            parts[0] if parts else [],
+            answered=bool(verified),
+            reader_none=bool(nones) and all(nones),
+            failures=failures,
+            calibration=self.calibration,
+            error=error,
+        )
+        if decision.kind == "answer":
+            missing = [i for i in range(len(parts)) if not any(s.part == i for s in verified)]
+            compose.fill_answer(
+                result, verified, evidence, verdict if verified[0].part == 0 else None
+            )
+            if missing:  # a part no span answers: its best sentence, as the sources' words
+                compose.add_quotes(result, [parts[i][0] for i in missing if parts[i]])
+            result.refusal_reason = "; ".join(failures) or None
+        elif decision.kind == "quotes":
+            compose.fill_quotes(result, _best(parts), decision.reason)
+        else:
+            compose.fill_refusal(result, evidence, decision.reason or "")
+        if "first_token" not in timings:
+            timings["first_token"] = time.perf_counter() - t0
+            yield Event("token", text=result.text)
+        elif result.text != shown:
+            yield Event("token", text="")  # the final answer replaces what was shown
+
+    def evidence(
+        self,
+        question: str,
+        passages: list[Passage],
+        translations: dict[str, str] | None = None,
+    ) -> list[Evidence]:
+        """The evidence sentences of ``passages`` for ``question`` (every part of it), numbered
+        1..n as the reader sees them."""
+        return _merged(
+            select(
+                self.selector, question, passages, self.settings.evidence_sentences, translations
+            )
+        )
 
     def retrieve(
         self, question: str, k: int | None = None, filters: Filters | None = None
@@ -246,6 +364,10 @@ class Engine:
             retrieval.timings["translate"] = seconds
         return retrieval, translations
 
+    def _translates_queries(self) -> bool:
+        s = self.settings
+        return s.translate_queries and s.retrieval != "dense" and self.chat_model is not None
+
     def translations(self, question: str, filters: Filters | None = None) -> dict[str, str]:
         """The question in the store's other languages (English, German), for keyword search.
         Empty without a generator, with translation off, or for dense-only retrieval."""
@@ -264,18 +386,25 @@ class Engine:
         out: dict[str, str] = {}
         for target in sorted(targets):
             key = (question, target)
-            if key not in self._translated:
+            with self._translated_lock:
+                known = key in self._translated
+            if not known:
                 try:
                     reply = model.invoke(
                         translate.translation_messages(question, target), max_tokens=64
                     )
                 except Exception:  # keyword search in the question's language still runs
                     continue
-                self._translated[key] = translate.clean_translation(str(reply.content), question)
-                if len(self._translated) > 1000:
-                    self._translated.pop(next(iter(self._translated)))
-            if self._translated[key]:
-                out[target] = self._translated[key]
+                with self._translated_lock:
+                    self._translated[key] = translate.clean_translation(
+                        str(reply.content), question
+                    )
+                    while len(self._translated) > 1000:
+                        self._translated.pop(next(iter(self._translated)))
+            with self._translated_lock:
+                text = self._translated.get(key)
+            if text:
+                out[target] = text
         return out
 
     def standalone_question(self, question: str, history: list[Turn]) -> str:
@@ -290,23 +419,23 @@ class Engine:
             return condense.combine(question, history)
         return condense.clean_rewrite(str(reply.content), question, history)
 
-    def _generate(
-        self, question: str, evidence: list[Evidence], language: str, origin: bool = False
-    ) -> Iterator[tuple[str, Generated]]:
+    def _read(self, question: str, evidence: list[Evidence], yes_no: bool) -> Iterator[str]:
+        """The reader's raw reply as it arrives (qa.read), in the shape the backend supports."""
         model = self.chat_model
         assert model is not None
-        messages = answer_messages(question, evidence, language, origin)
+        kind = read.model_kind(model)
+        if kind == "openai" and self._json_object:
+            kind = "openai-json-object"
+        msgs = read.messages(question, evidence, yes_no, titles=self.settings.reader_titles)
         try:
-            yield from stream_reply(
-                structured(model, self.backend, self._response_format), messages
-            )
+            yield from read.stream(read.bind(model, kind, evidence, yes_no), msgs)
         except BackendError:
             raise
         except Exception as exc:
             if self._retry_as_json_object(exc):
-                self._response_format = "json_object"
-                yield from stream_reply(
-                    structured(model, self.backend, self._response_format), messages
+                self._json_object = True
+                yield from read.stream(
+                    read.bind(model, "openai-json-object", evidence, yes_no), msgs
                 )
                 return
             raise BackendError(self._backend_error(exc)) from exc
@@ -316,11 +445,29 @@ class Engine:
         a status 500) but take "json_object" with a schema; try that once."""
         status = getattr(exc, "status_code", None)
         return (
-            self.backend == "openai"
-            and self._response_format == "json_schema"
+            read.model_kind(self.chat_model) == "openai"  # type: ignore[arg-type]
+            and not self._json_object
             and status in (400, 422, 500)
             and ("json_schema" in str(exc) or "response_format" in str(exc))
         )
+
+    def _translate_spans(self, spans: list[Span], language: str) -> None:
+        """Translate spans copied from sources in another language, in one short call; a span
+        whose translation is missing keeps its original words (still what the source says)."""
+        model = self.chat_model
+        assert model is not None
+        try:
+            reply = model.invoke(
+                compose.translation_messages([s.words for s in spans], language),
+                max_tokens=24 + 24 * len(spans),
+            )
+        except Exception:  # the original words are still right, only not translated
+            return
+        for s, text in zip(
+            spans, compose.parse_translations(str(reply.content), len(spans)), strict=True
+        ):
+            if text and verify.translation_kept(s.words, text, language):
+                s.text, s.translated = text, True
 
     def _backend_error(self, exc: Exception) -> str:
         s = self.settings
@@ -333,64 +480,29 @@ class Engine:
             "Check that the server runs, or use FUNDSTELLE_BACKEND=extractive"
         )
 
-    def _in_language(self, reply: Generated, language: str, timings: dict[str, float]) -> None:
-        """Translate an answer written in another language than the question's (the small model
-        copies German evidence into English answers); the check then runs on the translation."""
-        if language not in translate.LANGUAGE_NAMES or translate.written_in(reply.answer, language):
-            return
-        model = self.chat_model
-        assert model is not None
-        t = time.perf_counter()
-        try:
-            out = model.invoke(
-                translate.answer_translation_messages(reply.answer, language), max_tokens=160
-            )
-        except Exception:  # the untranslated answer is still checked and shown
-            return
-        text = str(out.content).strip()
-        if text and translate.written_in(text, language):
-            reply.answer = text  # markers it lost: reply.sources still names the sources
-        timings["language"] = time.perf_counter() - t
 
-    def _refuse(
-        self,
-        result: Answer,
-        evidence: list[Evidence],
-        text: str | None = None,
-        reason: str = "unsupported",
-    ) -> None:
-        result.refused = True
-        result.refusal_reason = reason
-        result.text = REFUSAL.get(result.language, REFUSAL["en"]) if text is None else text
-        result.sentences = [AnswerSentence(result.text, [], supported=True)] if result.text else []
-        # the closest passages, cited so that the reader can check them
-        result.citations = [
-            make_citation(n, ev, ev.score) for n, ev in enumerate(evidence[:3], start=1)
-        ]
+def _merged(parts: list[list[Evidence]]) -> list[Evidence]:
+    """Every part's evidence once, in the order of its numbers."""
+    seen: dict[int, Evidence] = {}
+    for part in parts:
+        for ev in part:
+            seen.setdefault(ev.n, ev)
+    return [seen[n] for n in sorted(seen)]
 
-    def _extract(self, result: Answer, evidence: list[Evidence]) -> None:
-        lead = EXTRACTIVE_LEAD.get(result.language, EXTRACTIVE_LEAD["en"])
-        best = [ev for ev in evidence[:2] if ev.score >= evidence[0].score - 0.05]
-        citations = [make_citation(n, ev, ev.score) for n, ev in enumerate(best, start=1)]
-        quotes = [f"„{ev.text}“ [{n}]" for n, ev in enumerate(best, start=1)]
-        result.text = f"{lead} " + " ".join(quotes)
-        result.sentences = [AnswerSentence(q, [n], True) for n, q in enumerate(quotes, start=1)]
-        result.citations = citations
 
-    def _check(self, result: Answer, reply: Generated, evidence: list[Evidence]) -> None:
-        text, sentences, citations = cite(
-            reply.answer,
-            list(reply.sources),
-            evidence,
-            self.checker,
-            question=result.standalone_question or result.question,
-            language=result.language,
-        )
-        if not any(s.supported for s in sentences):
-            # nothing the model said is backed by a source: do not pass it off as an answer
-            self._refuse(result, evidence, reason="unsupported")
-            return
-        result.text, result.sentences, result.citations = text, sentences, citations
+def _best(parts: list[list[Evidence]]) -> list[Evidence]:
+    """The sentences shown as the sources' own words: the best of each part, and for a simple
+    question a second one when it scores nearly as well."""
+    if len(parts) > 1:
+        return list({ev.n: ev for ev in (p[0] for p in parts if p)}.values())
+    evidence = parts[0] if parts else []
+    return [ev for ev in evidence[:2] if ev.score >= evidence[0].score - 0.05]
+
+
+def check_question_text(question: str, settings: Settings) -> str:
+    from .question import check_question
+
+    return check_question(question, settings)
 
 
 @lru_cache(maxsize=4)

@@ -8,6 +8,7 @@ similarity, across languages), by shared words, and by how well its chunk ranked
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -20,6 +21,8 @@ from fundstelle.ingest.chunker import sentence_units
 from fundstelle.ingest.embedders import Embedder
 from fundstelle.ingest.language import question_language
 
+from .grounding import has_word
+from .question import parts as question_parts
 from .types import Evidence, Passage
 
 _MAX_SENTENCE = 400  # characters; longer "sentences" (lists, tables) are cut at whitespace
@@ -230,3 +233,91 @@ class EvidenceSelector:
         ):
             best.setdefault(ev.chunk.chunk_id, ev.score)  # best first: the first one is the best
         return best
+
+
+# --- which sentences can be evidence ------------------------------------------------------------
+
+_INSTRUCTION_LIKE = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instruction|prompt|rules?)s?\b"
+    r"|\bignorier\w*\b.{0,40}\b(anweisung|anweisungen|instruktion\w*|prompt)\b"
+    r"|\b(system prompt|you are now|du bist jetzt)\b"
+    r"|^\s*(system|assistant|user)\s*:",
+    re.IGNORECASE,
+)
+
+
+def looks_like_instructions(text: str) -> bool:
+    """Sentences addressed to an AI ("ignore all previous instructions") are not evidence."""
+    return bool(_INSTRUCTION_LIKE.search(text))
+
+
+def looks_like_heading(text: str) -> bool:
+    """A few words with no number, no colon and no closing punctuation mark ("Unilaterale
+    Initiative"): a heading states nothing, yet its short vector sits close to many questions.
+    "Budget: 5 Milliarden Euro" states something and stays evidence."""
+    words = text.split()
+    return (
+        len(words) <= 4
+        and not re.search(r"\d|:", text)
+        and not re.search(r"[.!?;…\"'”“»«)]\s*$", text)
+    )
+
+
+def is_evidence(text: str) -> bool:
+    """A sentence that can back an answer: has a word, is not addressed to an AI, not a heading,
+    and not itself a question (a question states nothing; copied into the sources it only lures
+    the model). The numbers of a list ("1.") came out as sentences and were cited for "A"."""
+    return (
+        has_word(text)
+        and not looks_like_instructions(text)
+        and not looks_like_heading(text)
+        and not text.rstrip(" \"'”“»«").endswith("?")
+    )
+
+
+# a later part of a compound question that leans on the first ("what does it provide for?")
+_PRONOUN = re.compile(
+    r"\b(it|its|they|them|their|he|she|his|her|this|that|these|those|"
+    r"es|sie|er|ihr|ihre|ihren|sein|seine|seinen|dies\w*|das|der|die)\b",
+    re.IGNORECASE,
+)
+_WH_OPENING = re.compile(r"^\W*\w+\s+", re.UNICODE)
+
+
+def part_queries(question: str) -> list[str]:
+    """What each part of ``question`` is searched with: the part itself, and for a later part
+    that leans on a pronoun, also the first part's words after its question word ("Who signed
+    the declaration?" + "What does it provide for?" -> "What does it provide for? signed the
+    declaration")."""
+    parts = question_parts(question)
+    if len(parts) < 2:
+        return parts
+    context = _WH_OPENING.sub("", parts[0]).rstrip("?")
+    return [parts[0], *[p if not _PRONOUN.search(p) else f"{p} {context}" for p in parts[1:]]]
+
+
+def select(
+    selector: EvidenceSelector,
+    question: str,
+    passages: list[Passage],
+    per_part: int,
+    translations: Mapping[str, str] | None = None,
+) -> list[list[Evidence]]:
+    """The evidence of each part of ``question`` (best first, at most ``per_part`` each), and
+    every sentence numbered once across the parts (1, 2, ...: the numbers the reader sees and
+    citations keep). A sentence two parts share keeps one number."""
+    queries = part_queries(question)
+    numbered: dict[tuple[str, int], int] = {}
+    out: list[list[Evidence]] = []
+    for i, query in enumerate(queries):
+        ranked = [
+            ev
+            for ev in selector.score(query, passages, translations if i == 0 else None)
+            if is_evidence(ev.text)
+        ]
+        chosen = ranked[:per_part]
+        for ev in chosen:
+            key = (ev.chunk.doc_id, ev.start)
+            ev.n = numbered.setdefault(key, len(numbered) + 1)
+        out.append(chosen)
+    return out

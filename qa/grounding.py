@@ -19,6 +19,7 @@ from functools import lru_cache
 from fundstelle.ingest import lexicon
 from fundstelle.ingest.bm25 import _stopwords
 from fundstelle.ingest.language import question_language
+from fundstelle.ingest.types import Chunk
 
 _WORD = re.compile(r"[^\W_][\w\-'’]*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -166,8 +167,12 @@ class SourceText:
     text: str
 
     def __post_init__(self) -> None:
-        self.words = [w.lower() for w in _WORD.findall(self.text)]
+        tokens = [w.strip("'’-") for w in _WORD.findall(self.text)]
+        self.words = [w.lower() for w in tokens]
         self.word_set = set(self.words)
+        # names are compared case-sensitively: only a capitalised word (or one in capitals)
+        # of the source backs a name ("may" backs no "May", "us" no "US")
+        self.name_words = {w.lower() for w in tokens if w[:1].isupper()}
         self.numbers = {_digits(n) for n in _NUMBER.findall(self.text)}
         # number words below a hundred only: "mehrere tausend" (several thousand) is no 1,000
         self.numbers |= {
@@ -175,11 +180,18 @@ class SourceText:
         }
         self.magnitudes = {v for w in self.words if (v := lexicon.magnitude(w))}
         self.phrases = lexicon.phrases_in(self.text)
-        # what each word names by the tables, looked up once for all claims checked here
-        self.word_keys = {w: lexicon.keys(w) for w in self.word_set}
-        self.keys: set[str] = set()
-        for w, found in self.word_keys.items():
-            self.keys |= found or lexicon.leading_keys(w)
+        # what each word names by the tables, looked up once for all claims checked here; a
+        # lower-case word names a country or language only (German adjectives: "französische"),
+        # never a month, weekday or city ("may", "nice")
+        self.word_keys: dict[str, set[str]] = {}
+        for w in set(tokens):
+            found = lexicon.keys(w) or lexicon.leading_keys(w)
+            if not w[:1].isupper():
+                found = {k for k in found if k.startswith(("T:", "L:"))}
+            found |= lexicon.acronym_keys(w)
+            if found:
+                self.word_keys.setdefault(w.lower(), set()).update(found)
+        self.keys: set[str] = set().union(*self.word_keys.values()) if self.word_keys else set()
         for p in self.phrases:
             self.keys |= lexicon.keys(p)
 
@@ -190,14 +202,21 @@ def _digits(number: str) -> str:
 
 def _word_grounded(word: str, src: SourceText) -> bool:
     low = word.lower()
-    if low in src.word_set:
+    if low in src.name_words:
         return True
-    own = lexicon.keys(low)
+    own = lexicon.keys(low) | lexicon.acronym_keys(word)
     if own & src.keys:
         return True
+    if lexicon.acronym_keys(word) or (word.isupper() and len(word) <= 5):
+        # an acronym: spelled the same, or the first part of a compound ("US-Präsident")
+        return any(w.startswith(low + "-") for w in src.name_words)
     # the spelling rules below never equate two names that the tables tell apart
     # ("Austria" / "Australien", "Slovakia" / "Slowenien")
-    words = [w for w, k in src.word_keys.items() if not (own and k and not own & k)]
+    words = [
+        w
+        for w in src.name_words
+        if not (own and src.word_keys.get(w) and not own & src.word_keys[w])
+    ]
     if len(low) >= 4 and any(
         w.startswith(low) or (len(w) >= 4 and low.startswith(w) and len(low) - len(w) <= 3)
         for w in words
@@ -209,16 +228,35 @@ def _word_grounded(word: str, src: SourceText) -> bool:
         return True  # "Canadian" / "kanadische", "Persia" / "Persien"
     if len(low) < 5:
         return False
-    # transliterations: "Zelensky" / "Selenskyj"; on the skeletons, "Huguenots" / "Hugenotten"
+    # transliterations: "Zelensky" / "Selenskyj"; on the skeletons, "Huguenots" / "Hugenotten";
+    # and the last part of a German compound: "Britain" / "Großbritannien"
     sk = lexicon.skeleton(low)
     return any(
-        abs(len(w) - len(low)) <= 3
-        and (
-            SequenceMatcher(None, low, w).ratio() >= 0.78
-            or SequenceMatcher(None, sk, lexicon.skeleton(w)).ratio() >= 0.85
+        (
+            abs(len(w) - len(low)) <= 3
+            and (
+                SequenceMatcher(None, low, w).ratio() >= 0.78
+                or SequenceMatcher(None, sk, lexicon.skeleton(w)).ratio() >= 0.85
+            )
         )
+        or _compound_head(sk, w)
         for w in words
     )
+
+
+def _compound_head(skeleton: str, word: str) -> bool:
+    """``word`` ends in a name whose skeleton is ``skeleton`` ("großbritannien" ends in
+    "britannien", skeleton "britan", as "Britain" has)."""
+    if len(word) < len(skeleton) + 3:
+        return False
+    for cut in range(3, len(word) - 3):
+        tail = lexicon.skeleton(word[cut:])
+        if (
+            abs(len(tail) - len(skeleton)) <= 1
+            and SequenceMatcher(None, skeleton, tail).ratio() >= 0.85
+        ):
+            return True
+    return False
 
 
 def _name_grounded(claim: Claim, src: SourceText) -> bool:
@@ -259,76 +297,28 @@ def ungrounded_claims(claims_: list[Claim], sources: list[str]) -> list[str]:
     return missing
 
 
+def with_provenance(chunk: Chunk, text: str) -> str:
+    """``text`` of ``chunk`` with what its document says about itself (title, publisher, date):
+    a question may name the source ("According to TechCrunch ... published on November 18,
+    2023"), which no sentence of the article repeats."""
+    parts = [text, chunk.title or "", chunk.publisher or ""]
+    if chunk.date:
+        parts.append(lexicon.date_words(chunk.date))
+    return "\n".join(p for p in parts if p)
+
+
+def premise_missing(question: str, chunks: list[Chunk], language: str | None = None) -> list[str]:
+    """Names of the question that none of ``chunks`` has (with their documents' title,
+    publisher and date): the question rests on a premise the sources do not state ("How many
+    soldiers will Italy send?" asked of passages about European soldiers)."""
+    asked = [c for c in claims(question, language) if c.kind == "name"]
+    if not asked or not chunks:
+        return []
+    unique = {c.chunk_id: c for c in chunks}
+    return ungrounded_claims(asked, [with_provenance(c, c.text) for c in unique.values()])
+
+
 def ungrounded(sentence: str, sources: list[str], lang: str | None = None) -> list[str]:
     """Names and numbers of ``sentence`` (those it takes from the question included) that none
     of ``sources`` contains."""
     return ungrounded_claims(claims(sentence, lang), sources)
-
-
-# --- glossing German evidence for an English question -------------------------------------------
-
-_GERMAN_WORD = re.compile(r"\b[A-Za-zÄÖÜäöüß][\w\-]*")
-
-
-_QUANTITY = re.compile(
-    r"\b(?:(?P<q>mehrere|einige|wenige|viele|\d[\d.,]*)\s+)?(?P<m>hundert\w*|tausend\w*|"
-    r"million\w*|milliard\w*|dutzend\w*)\b",
-    re.IGNORECASE,
-)
-
-
-def _gloss_quantities(sentence: str) -> str:
-    """ "Mehrere tausend Soldaten" -> "Mehrere tausend (several thousand) Soldaten": the model
-    turned "mehrere tausend" into "more than 1,000"."""
-
-    def english(m: re.Match[str]) -> str:
-        value = lexicon.magnitude(m.group("m")) or lexicon.cardinal_value(m.group("m"))
-        if value is None:
-            return m.group(0)
-        word = lexicon.MAGNITUDES.get(value, "dozen")
-        q = m.group("q")
-        lead = lexicon.QUANTIFIERS.get(q.lower(), q) + " " if q else ""
-        return f"{m.group(0)} ({lead}{word})"
-
-    return _QUANTITY.sub(english, sentence)
-
-
-def gloss(sentence: str) -> str:
-    """German names of countries, weekdays and months, and German quantities, with their
-    English form in brackets: "Großbritannien und Frankreich" -> "Großbritannien (Britain) und
-    Frankreich (France)", "Mehrere tausend" -> "Mehrere tausend (several thousand)".
-    Small models translate these wrongly surprisingly often."""
-    sentence = _gloss_quantities(sentence)
-    out = []
-    pos = 0
-    for m in _GERMAN_WORD.finditer(sentence):
-        word = m.group(0)
-        english = lexicon.english_name(word) if word[0].isupper() else None
-        if english and lexicon.normal(english) != lexicon.normal(word):
-            out.append(sentence[pos : m.end()])
-            out.append(f" ({english})")
-            pos = m.end()
-    out.append(sentence[pos:])
-    return "".join(out)
-
-
-# "Putin said ..." asserts that someone spoke; a source that only mentions Putin does not back
-# that (the small model put words in the mouths of people the sources merely name).
-_SAYS = re.compile(
-    r"\b(said|says|told|stated|announced|declared|explained|"
-    r"stressed|emphasi[sz]ed|insisted|warned|promised|claimed|replied|according to|"
-    r"sagte|sagt|erklärte|erklärt|betonte|betont|kündigte|kündigt|meinte|meint|versprach|"
-    r"warnte|forderte|fordert|bekräftigte|bestätigte|bestätigten|sprach|antwortete|laut|zufolge)\b",
-    re.IGNORECASE,
-)
-_QUOTE_MARKS = re.compile(r"[„“”\"«»]")
-
-
-def attributes_speech(sentence: str) -> bool:
-    """The sentence reports what someone said."""
-    return bool(_SAYS.search(sentence))
-
-
-def speech_backed(sources: list[str]) -> bool:
-    """Some source reports speech too: a reporting verb or a quotation."""
-    return any(_SAYS.search(s) or _QUOTE_MARKS.search(s) for s in sources)

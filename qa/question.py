@@ -7,6 +7,8 @@ the embedding model (and everyone sharing the page) for most of a minute.
 
 from __future__ import annotations
 
+import re
+
 from fundstelle.core.errors import InputError
 from fundstelle.core.settings import Settings
 
@@ -24,3 +26,96 @@ def check_question(text: str, settings: Settings) -> str:
             "(FUNDSTELLE_MAX_QUESTION_CHARS): ask a shorter question"
         )
     return question
+
+
+# --- what a question asks for -------------------------------------------------------------------
+# Closed word classes of English and German grammar (question words, auxiliaries), not words of
+# any one corpus: they tell a yes/no question from one that asks for a value, and what kind of
+# value ("when" wants a date). :mod:`qa.verify` checks a span against that kind.
+
+_WH = {
+    "en": (
+        "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "whence",
+        "whither",
+    ),
+    "de": (
+        "was", "welche", "welcher", "welches", "welchen", "welchem", "wer", "wen", "wem",
+        "wessen", "wann", "wo", "woher", "wohin", "warum", "wieso", "weshalb", "weswegen", "wie",
+        "wieviel", "wieviele", "womit", "wofür", "wodurch", "worüber", "woran", "worauf",
+        "woraus", "worin", "wovon", "wozu", "wogegen", "wonach", "worum", "wobei",
+    ),
+}  # fmt: skip
+_AUX_EN = (
+    "is", "are", "was", "were", "am", "do", "does", "did", "has", "have", "had", "can", "could",
+    "will", "would", "should", "shall", "may", "might", "must",
+)  # fmt: skip
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+# answer kinds by the question's opening words (lower case, after a leading preposition)
+_EXPECTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(since |until |till |by |bis |seit |ab )?(when|wann)\b"), "date"),
+    (re.compile(r"^(in |from |since |until |im |in |seit |ab |bis )?(what|which|welche[mnrs]?) (year|date|day|month|century|decade|jahr|datum|tag|monat|jahrhundert|jahrzehnt)\b"), "date"),
+    (re.compile(r"^(how many|how much|how long|how old|how far|how high|how large|how big|how often|wie viele?|wieviele?|wie lange?|wie alt|wie weit|wie hoch|wie oft|wie gro(ß|ss)|what percentage|what share|what proportion|welchen anteil)\b"), "number"),
+    (re.compile(r"^(who|whom|whose|wer|wen|wem|wessen|von wem|mit wem|by whom|with whom|for whom|an wen|für wen)\b"), "agent"),
+    (re.compile(r"^(where|wo|wohin|woher|in which (\w+ )?(city|country|town|place|region|state)|in welche[mnr]? (\w+ )?(stadt|land|ort|region|staat))\b"), "place"),
+)  # fmt: skip
+
+
+def _opening(question: str) -> str:
+    return re.sub(r"\s+", " ", question.strip().lower())
+
+
+def expected_kind(question: str) -> str | None:
+    """What a question asks for, by its opening words: "date", "number", "agent" (a person or
+    body), "place", or ``None`` (anything else: "what", "why", "how")."""
+    text = _opening(question)
+    for pattern, kind in _EXPECTS:
+        if pattern.search(text):
+            return kind
+    return None
+
+
+def is_yes_no(question: str) -> bool:
+    """A question answered by yes or no: in English it opens with an auxiliary ("Did ...",
+    "Is it true ...", also after an opening clause: "Considering ..., does ..."); in German the
+    finite verb comes first ("Unterzeichnete Macron ...?"), so no question word stands among its
+    first three words."""
+    from fundstelle.ingest.language import question_language
+
+    words = [w.lower() for w in _WORD.findall(question)]
+    if not words:
+        return False
+    if question_language(question) == "de":
+        return question.rstrip().endswith("?") and not any(w in _WH["de"] for w in words[:3])
+    if words[0] in _AUX_EN:
+        return True
+    clauses = [c for c in re.split(r",\s*", question.strip()) if c]
+    if len(clauses) > 1:
+        last = [w.lower() for w in _WORD.findall(clauses[-1])]
+        return bool(last) and last[0] in _AUX_EN
+    return False
+
+
+# "Who signed it, and what does it provide for?": a second question joined by "and" + a
+# question word; each part gets evidence of its own
+_PARTS = re.compile(
+    r"(?:,\s*|\s+|;\s*)(?:and|und|sowie|also|auch)\s+(?=(?:"
+    + "|".join(sorted({*_WH["en"], *_WH["de"]}, key=len, reverse=True))
+    + r")\b)",
+    re.IGNORECASE,
+)
+
+
+def parts(question: str) -> list[str]:
+    """The questions a compound question asks, each standing on its own ("Who signed the
+    declaration, and what does it provide for?" -> "Who signed the declaration?", "what does it
+    provide for?"); one part for a simple question. A later part that leans on a pronoun is
+    searched together with the first part's words (see :mod:`qa.evidence`)."""
+    pieces = [p.strip(" ,;") for p in _PARTS.split(question) if p.strip(" ,;?")]
+    if len(pieces) < 2:
+        return [question]
+    out = []
+    for p in pieces:
+        p = p[0].upper() + p[1:]
+        out.append(p if p.endswith("?") else p + "?")
+    return out

@@ -114,6 +114,10 @@ class Citation:
     context_start: int = 0  # offset of ``context`` in the document text
     support: float = 0.0  # how well the quote supports the sentences that cite it
     publisher: str | None = None
+    # the words of the quote the answer copies (in the source's language), and where they stand
+    words: str = ""
+    words_start: int | None = None
+    words_end: int | None = None
 
 
 @dataclass
@@ -121,6 +125,24 @@ class AnswerSentence:
     text: str  # without markers
     citations: list[int] = field(default_factory=list)
     supported: bool = True
+
+
+@dataclass
+class Span:
+    """A piece of an answer: words copied verbatim from evidence sentence ``n`` (document
+    offsets ``start``/``end``), shown as ``text`` (their translation where the question is in
+    another language than the source, else the words themselves)."""
+
+    n: int
+    words: str
+    start: int
+    end: int
+    text: str
+    part: int = 0  # which part of a compound question it answers
+    translated: bool = False
+
+
+KINDS = ("answer", "quotes", "refusal")
 
 
 @dataclass
@@ -142,9 +164,14 @@ class Answer:
     error: str | None = None  # e.g. the generator could not be reached; passages still shown
     # the evidence sentences the generator was shown, numbered as it saw them
     evidence: list[Citation] = field(default_factory=list)
-    # why the answer is a refusal: "no evidence", "generator found nothing", "unsupported", ...
+    # why the answer is a refusal, or quotes instead of an answer: the rule that decided
+    # ("no evidence", "premise not in sources", "reader found nothing", "not verified: ...")
     refusal_reason: str | None = None
-    draft: str = ""  # what the generator wrote, before the citation check
+    draft: str = ""  # what the reader chose and copied, before verification
+    # "answer" (spans the reader copied, verified), "quotes" (the best evidence sentences,
+    # marked as such: the sources say it, no answer is claimed) or "refusal"
+    kind: str = "answer"
+    spans: list[Span] = field(default_factory=list)
 
     @property
     def unsupported(self) -> list[AnswerSentence]:
@@ -178,7 +205,24 @@ class Answer:
             evidence=[Citation(**c) for c in d.get("evidence", [])],
             refusal_reason=d.get("refusal_reason"),
             draft=d.get("draft", ""),
+            kind=d.get("kind", "refusal" if d.get("refused") else "answer"),
+            spans=[Span(**x) for x in d.get("spans", [])],
         )
+
+
+@dataclass
+class Sources:
+    """The evidence an answer is drawn from, as citations: streamed before the answer, so that
+    a reader sees what the sources say while the reader model works."""
+
+    citations: list[Citation]
+
+
+@dataclass
+class Waiting:
+    """Streamed while the question waits for the generator: ``ahead`` questions before it."""
+
+    ahead: int
 
 
 @dataclass

@@ -23,7 +23,7 @@ from fundstelle.qa.backends.cpu import background_work
 from fundstelle.qa.chain import AnswerChain
 from fundstelle.qa.engine import Engine
 from fundstelle.qa.question import check_question
-from fundstelle.qa.types import Answer, Citation, Filters, Turn
+from fundstelle.qa.types import Answer, Citation, Filters, Sources, Turn, Waiting
 from fundstelle.ui.render import display_path, search_notes
 from fundstelle.ui.sources import source_view
 from fundstelle.ui.webview import (
@@ -267,11 +267,20 @@ def show_source(c: Citation) -> None:
     )
 
 
+def show_evidence(evidence: list[Citation], cited: set[tuple[str, int]], shown: int = 3) -> None:
+    """The evidence sentences, best first; those the answer cites are marked."""
+    for c in evidence[:shown]:
+        mark = "✅ cited · " if (c.doc_id, c.start) in cited else ""
+        st.caption(plain(f"{mark}„{c.quote}“ — {c.title}"))
+
+
 def show_answer(a: Answer, i: int) -> None:
     for note in search_notes(a):
         st.caption(plain(note))
     if a.error:
         st.error(plain(a.error))
+    if a.kind == "quotes":
+        st.caption("No answer was verified: these are the sources' own words, closest first.")
     st.html(answer_html(a))
     if a.unsupported:
         st.warning(f"{len(a.unsupported)} sentence(s) are not backed by any source and are marked.")
@@ -300,6 +309,11 @@ def show_answer(a: Answer, i: int) -> None:
         for p in a.passages[:3]:
             with st.expander(plain(f"{p.chunk.title} · {display_path(p.chunk.source)}")):
                 st.text(p.chunk.text)
+    if a.evidence and not a.refused:
+        with st.expander(
+            f"Evidence: the {min(len(a.evidence), 5)} sentences the answer was drawn from"
+        ):
+            show_evidence(a.evidence, {(c.doc_id, c.start) for c in a.citations}, shown=5)
     if a.timings:
         st.caption(timing_line(a))
 
@@ -354,31 +368,37 @@ if question:
                 include_undated=include_undated,
             )
             history = [Turn(x.question, x.text) for x in answers[-3:]]
+            sources = st.empty()
             placeholder = st.empty()
             final = None
             text = ""
-            events = None
+            stream = None
             st.session_state["asking"] = question
             try:
                 with st.spinner("Searching the sources…"):
                     chain = AnswerChain(engine=engine_future.result())
-                    events = chain.events(
+                    # the Runnable's own stream: LangChain callbacks and config see the answer
+                    stream = chain.stream(
                         {"question": question, "history": history, "filters": filters, "k": k}
                     )
-                    next(events)  # retrieval done: the passages are found
+                    part = next(stream)  # the evidence, before any model call
+                if isinstance(part, Sources):
+                    with sources.container():
+                        st.caption("Evidence found, best first:")
+                        show_evidence(part.citations, set())
                 # any click on the page reruns it, which ends this run and its generation
                 stop = st.empty()
                 stop.button(
                     "Stop this answer", key="stop", help="Frees the model for the next question"
                 )
-                for event in events:
-                    if event.kind == "waiting":
-                        placeholder.info(waiting_text(event.ahead))
-                    elif event.kind == "token":
-                        text += event.text
+                for part in stream:
+                    if isinstance(part, Waiting):
+                        placeholder.info(waiting_text(part.ahead))
+                    elif isinstance(part, str):
+                        text += part
                         placeholder.text(text + " ▌")
-                    elif event.kind == "answer":
-                        final = event.answer
+                    elif isinstance(part, Answer):
+                        final = part
                 stop.empty()
             except FundstelleError as exc:
                 placeholder.empty()
@@ -387,9 +407,10 @@ if question:
                 # Stop, a click elsewhere, a reload or a closed tab end this run with
                 # Streamlit's StopException at its next update: closing the stream releases
                 # the model for the next question at once
-                if events is not None:
-                    events.close()
+                if stream is not None:
+                    stream.close()
             if final is not None:
+                sources.empty()
                 placeholder.empty()
                 show_answer(final, len(answers))
                 answers.append(final)

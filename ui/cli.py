@@ -293,22 +293,30 @@ def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
     """Answer QUESTION from the store, every claim cited to its source passage."""
     from fundstelle.qa.chain import AnswerChain
     from fundstelle.qa.question import check_question
-    from fundstelle.qa.types import Answer
-    from fundstelle.ui.render import render_answer
+    from fundstelle.qa.types import Answer, Sources, Waiting
+    from fundstelle.ui.render import render_answer, render_evidence
 
     settings, filters = _answer_settings(ctx, kw)
     question = check_question(question, settings)  # before the models load
     chain = AnswerChain.from_settings(settings)
     live = sys.stdout.isatty() and not as_json
     final = None
+    streamed = False
     for part in chain.stream({"question": question, "filters": filters}):
         if isinstance(part, Answer):
             final = part
-        elif live:
+        elif not live:
+            continue
+        elif isinstance(part, Sources):  # the sources first, while the reader works
+            click.secho(render_evidence(part.citations), dim=True)
+        elif isinstance(part, Waiting):
+            click.secho(f"(waiting for the model: {part.ahead} question(s) ahead)", dim=True)
+        else:
             click.secho(part, nl=False, dim=True)
+            streamed = True
     assert final is not None
     engine = chain.engine
-    if live:
+    if live and streamed:
         click.echo("\n")
     if as_json:
         click.echo(json.dumps(final.to_dict(), ensure_ascii=False, indent=2))
@@ -377,7 +385,7 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
 @click.argument("gold", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--dataset",
-    type=click.Choice(["gold", "xquad-xling", "xquad-de", "multihop-rag"]),
+    type=click.Choice(["gold", "xquad-xling", "xquad-de", "germanquad", "multihop-rag"]),
     default="gold",
     show_default=True,
     help="A gold set on the current store, or a public benchmark (read from --data-dir).",
@@ -391,7 +399,8 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
     "--split",
     type=click.Choice(["dev", "heldout", "test"]),
     help="XQuAD: articles 0-23 (dev, the default) or 24-47 (heldout: report only, never tune). "
-    "MultiHop-RAG: the seeded 300-query sample (test) or the other queries (dev).",
+    "MultiHop-RAG: the seeded 300-query sample (test) or the other queries (dev). "
+    "GermanQuAD slice: its development or test articles.",
 )
 @click.option("--limit", type=int, help="Only this many questions (a seeded sample).")
 @click.option("--seed", type=int, default=0, show_default=True)

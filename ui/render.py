@@ -50,6 +50,22 @@ def search_notes(answer: Answer) -> list[str]:
     return notes
 
 
+def render_evidence(citations: list[Citation], width: int = 100, shown: int = 3) -> str:
+    """The first evidence sentences, as soon as they are found (before the answer)."""
+    lines = [f"Evidence ({len(citations)} sentences, best first):"]
+    for c in citations[:shown]:
+        head = f"  ({c.n}) "
+        lines.append(
+            textwrap.fill(
+                f"„{printable(c.quote)}“ — {printable(c.title)}",
+                width=width,
+                initial_indent=head,
+                subsequent_indent=" " * len(head),
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
 def render_answer(answer: Answer, width: int = 100) -> str:
     lines = [click.style(f"({note})", dim=True) for note in search_notes(answer)]
     if answer.error:
@@ -66,12 +82,22 @@ def render_answer(answer: Answer, width: int = 100) -> str:
                 fg="yellow",
             )
         )
+    if answer.kind == "quotes" and not answer.error:
+        lines.append(
+            click.style(
+                "(no answer was verified; these are the sources' own words, the closest to the "
+                "question)",
+                dim=True,
+            )
+        )
     if answer.citations:
         heading = "Closest passages:" if answer.refused or answer.error else "Sources:"
         lines.append("")
         lines.append(click.style(heading, bold=True))
         for c in answer.citations:
             lines.append(f"[{c.n}] {source_line(c)}")
+            if c.words and c.words != c.quote:
+                lines.append(f"      answer copied from: „{printable(c.words)}“")
             quote = textwrap.fill(
                 f"„{c.quote}“",
                 width=width - 6,

@@ -191,6 +191,8 @@ def conversation_markdown(answers: list[Answer]) -> str:
         lines += [f"## {a.question}", "", a.text, ""]
         for s in a.unsupported:
             lines.append(f"> unsupported: {s.text}")
+        if a.kind == "quotes":
+            lines.append("> no answer was verified: the sources' own words, closest first")
         if a.citations:
             lines.append("Closest passages:" if a.refused else "Sources:")
             lines.append("")

@@ -223,6 +223,16 @@ def prefix_states(llm: Any) -> PrefixStates:
     return _PREFIXES[id(llm)]
 
 
+@lru_cache(maxsize=32)
+def _grammar(gbnf: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_string(gbnf, verbose=False)
+    except ValueError as exc:
+        raise BackendError(f"the reader's grammar does not parse: {exc}") from exc
+
+
 def _set_threads(llm: Any, fixed: int | None) -> None:
     threads = (cpu.generation_threads(fixed), cpu.prompt_threads(fixed))
     if getattr(llm, "_fundstelle_threads", None) != threads:
@@ -267,7 +277,7 @@ class LlamaCppChat(BaseChatModel):
     def _request(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        return {
+        request = {
             "messages": [
                 {"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages
             ],
@@ -276,6 +286,9 @@ class LlamaCppChat(BaseChatModel):
             "stop": stop or kwargs.get("stop"),
             "response_format": kwargs.get("response_format"),
         }
+        if kwargs.get("grammar"):  # a GBNF grammar (the reader's spans of the evidence)
+            request["grammar"] = _grammar(kwargs["grammar"])
+        return request
 
     def _prepare(self, llm: Any, request: dict[str, Any]) -> tuple[PrefixStates | None, list[int]]:
         """Threads for the load now, and the constant prompt part in the cache (inside a turn)."""

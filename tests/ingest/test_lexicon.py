@@ -11,7 +11,11 @@ def test_month_names_of_both_languages_from_cldr() -> None:
 
 
 def test_names_and_number_words_of_both_languages() -> None:
-    assert lexicon.same_thing("Großbritannien", "United Kingdom")
+    assert lexicon.same_thing("Vereinigtes Königreich", "United Kingdom")
+    # no hand-kept aliases: acronyms by CLDR's codes and the initials of its names
+    assert lexicon.acronym_keys("UK") == lexicon.keys("United Kingdom")
+    assert lexicon.acronym_keys("USA") == lexicon.keys("United States")
+    assert lexicon.acronym_keys("us") == set()
     assert lexicon.same_thing("Litauen", "Lithuania") and not lexicon.same_thing(
         "Austria", "Australien"
     )

@@ -7,7 +7,7 @@ import pytest
 from fundstelle.core.errors import InputError
 from fundstelle.core.settings import Settings
 from fundstelle.qa.chain import AnswerChain, FundstelleRetriever
-from fundstelle.qa.types import Answer, Filters
+from fundstelle.qa.types import Answer, Filters, Sources
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 
@@ -65,17 +65,21 @@ def test_chain_invoke_and_batch_return_checked_answers(extractive: Settings) -> 
     assert isinstance(mixed[0], InputError) and isinstance(mixed[1], Answer)
 
 
-def test_chain_streams_text_then_the_answer(seed_settings: Settings) -> None:
-    reply = json.dumps(
-        {"found": True, "answer": "France and Britain could plan bases in Ukraine.", "sources": [1]}
+def test_chain_streams_sources_then_text_then_the_answer(seed_settings: Settings) -> None:
+    engine = AnswerChain.from_settings(seed_settings.with_overrides(backend="extractive")).engine
+    n = next(
+        ev.n
+        for ev in engine.evidence(QUESTION_DE, engine.retrieve(QUESTION_DE).passages)
+        if ev.text == BASES
     )
+    reply = json.dumps({"sentence": n, "answer": "Großbritannien und Frankreich"})
     model = ScriptedChatModel(replies=[reply])
     chain = AnswerChain.from_settings(seed_settings, chat_model=model)
-    parts = list(chain.stream(QUESTION))
-    *deltas, final = parts
-    assert isinstance(final, Answer) and not final.refused
+    first, *deltas, final = list(chain.stream(QUESTION_DE))
+    assert isinstance(first, Sources) and any(c.quote == BASES for c in first.citations)
+    assert isinstance(final, Answer) and final.kind == "answer"
     assert deltas and all(isinstance(d, str) for d in deltas)
-    assert "".join(deltas).startswith("France and Britain")
+    assert "".join(deltas) == "Großbritannien und Frankreich"
     assert final.citations[0].quote == BASES
 
 

@@ -1,6 +1,7 @@
 """The ollama backend against a stand-in server that speaks Ollama's HTTP API (``POST /api/chat``,
-streamed as JSON lines), on the real store: the request carries the answer schema as ``format``,
-the streamed reply becomes a checked, cited answer, and a server error is a clear answer error."""
+streamed as JSON lines), on the real store: the request carries the reader's schema as
+``format``, the streamed reply becomes a verified, cited answer, and a server error is a clear
+answer error with the sources' own words still shown."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from typing import Any, ClassVar
 import pytest
 from fundstelle.core.settings import Settings
 from fundstelle.qa.chain import AnswerChain
-from fundstelle.qa.generate import SCHEMA
 
 BASES = "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."
 
@@ -76,21 +76,25 @@ def ollama() -> Iterator[str]:
 
 
 def test_ollama_backend_answers_through_the_chat_api(seed_settings: Settings, ollama: str) -> None:
-    _Ollama.reply = json.dumps(
-        {"found": True, "answer": "France and Britain could plan bases in Ukraine.", "sources": [1]}
-    )
     settings = seed_settings.with_overrides(
         backend="ollama", llm_model="tiny", llm_base_url=ollama, translate_queries=False
     )
     chain = AnswerChain.from_settings(settings)
-    *deltas, answer = list(chain.stream("Which countries plan bases in Ukraine?"))
-    assert "".join(deltas).startswith("France and Britain")
-    assert not answer.refused and answer.error is None
+    question = "Welche Länder könnten Stützpunkte in der Ukraine planen?"
+    evidence = chain.engine.evidence(question, chain.engine.retrieve(question).passages)
+    n = next(ev.n for ev in evidence if ev.text == BASES)
+    _Ollama.reply = json.dumps({"sentence": n, "answer": "Großbritannien und Frankreich"})
+    *parts, answer = list(chain.stream(question))
+    deltas = [p for p in parts if isinstance(p, str)]
+    assert "".join(deltas).startswith("Großbritannien und Frankreich")
+    assert answer.kind == "answer" and answer.error is None
+    assert answer.text == "Großbritannien und Frankreich [1]"
     assert answer.citations[0].quote == BASES and answer.backend == "ollama"
     (request,) = _Ollama.requests
     body = request["body"]
     assert request["path"] == "/api/chat" and body["model"] == "tiny" and body["stream"] is True
-    assert body["format"] == SCHEMA, "the answer format is requested as a JSON schema"
+    # the reply's shape is requested as a JSON schema naming the sentences it may choose
+    assert body["format"]["properties"]["sentence"]["enum"] == [0, *[ev.n for ev in evidence]]
     roles = [m["role"] for m in body["messages"]]
     assert roles == ["system", "user"] and "Stützpunkte" in body["messages"][1]["content"]
 
@@ -101,6 +105,6 @@ def test_an_ollama_error_is_an_answer_error_not_a_crash(
     _Ollama.status = 404
     settings = seed_settings.with_overrides(backend="ollama", llm_model="tiny", llm_base_url=ollama)
     answer = AnswerChain.from_settings(settings).invoke("Which countries plan bases in Ukraine?")
-    assert answer.refused and answer.error
+    assert answer.kind == "quotes" and answer.error
     assert "ollama backend at " + ollama in answer.error and "not found" in answer.error
-    assert answer.citations, "the closest passages are still listed"
+    assert answer.citations, "the sources' own words are still shown"

@@ -11,7 +11,8 @@ from fundstelle.core.errors import InputError
 from fundstelle.core.settings import Settings
 from fundstelle.ingest.language import question_language
 from fundstelle.ingest.pipeline import ingest
-from fundstelle.qa.engine import REFUSAL, Engine
+from fundstelle.qa.compose import REFUSAL
+from fundstelle.qa.engine import Engine
 from fundstelle.qa.question import check_question
 from fundstelle.qa.retrieve import Retriever
 from fundstelle.qa.types import Filters

@@ -1,0 +1,146 @@
+"""Who should choose the answering sentence: the re-rank, the model, or both?
+
+For each question of a development set, the evidence sentences are ranked as ``ask`` ranks them;
+then the reader (``qa.read``) is asked to choose among the top ``n`` of them and copy the
+answering words, for several ``n``. Printed per variant: how often the gold answer is in the
+sentence it chose and in the words it copied, how often it said "none" although the gold was in
+what it saw, and its seconds per question. ``top-k holds`` is the ceiling: the gold is in one of
+the first k sentences.
+
+    python -m benchmarks.bench_reader --dataset xquad-de --limit 100 --variants 1,2,4
+    python -m benchmarks.bench_reader --dataset germanquad --limit 100
+
+Development sets only (xquad-xling / xquad-de dev articles, the GermanQuAD slice's dev part,
+the seed gold set's development part). One LLM job at a time: about 3-4 s per question and
+variant on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from typing import Any
+
+from fundstelle.core.settings import Settings
+from fundstelle.eval import metrics as m
+from fundstelle.qa import read
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.question import is_yes_no
+
+
+def dev_items(dataset: str, settings: Settings) -> tuple[Settings, list[tuple[str, list[str]]]]:
+    """(store settings, [(question, gold forms)]) of a development set."""
+    from fundstelle.eval import benchmarks as b
+    from fundstelle.eval import datasets as d
+
+    if dataset == "germanquad":
+        paragraphs, items = d.germanquad()
+        articles, _ = d.xquad(range(0, 48), settings.data_dir)
+        src = d.write_german_corpus(paragraphs, articles, b.CACHE / "german-open.jsonl")
+        store = b.cached_store("german-open", settings, src)
+        dev = {p.document_id for p in paragraphs if p.split == "dev"}
+        return store, [(it.question, list(it.answers)) for it in items if it.paragraph in dev]
+    if dataset in ("xquad-de", "xquad-xling"):
+        if dataset == "xquad-de":
+            articles, _ = d.xquad(range(0, 48), settings.data_dir)
+            src = d.write_xquad_paragraphs(articles, b.CACHE / "xquad-de-paragraphs.jsonl")
+            store = b.cached_store("xquad-paragraphs", settings, src)
+        else:
+            articles, _ = d.xquad(d.DEV_ARTICLES, settings.data_dir)
+            src = d.write_xquad_collection(articles, b.CACHE / "xquad-de-dev.jsonl")
+            store = b.cached_store("xquad-dev", settings, src)
+        _, items = d.xquad(d.DEV_ARTICLES, settings.data_dir)
+        q = (lambda it: it.question_de) if dataset == "xquad-de" else (lambda it: it.question_en)
+        return store, [(q(it), [it.answer_de, it.answer_en]) for it in items]
+    if dataset == "seed":
+        from fundstelle.eval.gold import DEFAULT_GOLD, load_gold
+
+        gold = [g for g in load_gold(DEFAULT_GOLD) if not g.unanswerable]
+        return settings, [(g.question, [a for alts in g.facts for a in alts]) for g in gold]
+    raise SystemExit(f"unknown dataset {dataset}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", default="xquad-de")
+    ap.add_argument("--limit", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--variants", default="1,2,4", help="how many top sentences the reader sees")
+    ap.add_argument("--no-titles", action="store_true", help="sentences without their titles")
+    ap.add_argument(
+        "--translate", action="store_true", help="the question translated for search (one call)"
+    )
+    args = ap.parse_args()
+
+    settings = Settings()
+    store, items = dev_items(args.dataset, settings)
+    if args.limit and args.limit < len(items):
+        items = random.Random(args.seed).sample(items, args.limit)
+    engine = Engine(
+        store.with_overrides(
+            evidence_sentences=max(6, *map(int, args.variants.split(","))),
+            translate_queries=args.translate,
+        )
+    )
+    model = engine.chat_model
+    assert model is not None, "the reader needs a generator (not the extractive backend)"
+    kind = read.model_kind(model)
+    variants = [int(v) for v in args.variants.split(",")]
+    stats: dict[int, dict[str, list[float]]] = {
+        n: {"sentence": [], "span": [], "none_missed": [], "none": [], "seconds": [], "words": []}
+        for n in variants
+    }
+    holds_at: dict[int, list[float]] = {k: [] for k in (1, 2, 4, 6)}
+    for question, forms in items:
+        retrieval, translations = engine._retrieve(question, None, None)
+        evidence = engine.evidence(question, retrieval.passages, translations or None)
+        holds = [m.fact_present(ev.text, forms) for ev in evidence]
+        for k in holds_at:
+            holds_at[k].append(1.0 if any(holds[:k]) else 0.0)
+        for n in variants:
+            shown = evidence[:n]
+            verdict = is_yes_no(question)
+            t = time.perf_counter()
+            raw = "".join(
+                read.stream(
+                    read.bind(model, kind, shown, verdict),
+                    read.messages(question, shown, verdict, titles=not args.no_titles),
+                )
+            )
+            reading = read.parse(raw, shown)
+            s = stats[n]
+            s["seconds"].append(time.perf_counter() - t)
+            chosen = reading.picks[0] if reading.picks else None
+            by_n = {ev.n: ev for ev in shown}
+            s["sentence"].append(
+                1.0 if chosen and m.fact_present(by_n[chosen.n].text, forms) else 0.0
+            )
+            s["span"].append(1.0 if chosen and m.fact_present(chosen.text, forms) else 0.0)
+            s["none"].append(1.0 if not chosen else 0.0)
+            s["none_missed"].append(1.0 if not chosen and any(holds[:n]) else 0.0)
+            if chosen:
+                s["words"].append(len(chosen.text.split()))
+    print(
+        f"{args.dataset}: {len(items)} questions, titles {'off' if args.no_titles else 'on'}, "
+        f"translation {'on' if args.translate else 'off'}"
+    )
+    print(
+        "ceiling: gold in the first k sentences: "
+        + ", ".join(f"k={k} {statistics.mean(v):.3f}" for k, v in holds_at.items())
+    )
+    print(
+        f"{'sees':>5} {'sentence':>9} {'span':>6} {'none':>6} {'none, gold shown':>17} {'words p50':>9} {'s/q':>6}"
+    )
+    for n, s in stats.items():
+        mean: Any = statistics.mean
+        print(
+            f"{n:>5} {mean(s['sentence']):>9.3f} {mean(s['span']):>6.3f} {mean(s['none']):>6.3f}"
+            f" {mean(s['none_missed']):>17.3f} {statistics.median(s['words'] or [0]):>9.1f}"
+            f" {mean(s['seconds']):>6.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Decide, in one place: an answer, the sources' own words, or a refusal, and which rule fired.
+
+Refusals come only from the evidence (nothing close enough to the question; a name the question
+brings that no evidence passage holds) or from the reader's explicit "none" where the evidence
+is weak too. When the reader found nothing, or its span failed verification, while the
+evidence is strong, the best evidence sentences are shown as quotes, marked as such: what the
+sources hold is never lost to a weak reader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .calibration import Calibration
+from .types import Evidence
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # "answer", "quotes" or "refusal"
+    reason: str | None = None  # the rule that fired; None for a verified answer
+
+
+def before_reading(
+    evidence: list[Evidence], premise: list[str], calibration: Calibration
+) -> Decision | None:
+    """A refusal that no reader can change (checked before any model call), else ``None``."""
+    if not evidence or evidence[0].score < calibration.min_evidence:
+        return Decision("refusal", "no evidence")
+    if premise:
+        return Decision("refusal", f"premise not in sources: {', '.join(premise)}")
+    return None
+
+
+def after_reading(
+    evidence: list[Evidence],
+    *,
+    answered: bool,
+    reader_none: bool,
+    failures: list[str],
+    calibration: Calibration,
+    error: str | None = None,
+    extractive: bool = False,
+) -> Decision:
+    """After reading and verification: ``answered`` when some part has a verified span."""
+    if answered:
+        return Decision("answer")
+    if extractive:
+        return Decision("quotes", "extractive backend")
+    if error:
+        return Decision("quotes", "generator error")
+    strong = bool(evidence) and evidence[0].score >= calibration.strong
+    if reader_none and not failures:
+        return Decision("quotes" if strong else "refusal", "reader found nothing")
+    reason = "not verified: " + "; ".join(failures) if failures else "reader copied nothing"
+    return Decision("quotes" if strong else "refusal", reason)
