@@ -23,6 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -60,20 +61,125 @@ def _load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
     cpu.WATCH.start()  # so that the first answer already knows how busy the machine is
     # llama-cpp-python defaults to half the cores; on a 2-core laptop that halves the speed
     threads = n_threads or cpu.cores()
+    safe = amx_safe(model_path)
     try:
-        llama = Llama(
-            model_path=model_path,
-            n_ctx=n_ctx,
-            n_threads=threads,
-            n_threads_batch=threads,
-            verbose=False,
-        )
+        with _without_extra_buffers(not safe):
+            llama = Llama(
+                model_path=model_path,
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
     except (ValueError, OSError, RuntimeError) as exc:
         raise BackendError(f"cannot load the GGUF model {model_path}: {exc}") from exc
     # freed before interpreter teardown: Llama.__del__ at exit finds its C bindings gone and
     # prints a TypeError traceback after every command that loaded the model
     atexit.register(llama.close)
     return llama
+
+
+# --- llama.cpp builds with AMX kernels on machines that cannot run them ----------------------
+# pip builds llama.cpp for the CPU it runs on. Some virtual machines report Intel AMX but fault
+# on its instructions (a general protection fault, the process dies with SIGSEGV at the first
+# evaluation). Such a build is detected once per build and model by a probe in a child process;
+# where it dies, the model is loaded without llama.cpp's extra buffer types (AMX's and the
+# weight repacking's): it runs, about 2x slower. The README's install builds without AMX.
+_FIX = (
+    'CMAKE_ARGS="-DCMAKE_C_FLAGS=-mno-amx-int8 -DCMAKE_CXX_FLAGS=-mno-amx-int8" '
+    "pip install --force-reinstall --no-cache-dir --no-deps llama-cpp-python==0.3.36"
+)
+
+
+def _build_has_amx() -> bool:
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info()
+    info = info.decode() if isinstance(info, bytes) else str(info)
+    return "AMX_INT8 = 1" in info
+
+
+def _cpu_reports_amx() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return " amx_int8" in f.read()
+    except OSError:
+        return False
+
+
+_PROBE = """
+import sys
+from llama_cpp import Llama
+llm = Llama(model_path=sys.argv[1], n_ctx=64, n_threads=1, verbose=False)
+llm.eval(llm.tokenize(b"Fundstelle probe", add_bos=True))
+"""
+
+
+def amx_safe(model_path: str) -> bool:
+    """Whether the installed llama.cpp can evaluate ``model_path`` with its AMX kernels here
+    (true without AMX in the build or the CPU). Probed once in a child process, remembered
+    beside the model keyed by the library's file and the model's size."""
+    import hashlib
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import llama_cpp
+
+    if not (_cpu_reports_amx() and _build_has_amx()):
+        return True
+    lib = Path(llama_cpp.__file__).parent / "lib"
+    stamp = [
+        (p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in sorted(lib.glob("*.so*"))
+    ]
+    key = hashlib.sha1(json.dumps([stamp, model_path, Path(model_path).stat().st_size]).encode())
+    memo = Path(model_path).parent / f".amx-probe-{key.hexdigest()[:16]}"
+    if memo.exists():
+        return memo.read_text().strip() == "ok"
+    try:
+        rc = subprocess.run(
+            [sys.executable, "-c", _PROBE, model_path],
+            capture_output=True,
+            timeout=300,
+            check=False,
+        ).returncode
+    except subprocess.TimeoutExpired:
+        rc = 0  # slow, not faulting
+    ok = rc == 0
+    try:
+        memo.write_text("ok" if ok else f"fault {rc}")
+    except OSError:
+        pass
+    if not ok:
+        log.warning(
+            "llama.cpp was built with AMX kernels that this machine cannot run: the model is "
+            "loaded without them and answers about 2x slower. To fix: %s",
+            _FIX,
+        )
+    return ok
+
+
+@contextmanager
+def _without_extra_buffers(active: bool) -> Iterator[None]:
+    """While loading: llama.cpp's default model parameters without extra buffer types."""
+    if not active:
+        yield
+        return
+    import llama_cpp.llama as high
+
+    original = high.llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    high.llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        high.llama_cpp.llama_model_default_params = original
 
 
 def _common_length(a: Any, b: Any) -> int:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from fundstelle.qa.backends import cpu
@@ -97,3 +98,37 @@ def test_threads_leave_busy_cores_alone() -> None:
             p.wait()
     with cpu.background_work():
         assert cpu.busy_elsewhere() >= 1
+
+
+def test_a_build_whose_amx_kernels_fault_here_is_loaded_without_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some virtual machines report AMX and fault on it: a probe in a child process finds out
+    once (remembered beside the model), and the model is then loaded without llama.cpp's extra
+    buffer types. The probe here is a child that dies as such a build does."""
+    from fundstelle.qa.backends import llamacpp
+
+    model_file = tmp_path / "m.gguf"
+    model_file.write_bytes(b"GGUF")
+    monkeypatch.setattr(llamacpp, "_cpu_reports_amx", lambda: True)
+    monkeypatch.setattr(llamacpp, "_build_has_amx", lambda: True)
+    monkeypatch.setattr(
+        llamacpp, "_PROBE", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
+    )
+    assert llamacpp.amx_safe(str(model_file)) is False
+    (memo,) = tmp_path.glob(".amx-probe-*")
+    assert memo.read_text().startswith("fault")
+    monkeypatch.setattr(llamacpp, "_PROBE", "raise SystemExit(0)")
+    assert llamacpp.amx_safe(str(model_file)) is False, "remembered, not probed again"
+    memo.unlink()
+    assert llamacpp.amx_safe(str(model_file)) is True
+    # without AMX in the CPU or the build there is nothing to probe
+    monkeypatch.setattr(llamacpp, "_cpu_reports_amx", lambda: False)
+    monkeypatch.setattr(llamacpp, "_PROBE", "raise SystemExit(1)")
+    assert llamacpp.amx_safe(str(tmp_path / "other.gguf")) is True
+
+    import llama_cpp.llama as high
+
+    with llamacpp._without_extra_buffers(True):
+        assert high.llama_cpp.llama_model_default_params().use_extra_bufts is False
+    assert high.llama_cpp.llama_model_default_params().use_extra_bufts is True
