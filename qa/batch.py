@@ -10,6 +10,7 @@ import csv
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,13 @@ def read_questions(path: Path) -> list[Question]:
                 )
             )
     elif suffix == ".csv":
-        reader = list(csv.reader(text.splitlines()))
+        # a question longer than csv's default field limit (131,072) is refused like any
+        # overlong question, as an error row; the whole file is in memory already
+        csv.field_size_limit(max(csv.field_size_limit(), min(len(text) + 1, sys.maxsize)))
+        try:
+            reader = list(csv.reader(text.splitlines()))
+        except csv.Error as exc:
+            raise InputError(f"{path}: not a readable CSV file ({exc})") from exc
         if not reader:
             return []
         header = [h.strip().lower() for h in reader[0]]
@@ -106,6 +113,42 @@ def read_questions(path: Path) -> list[Question]:
     return out
 
 
+# every record run_batch writes has these keys (and "answer" when there is one)
+_RECORD_KEYS = ("id", "question", "error")
+# how json.dumps begins a record: a last line cut short by an interrupted run starts so
+_RECORD_START = '{"id": '
+
+
+def _is_record(line: str) -> bool:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(obj, dict) and all(k in obj for k in _RECORD_KEYS)
+
+
+def check_answers_file(out_path: Path) -> None:
+    """Raise :class:`InputError` unless ``out_path`` holds only answer records of
+    :func:`run_batch` (its last line may be cut short): a resumed run rewrites the file, and must
+    never do that to notes, questions or anything else."""
+    try:
+        lines = out_path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        lines = ["\ufffd"]  # not text: not ours
+    except OSError as exc:
+        raise InputError(f"cannot read {out_path}: {exc.strerror or exc}") from exc
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or _is_record(line):
+            continue
+        if n == len(lines) and line.startswith(_RECORD_START):
+            continue  # cut short by an interrupted run: answered again
+        raise InputError(
+            f"{out_path} is not an answers file of 'fundstelle batch' (line {n}), and a run "
+            "would rewrite it; give a new file for the answers (-o), or the answers file of an "
+            "earlier run to resume it"
+        )
+
+
 def answered_ids(out_path: Path) -> set[str]:
     """Ids already answered in ``out_path``; lines recording an error are dropped so that those
     questions are tried again (the file is rewritten atomically)."""
@@ -118,7 +161,7 @@ def answered_ids(out_path: Path) -> set[str]:
             obj = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut short by an interrupted run
-        if obj.get("error") is None and "id" in obj:
+        if isinstance(obj, dict) and obj.get("error") is None and "id" in obj:
             done.add(str(obj["id"]))
             keep.append(line)
     tmp = out_path.with_name(out_path.name + ".tmp")
@@ -127,12 +170,20 @@ def answered_ids(out_path: Path) -> set[str]:
     return done
 
 
-def check_output(out_path: Path) -> None:
-    """Raise :class:`InputError` unless answers can be appended to ``out_path``."""
+def check_output(out_path: Path, questions_path: Path | None = None) -> None:
+    """Raise :class:`InputError` unless answers can be appended to ``out_path``: not the
+    question file, not a folder, and new or an answers file of an earlier run."""
     if out_path.is_dir():
         raise InputError(
             f"{out_path} is a folder; give a file for the answers, e.g. {out_path / 'answers.jsonl'}"
         )
+    if questions_path is not None and _same_file(out_path, questions_path):
+        raise InputError(
+            f"{out_path} is the question file; give another file for the answers, "
+            f"e.g. -o {out_path.with_name(out_path.stem + '-answers.jsonl')}"
+        )
+    if out_path.exists():
+        check_answers_file(out_path)
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         with out_path.open("a", encoding="utf-8"):
@@ -141,6 +192,13 @@ def check_output(out_path: Path) -> None:
         raise InputError(
             f"cannot write the answers to {out_path}: {exc.strerror or exc}; choose another -o"
         ) from exc
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # also through links and other spellings of the path
+    except OSError:
+        return False
 
 
 def run_batch(
@@ -152,11 +210,13 @@ def run_batch(
     filters: Filters | None = None,
     k: int | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    questions_path: Path | None = None,
 ) -> dict[str, int]:
-    """Answer ``questions`` into ``out_path`` (JSON Lines) through the answer chain (an engine is
-    wrapped in one). Returns counts: done, failed, skipped."""
+    """Answer ``questions`` (read from ``questions_path``, which is never written) into
+    ``out_path`` (JSON Lines) through the answer chain (an engine is wrapped in one). Returns
+    counts: done, failed, skipped."""
     chain = pipeline if isinstance(pipeline, AnswerChain) else AnswerChain(engine=pipeline)
-    check_output(out_path)
+    check_output(out_path, questions_path)
     try:
         done = answered_ids(out_path)
     except OSError as exc:  # the file is writable but its folder is not (the rewrite)

@@ -347,12 +347,13 @@ def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
 @click.pass_context
 def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, **kw: Any) -> None:
     """Answer every question of a .txt, .jsonl or .csv file into a JSON Lines file (resumable)."""
-    from fundstelle.qa.batch import read_questions, run_batch
+    from fundstelle.qa.batch import check_output, read_questions, run_batch
     from fundstelle.qa.chain import AnswerChain
     from tqdm import tqdm
 
     settings, filters = _answer_settings(ctx, kw)
     items = read_questions(questions)
+    check_output(output, questions)  # before the models load
     if concurrency > 1 and settings.backend in ("llamacpp", "extractive"):
         click.echo(
             f"The {settings.backend} backend runs in this process: answering one question at a time.",
@@ -370,6 +371,7 @@ def batch(ctx: click.Context, questions: Path, output: Path, concurrency: int, *
         filters=filters,
         k=kw.get("k"),
         on_result=lambda record: bar.update(1),
+        questions_path=questions,
     )
     bar.update(counts["skipped"])
     bar.close()

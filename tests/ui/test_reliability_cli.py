@@ -240,3 +240,54 @@ def test_fundstelle_ui_stops_on_sigterm(tmp_path: Path) -> None:
                 p.kill()
         if proc.poll() is None:
             proc.kill()
+
+
+def test_batch_never_writes_over_its_questions_or_a_file_that_is_not_answers(
+    run, tmp_path: Path
+) -> None:
+    """'-o q.txt' replaced the questions with the answers, and '-o notes.md' kept only the
+    lines that parsed as JSON: the output must be a new file or an answers file of ours."""
+    run("ingest", str(CORPUS))
+    txt = tmp_path / "q.txt"
+    txt.write_text(BASES + "\n")
+    jsonl = tmp_path / "q.jsonl"
+    jsonl.write_text(json.dumps({"id": "a", "question": BASES}) + '\n{"question": "Who?"}\n')
+    for questions in (txt, jsonl):
+        before = questions.read_bytes()
+        error = _one_line_error(run("batch", str(questions), "-o", str(questions), code=2).output)
+        assert "is the question file; give another file for the answers" in error
+        assert questions.read_bytes() == before
+    notes = tmp_path / "notes.md"
+    notes.write_text('# Notes\n\n{"id": "x", "question": "q", "error": null}\nmy own line\n')
+    before = notes.read_bytes()
+    error = _one_line_error(run("batch", str(txt), "-o", str(notes), code=2).output)
+    assert "not an answers file of 'fundstelle batch' (line 1)" in error
+    assert "give a new file for the answers" in error
+    assert notes.read_bytes() == before
+    # a questions file is not an answers file either
+    assert "not an answers file" in _one_line_error(
+        run("batch", str(txt), "-o", str(jsonl), code=2).output
+    )
+
+    # an answers file of ours, its last line cut short by an interrupted run, is resumed
+    out = tmp_path / "a.jsonl"
+    run("batch", str(jsonl), "-o", str(out), "--backend", "extractive")
+    rows = out.read_text().splitlines()
+    ids = [json.loads(r)["id"] for r in rows]
+    out.write_text(rows[0] + "\n" + rows[1][:25])
+    result = run("batch", str(jsonl), "-o", str(out), "--backend", "extractive")
+    assert "1 answered, 0 failed, 1 already answered" in result.output
+    assert [json.loads(r)["id"] for r in out.read_text().splitlines()] == ids
+
+
+def test_a_csv_question_longer_than_the_csv_field_limit_is_an_error_row(
+    run, tmp_path: Path
+) -> None:
+    run("ingest", str(CORPUS))
+    questions = tmp_path / "q.csv"
+    questions.write_text(f'id,question\nlong,"{"Who? " * 30000}"\nok,{BASES}\n')
+    out = tmp_path / "a.jsonl"
+    result = run("batch", str(questions), "-o", str(out), "--backend", "extractive", code=1)
+    assert "1 answered, 1 failed" in result.output
+    got = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert "the limit is 1,500" in got["long"]["error"] and got["ok"]["error"] is None
