@@ -51,11 +51,27 @@ class DocRecord:
     url: str | None = None
     lang: str | None = None
     publisher: str | None = None
+    file_key: str | None = None  # recorded since issue 22; older records have none
 
     @property
     def file(self) -> str:
         """The file the document came from (collections hold many documents per file)."""
-        return self.source.split("#", 1)[0]
+        return self.file_key or source_file(self.source)
+
+
+_COLLECTION_SUFFIXES = (".json", ".jsonl")
+
+
+def source_file(source: str) -> str:
+    """The file of a source key: the key itself, or for a record of a collection
+    (``news.jsonl#<id>``) the part before the '#' that follows the collection's suffix. Never
+    simply the part before the first '#': file names may hold one (``fares#2025.txt``)."""
+    start = 0
+    while (cut := source.find("#", start)) >= 0:
+        if source[:cut].lower().endswith(_COLLECTION_SUFFIXES):
+            return source[:cut]
+        start = cut + 1
+    return source
 
 
 def date_int(date: str | None) -> int | None:
@@ -316,6 +332,7 @@ class Store:
         return _clean(
             {
                 "source": doc.source,
+                "file": doc.file,
                 "title": doc.title,
                 "date": doc.date,
                 "date_int": date_int(doc.date),
@@ -517,6 +534,7 @@ def _record(doc_id: str, m: dict[str, Any]) -> DocRecord:
         url=m.get("url"),
         lang=m.get("lang"),
         publisher=m.get("publisher"),
+        file_key=m.get("file"),
     )
 
 

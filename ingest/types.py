@@ -33,10 +33,15 @@ class Document:
     publisher: str | None = None  # e.g. "TechCrunch": searched by keyword, shown in citations
     page_starts: tuple[int, ...] = ()  # PDF: offset of each page's first character
     doc_id: str = field(default="")
+    # the file it came from: the source itself, or the collection file of a record (a file name
+    # may hold '#' too, so the file is never found by cutting the source)
+    file: str = ""
 
     def __post_init__(self) -> None:
         if not self.doc_id:
             object.__setattr__(self, "doc_id", content_id(self.source, self.text))
+        if not self.file:
+            object.__setattr__(self, "file", self.source)
 
     def page_at(self, offset: int) -> int | None:
         """1-based page number holding ``offset`` (PDF only)."""

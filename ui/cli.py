@@ -167,7 +167,8 @@ def sources(ctx: click.Context, as_json: bool) -> None:
     records = sorted(store.documents(), key=lambda r: (r.date or "", r.source))
     if as_json:
         for r in records:
-            click.echo(json.dumps(r.__dict__, ensure_ascii=False))
+            row = {k: v for k, v in r.__dict__.items() if k != "file_key"}
+            click.echo(json.dumps({**row, "file": r.file}, ensure_ascii=False))
         return
     if not records:
         click.echo("The store is empty; run 'fundstelle ingest corpus/'.")

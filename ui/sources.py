@@ -73,7 +73,7 @@ def source_view(store: Store, c: Citation, max_file_bytes: int) -> SourceView | 
             note = "The source changed since this answer; the quoted sentence is no longer in it."
     record = doc.record
     download, name, mime = None, "", "text/plain"
-    if "#" not in record.source:  # a whole file (records of a JSON collection share one)
+    if record.file == record.source:  # a whole file (records of a JSON collection share one)
         path = Path(record.file)
         download = _file_bytes(path, max_file_bytes)
         name = path.name

@@ -33,7 +33,10 @@ def make_document(
     lang: str | None = None,
     page_starts: tuple[int, ...] = (),
     publisher: str | None = None,
+    file: str | None = None,
 ) -> Document:
+    """A document of ``text``; ``file`` is the key of the file it came from where that is not
+    ``source`` (the records of a collection)."""
     if not text.strip():
         raise SkipFile("no text found")
     return Document(
@@ -46,4 +49,5 @@ def make_document(
         lang=(lang or "").strip().lower()[:2] or detect_language(text),
         page_starts=page_starts,
         publisher=(publisher or "").strip() or None,
+        file=file or source,
     )

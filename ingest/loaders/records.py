@@ -88,6 +88,7 @@ def load(data: bytes, path: Path, source: str, sha256: str) -> tuple[list[Docume
                 publisher=next(
                     (record[k] for k in _PUBLISHER_KEYS if isinstance(record.get(k), str)), None
                 ),
+                file=source,
             )
         )
     if not documents and not problems:

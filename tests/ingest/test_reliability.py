@@ -4,6 +4,7 @@ store that another process writes to. Real processes, real Chroma, the real embe
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import stat
@@ -11,12 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fundstelle.core.errors import EmbeddingError, SkipFile, StoreError
 from fundstelle.core.settings import Settings
 from fundstelle.ingest.embedders import load_embedder
 from fundstelle.ingest.loaders import read_file
 from fundstelle.ingest.pipeline import ingest
 from fundstelle.ingest.store import Store
+from fundstelle.ui.cli import cli
 
 from tests.fixtures.processes import fundstelle, permissions_apply
 
@@ -195,3 +198,37 @@ def test_a_store_sees_what_another_process_ingested_and_removed(tmp_path: Path) 
     assert store.refresh() is True
     hits = store.get_chunks([cid for cid, _ in store.query_ids(vector, 10, dated)])
     assert sorted(c.title for c in hits) == ["Harbour 0", "Harbour 1", "Harbour 2"]
+
+
+def test_a_file_name_with_a_hash_sign_is_one_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file of a source was cut at '#' (collections key their records 'file.jsonl#id'):
+    'fares#2025.txt' became a second document when it changed, was embedded again on every
+    ingest, and could not be removed by its path."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    fares = corpus / "fares#2025.txt"
+    fares.write_text("The ferry to Sylt costs 12 euros in 2025.")
+    (corpus / "news#1.jsonl").write_text(
+        json.dumps({"id": "a#b", "title": "Harbour", "body": "The harbour of Kiel expects ships."})
+        + "\n"
+    )
+    settings = Settings(store_path=tmp_path / "store")
+    assert ingest([corpus], settings).added == 2
+    fares.write_text("The ferry to Sylt costs 14 euros in 2025.")
+    report = ingest([corpus], settings)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
+    again = ingest([corpus], settings)
+    assert (again.unchanged, again.chunks) == (2, 0)
+    store = Store.open(settings)
+    texts = [store.document(r.doc_id).text for r in store.documents()]  # type: ignore[union-attr]
+    assert sorted(texts) == [
+        "The ferry to Sylt costs 14 euros in 2025.",
+        "The harbour of Kiel expects ships.",
+    ]
+    assert {r.file for r in store.documents()} == {str(fares), str(corpus / "news#1.jsonl")}
+    monkeypatch.chdir(corpus)  # removed by the path relative to here, as a user types it
+    for name in ("fares#2025.txt", "news#1.jsonl"):
+        result = CliRunner().invoke(cli, ["--store", str(settings.store_path), "remove", name])
+        assert result.exit_code == 0 and "1 document(s) removed" in result.output, result.output
