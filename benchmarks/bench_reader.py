@@ -29,37 +29,7 @@ from fundstelle.qa import read
 from fundstelle.qa.engine import Engine
 from fundstelle.qa.question import is_yes_no
 
-
-def dev_items(dataset: str, settings: Settings) -> tuple[Settings, list[tuple[str, list[str]]]]:
-    """(store settings, [(question, gold forms)]) of a development set."""
-    from fundstelle.eval import benchmarks as b
-    from fundstelle.eval import datasets as d
-
-    if dataset == "germanquad":
-        paragraphs, items = d.germanquad()
-        articles, _ = d.xquad(range(0, 48), settings.data_dir)
-        src = d.write_german_corpus(paragraphs, articles, b.CACHE / "german-open.jsonl")
-        store = b.cached_store("german-open", settings, src)
-        dev = {p.document_id for p in paragraphs if p.split == "dev"}
-        return store, [(it.question, list(it.answers)) for it in items if it.paragraph in dev]
-    if dataset in ("xquad-de", "xquad-xling"):
-        if dataset == "xquad-de":
-            articles, _ = d.xquad(range(0, 48), settings.data_dir)
-            src = d.write_xquad_paragraphs(articles, b.CACHE / "xquad-de-paragraphs.jsonl")
-            store = b.cached_store("xquad-paragraphs", settings, src)
-        else:
-            articles, _ = d.xquad(d.DEV_ARTICLES, settings.data_dir)
-            src = d.write_xquad_collection(articles, b.CACHE / "xquad-de-dev.jsonl")
-            store = b.cached_store("xquad-dev", settings, src)
-        _, items = d.xquad(d.DEV_ARTICLES, settings.data_dir)
-        q = (lambda it: it.question_de) if dataset == "xquad-de" else (lambda it: it.question_en)
-        return store, [(q(it), [it.answer_de, it.answer_en]) for it in items]
-    if dataset == "seed":
-        from fundstelle.eval.gold import DEFAULT_GOLD, load_gold
-
-        gold = [g for g in load_gold(DEFAULT_GOLD) if not g.unanswerable]
-        return settings, [(g.question, [a for alts in g.facts for a in alts]) for g in gold]
-    raise SystemExit(f"unknown dataset {dataset}")
+from benchmarks.devsets import dev_items
 
 
 def main() -> None:

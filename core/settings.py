@@ -129,12 +129,21 @@ class Settings(BaseSettings):
         description="Evidence sentences per part of the question, shown first as the sources.",
     )
     reader_sentences: int = Field(
-        4,
+        1,
         ge=1,
         le=20,
         description=(
             "Of those, how many the reader chooses from and copies the answer out of "
             "(benchmarks/bench_reader.py)."
+        ),
+    )
+    reader_tries: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description=(
+            "Readings a part of a question gets: where the reader finds nothing in the best "
+            "sentences, or what it copies fails verification, the next ones are read."
         ),
     )
     reader_titles: bool = Field(

@@ -81,6 +81,9 @@ def answer_row(ans: Answer, forms: list[str], question_lang: str) -> dict[str, A
         "words": m.answer_words(ans.text),
         "citation_support": m.citation_support(ans),
         "in_evidence": any(m.fact_present(e.quote, forms) for e in ans.evidence),
+        "citations": [
+            {"n": c.n, "quote": c.quote, "words": c.words, "title": c.title} for c in ans.citations
+        ],
         "language_ok": None if ans.refused else m.answer_language_ok(ans.text, question_lang),
         "total_s": ans.timings.get("total", 0.0),
         "first_token_s": ans.timings.get("first_token"),

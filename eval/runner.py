@@ -146,7 +146,14 @@ def score_item(item: GoldItem, answer: Answer) -> ItemResult:
         words=m.answer_words(text),
         citation_support=m.citation_support(answer),
         citations=[
-            {"n": c.n, "quote": c.quote, "source": c.source, "start": c.start, "end": c.end}
+            {
+                "n": c.n,
+                "quote": c.quote,
+                "words": c.words,
+                "source": c.source,
+                "start": c.start,
+                "end": c.end,
+            }
             for c in answer.citations
         ],
         passages=[

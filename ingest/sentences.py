@@ -175,18 +175,50 @@ def _spans_in_block(text: str, start: int, end: int) -> Iterator[tuple[int, int]
         yield pos, end
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Return ``(start, end)`` spans of the sentences of ``text``, whitespace excluded.
+# a line that is a heading or a list item by its markup ("== Geschichte ==", "## Results",
+# "* item"): its line break ends a sentence. (A short line without markup does not: narrow
+# columns of a PDF wrap German prose into short lines whose next word is a capitalised noun.)
+_MARKUP_LINE = re.compile(r"[ \t]*(=+[^\n]*=+|#{1,6}\s[^\n]*|[*+•\-]\s[^\n]*)[ \t]*$")
+_LINE_BREAK = re.compile(r"\n")
 
-    Blank lines always end a sentence, so headlines without a period stand alone.
-    """
-    spans: list[tuple[int, int]] = []
-    block_start = 0
+
+def _line_ends_sentence(text: str, line_start: int, newline: int) -> bool:
+    """The line before ``newline`` or the one after it is a heading or list line."""
+    after = text.find("\n", newline + 1)
+    following = text[newline + 1 : after if after >= 0 else len(text)]
+    return bool(
+        _MARKUP_LINE.fullmatch(text[line_start:newline]) or _MARKUP_LINE.fullmatch(following)
+    )
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Blank lines end a block; so does a single line break after a heading or list line."""
     blocks: list[tuple[int, int]] = []
+    block_start = 0
     for m in _PARAGRAPH.finditer(text):
         blocks.append((block_start, m.start()))
         block_start = m.end()
     blocks.append((block_start, len(text)))
+    out: list[tuple[int, int]] = []
+    for b_start, b_end in blocks:
+        line_start = b_start
+        for m in _LINE_BREAK.finditer(text, b_start, b_end):
+            if _line_ends_sentence(text, line_start, m.start()):
+                out.append((b_start, m.start()))
+                b_start = m.end()
+            line_start = m.end()
+        out.append((b_start, b_end))
+    return out
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Return ``(start, end)`` spans of the sentences of ``text``, whitespace excluded.
+
+    Blank lines always end a sentence, so headlines without a period stand alone; so does the
+    line break after a heading or list line ("== Geschichte ==\nOklahoma ...").
+    """
+    spans: list[tuple[int, int]] = []
+    blocks = _blocks(text)
     for b_start, b_end in blocks:
         # trim whitespace at both ends of the block
         while b_start < b_end and text[b_start].isspace():

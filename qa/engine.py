@@ -209,72 +209,78 @@ class Engine:
         timings: dict[str, float],
         t0: float,
     ) -> Iterator[Event]:
-        """Read each part of the question, compose, verify, decide (the model is held)."""
+        """Read each part of the question, verify, compose, decide (the model is held).
+
+        A part is read from its best ``reader_sentences`` evidence sentences; where the reader
+        finds nothing there, or what it copies fails verification, the next ones are read, up to
+        ``reader_tries`` readings a part."""
         queries = question_parts(question)
         by_n = {ev.n: ev for ev in evidence}
-        spans: list[Span] = []
+        verified: list[Span] = []
+        failures: list[str] = []
         verdict: str | None = None
         nones: list[bool] = []
         drafts: list[str] = []
         error: str | None = None
-        t = time.perf_counter()
         shown = ""
+        s = self.settings
+        t = time.perf_counter()
         try:
             for i, (query, part_ev) in enumerate(zip(queries, parts, strict=False)):
-                seen = part_ev[: self.settings.reader_sentences]
-                if not seen:
-                    nones.append(True)
-                    continue
                 yes_no = is_yes_no(query)
-                cross = any(ev.chunk.lang and ev.chunk.lang != result.language for ev in seen)
-                raw = ""
-                for delta in self._read(query, seen, yes_no):
-                    raw += delta
-                    partial = read.partial_answer(raw)
-                    if (
-                        not cross
-                        and i == 0
-                        and len(partial) > len(shown)
-                        and partial.startswith(shown)
-                    ):
-                        if "first_token" not in timings:
-                            timings["first_token"] = time.perf_counter() - t0
-                        yield Event("token", text=partial[len(shown) :])
-                        shown = partial
-                reading = read.parse(raw, seen)
-                drafts.append(raw.strip())
-                nones.append(reading.none)
-                if yes_no and i == 0:
-                    verdict = reading.verdict
-                spans += compose.spans_of(reading, i)
+                best = part_ev[0].score if part_ev else 0.0
+                found = False
+                for start in range(
+                    0, min(len(part_ev), s.reader_sentences * s.reader_tries), s.reader_sentences
+                ):
+                    seen = part_ev[start : start + s.reader_sentences]
+                    cross = any(ev.chunk.lang and ev.chunk.lang != result.language for ev in seen)
+                    raw = ""
+                    for delta in self._read(query, seen, yes_no):
+                        raw += delta
+                        partial = read.partial_answer(raw)
+                        if (
+                            not cross
+                            and i == 0
+                            and len(partial) > len(shown)
+                            and partial.startswith(shown)
+                        ):
+                            if "first_token" not in timings:
+                                timings["first_token"] = time.perf_counter() - t0
+                            yield Event("token", text=partial[len(shown) :])
+                            shown = partial
+                    reading = read.parse(raw, seen)
+                    drafts.append(raw.strip())
+                    nones.append(reading.none)
+                    for span in compose.spans_of(reading, i):
+                        check = verify.check_span(
+                            span,
+                            by_n[span.n],
+                            query,
+                            best,
+                            margin=self.calibration.relevance,
+                            verdict=reading.verdict if yes_no else None,
+                        )
+                        if check.ok:
+                            verified.append(span)
+                            found = True
+                        else:
+                            failures.append(check.reason)
+                    if found:
+                        if yes_no and i == 0:
+                            verdict = reading.verdict
+                        break
         except BackendError as exc:
             error = str(exc)
         timings["reading"] = time.perf_counter() - t
         result.draft = " | ".join(drafts)
         if error:
             result.error = error
-        todo = [s for s in spans if compose.needs_translation(s, by_n, result.language)]
+        todo = [x for x in verified if compose.needs_translation(x, by_n, result.language)]
         if todo and not error:
             t = time.perf_counter()
             self._translate_spans(todo, result.language)
             timings["translation"] = time.perf_counter() - t
-        failures: list[str] = []
-        verified: list[Span] = []
-        for s in spans:
-            part_best = max(ev.score for ev in parts[s.part]) if parts[s.part] else 0.0
-            check = verify.check_span(
-                s,
-                by_n[s.n],
-                queries[s.part] if s.part < len(queries) else question,
-                part_best,
-                margin=self.calibration.relevance,
-                verdict=verdict if s.part == 0 else None,
-                language=result.language,
-            )
-            if check.ok:
-                verified.append(s)
-            else:
-                failures.append(check.reason)
         decision = decide.after_reading(
             parts[0] if parts else [],
             answered=bool(verified),
@@ -290,7 +296,6 @@ class Engine:
             )
             if missing:  # a part no span answers: its best sentence, as the sources' words
                 compose.add_quotes(result, [parts[i][0] for i in missing if parts[i]])
-            result.refusal_reason = "; ".join(failures) or None
         elif decision.kind == "quotes":
             compose.fill_quotes(result, _best(parts), decision.reason)
         else:

@@ -22,6 +22,7 @@ from fundstelle.ingest.embedders import Embedder
 from fundstelle.ingest.language import question_language
 
 from .grounding import has_word
+from .question import expected_kind, holds_kind
 from .question import parts as question_parts
 from .types import Evidence, Passage
 
@@ -134,13 +135,34 @@ def _stem(token: str) -> str:
     return token[:6] if len(token) > 6 else token
 
 
-def lexical_overlap(question: str, sentence: str) -> float:
-    """Share of the question's content words (crudely stemmed) found in the sentence."""
+def lexical_overlap(
+    question: str, sentence: str, weights: Mapping[str, float] | None = None
+) -> float:
+    """Share of the question's content words (crudely stemmed) found in the sentence, each
+    word counted by its weight (1 without ``weights``)."""
     q = {_stem(t) for t in tokenize(question)}
     if not q:
         return 0.0
     s = {_stem(t) for t in tokenize(sentence)}
-    return len(q & s) / len(q)
+    if weights is None:
+        return len(q & s) / len(q)
+    total = sum(weights.get(t, weights.get("", 1.0)) for t in q)
+    return sum(weights.get(t, weights.get("", 1.0)) for t in q & s) / total
+
+
+def _idf(texts: list[str]) -> dict[str, float]:
+    """Inverse document frequency of each stemmed word over ``texts`` (the key "" holds the
+    weight of a word none of them has)."""
+    import math
+
+    df: dict[str, int] = {}
+    for text in texts:
+        for t in {_stem(t) for t in tokenize(text)}:
+            df[t] = df.get(t, 0) + 1
+    n = len(texts)
+    out = {t: math.log(1 + n / c) for t, c in df.items()}
+    out[""] = math.log(1 + n)
+    return out
 
 
 class EvidenceSelector:
@@ -152,12 +174,22 @@ class EvidenceSelector:
         semantic_weight: float = 1.0,
         lexical_weight: float = 0.3,
         rank_weight: float = 0.1,
+        kind_weight: float = 0.0,
+        context_weight: float = 0.0,
+        idf: bool = False,
     ) -> None:
         self.embedder = embedder
         self.vectors = SentenceVectors(embedder, path=vectors_path)
         self.semantic_weight = semantic_weight
         self.lexical_weight = lexical_weight
         self.rank_weight = rank_weight
+        # a sentence that holds the kind of value asked for ("when": a date) gains this much
+        self.kind_weight = kind_weight
+        # the words the previous sentence shares with the question count this much: an answer
+        # often names its subject by a pronoun ("Er erhielt 1945 ...")
+        self.context_weight = context_weight
+        # shared words weighted by how rare they are among the candidate sentences
+        self.idf = idf
 
     def candidates(self, passages: list[Passage]) -> list[tuple[int, int, int]]:
         """(passage index, start, end) of every sentence, document offsets, no repeats."""
@@ -197,17 +229,24 @@ class EvidenceSelector:
         sem = self.vectors.encode(texts) @ q
         readable = {question_language(question), *translations, None, ""}
         queries = (question, *translations.values())
+        weights = _idf(texts) if self.idf else None
+        overlap = [
+            max(lexical_overlap(q_text, text, weights) for q_text in queries) for text in texts
+        ]
+        kind = expected_kind(question) if self.kind_weight else None
         scored = []
-        for (pi, s, e), text, sim in zip(cands, texts, sem, strict=True):
+        for i, ((pi, s, e), text, sim) in enumerate(zip(cands, texts, sem, strict=True)):
             score = self.semantic_weight * float(sim)
             # across languages without a translation, shared words are only names and numbers
             # and the chunk's rank came from such words: on XQuAD (English questions, German
             # paragraphs) both pulled the wrong paragraph first (dev hit@1 0.832 -> 0.896
             # without them; README)
             if not meaning_only_across_languages or passages[pi].chunk.lang in readable:
-                score += self.lexical_weight * max(
-                    lexical_overlap(q_text, text) for q_text in queries
-                ) + self.rank_weight / (1 + pi)
+                score += self.lexical_weight * overlap[i] + self.rank_weight / (1 + pi)
+                if self.context_weight and i > 0 and cands[i - 1][0] == pi:
+                    score += self.context_weight * overlap[i - 1]
+            if kind and holds_kind(text, kind):
+                score += self.kind_weight
             scored.append(Evidence(0, text, s, e, score, passages[pi]))
         scored.sort(key=lambda ev: -ev.score)
         for n, ev in enumerate(scored, start=1):

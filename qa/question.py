@@ -11,6 +11,7 @@ import re
 
 from fundstelle.core.errors import InputError
 from fundstelle.core.settings import Settings
+from fundstelle.ingest import lexicon
 
 
 def check_question(text: str, settings: Settings) -> str:
@@ -119,3 +120,161 @@ def parts(question: str) -> list[str]:
         p = p[0].upper() + p[1:]
         out.append(p if p.endswith("?") else p + "?")
     return out
+
+
+# --- what a text holds of the kinds asked for -------------------------------------------------
+
+_WORDS = re.compile(r"[^\W_][\w'’-]*")
+_DIGITS = re.compile(r"\d")
+_YEAR = re.compile(r"\b\d{3,4}\b")
+
+# closed classes: negation, and the prepositions and conjunctions that open a time expression
+_NEGATION = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "nobody",
+        "nothing",
+        "neither",
+        "nor",
+        "without",
+        "cannot",
+        "n't",
+        "nicht",
+        "kein",
+        "keine",
+        "keinen",
+        "keinem",
+        "keiner",
+        "keines",
+        "nie",
+        "niemals",
+        "niemand",
+        "nichts",
+        "weder",
+        "ohne",
+    ]
+)
+_TEMPORAL = frozenset(
+    [
+        "before",
+        "after",
+        "since",
+        "until",
+        "till",
+        "during",
+        "when",
+        "while",
+        "from",
+        "ago",
+        "vor",
+        "nach",
+        "seit",
+        "bis",
+        "während",
+        "als",
+        "wenn",
+        "ab",
+        "nachdem",
+        "bevor",
+        "zwischen",
+    ]
+)
+# nouns of time and of fractions, in both languages (a "when" may be answered "three years
+# later", a "how many" by "half of them")
+_TIME_NOUN = re.compile(
+    r"^(year|month|week|day|hour|minute|century|decade|morning|evening|night|season|"
+    r"jahr|monat|woche|tag|stunde|minute|jahrhundert|jahrzehnt|morgen|abend|nacht|"
+    r"frühjahr|frühling|sommer|herbst|winter|spring|summer|autumn|fall|uhr)",
+    re.IGNORECASE,
+)
+_FRACTION = re.compile(
+    r"^(half|third|quarter|percent|per cent|dozen|hälfte|drittel|viertel|prozent|dutzend|%)",
+    re.IGNORECASE,
+)
+
+
+def words(text: str) -> list[str]:
+    return [w.strip("'’-") for w in _WORDS.findall(text)]
+
+
+def negated(text: str) -> bool:
+    """The text says no: a negation word of either language ("nicht", "never", "keine")."""
+    return any(w.lower() in _NEGATION for w in words(text)) or "n't" in text.lower()
+
+
+def _is_number_word(w: str) -> bool:
+    return lexicon.number_value(w) is not None or lexicon.magnitude(w) is not None
+
+
+def holds_kind(text: str, kind: str) -> bool:
+    """Whether ``text`` holds what a question of ``kind`` asks for (:func:`expected_kind`)."""
+    ws = words(text)
+    if kind == "number":
+        return bool(_DIGITS.search(text)) or any(
+            _is_number_word(w) or _FRACTION.match(w) for w in ws
+        )
+    if kind == "date":
+        if _YEAR.search(text) or _DIGITS.search(text):
+            return True
+        months = lexicon.month_numbers()
+        return any(
+            w.lower() in months
+            or lexicon.keys(w) & {f"D:{d}" for d in range(7)}
+            or _TIME_NOUN.match(w)
+            or _is_number_word(w)
+            for w in ws
+        ) or bool(ws and ws[0].lower() in _TEMPORAL)
+    if kind in ("agent", "place"):
+        # a name or (German) a noun: a capitalised word that is not a pronoun
+        return any(w[:1].isupper() and w.lower() not in _PRONOUNS for w in ws) or any(
+            w.isupper() and len(w) > 1 for w in ws
+        )
+    return True
+
+
+_PRONOUNS = frozenset(
+    [
+        "i",
+        "you",
+        "he",
+        "she",
+        "it",
+        "we",
+        "they",
+        "him",
+        "her",
+        "them",
+        "his",
+        "its",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "ich",
+        "du",
+        "er",
+        "sie",
+        "es",
+        "wir",
+        "ihr",
+        "ihm",
+        "ihn",
+        "ihnen",
+        "sein",
+        "seine",
+        "ihre",
+        "dies",
+        "diese",
+        "dieser",
+        "dieses",
+        "das",
+        "der",
+        "die",
+        "dem",
+        "den",
+    ]
+)

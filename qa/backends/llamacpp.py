@@ -23,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 
@@ -130,9 +130,7 @@ def amx_safe(model_path: str) -> bool:
     if not (_cpu_reports_amx() and _build_has_amx()):
         return True
     lib = Path(llama_cpp.__file__).parent / "lib"
-    stamp = [
-        (p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in sorted(lib.glob("*.so*"))
-    ]
+    stamp = [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in sorted(lib.glob("*.so*"))]
     key = hashlib.sha1(json.dumps([stamp, model_path, Path(model_path).stat().st_size]).encode())
     memo = Path(model_path).parent / f".amx-probe-{key.hexdigest()[:16]}"
     if memo.exists():
@@ -147,10 +145,8 @@ def amx_safe(model_path: str) -> bool:
     except subprocess.TimeoutExpired:
         rc = 0  # slow, not faulting
     ok = rc == 0
-    try:
+    with suppress(OSError):  # a read-only cache: probed again next time
         memo.write_text("ok" if ok else f"fault {rc}")
-    except OSError:
-        pass
     if not ok:
         log.warning(
             "llama.cpp was built with AMX kernels that this machine cannot run: the model is "

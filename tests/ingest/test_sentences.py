@@ -57,3 +57,19 @@ def test_seed_article_sentence_about_bases() -> None:
         "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."
         in sentences(text)
     )
+
+
+def test_a_heading_or_list_line_ends_a_sentence_at_its_line_break() -> None:
+    from fundstelle.ingest.sentences import sentences
+
+    text = "== Geschichte ==\nAm 16. November 1907 trat Oklahoma bei.\n* erster Punkt\n* zweiter"
+    assert sentences(text) == [
+        "== Geschichte ==",
+        "Am 16. November 1907 trat Oklahoma bei.",
+        "* erster Punkt",
+        "* zweiter",
+    ]
+    # a line wrapped inside a sentence stays one sentence, however short
+    assert sentences("Die Regierung hat am\nDienstag beschlossen.") == [
+        "Die Regierung hat am\nDienstag beschlossen."
+    ]

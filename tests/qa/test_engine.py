@@ -30,9 +30,11 @@ def _engine(
     settings: Settings, *replies: str, translate: bool = False, **overrides: object
 ) -> tuple[Engine, ScriptedChatModel]:
     """An engine whose chat model replies from ``replies``. Query translation (one more call for
-    an English question over the German store) is off unless a test is about it."""
+    an English question over the German store) is off unless a test is about it; the reader
+    sees the 4 best sentences once (the cascade of readings has a test of its own)."""
     model = ScriptedChatModel(replies=list(replies))
-    settings = settings.with_overrides(translate_queries=translate, **overrides)
+    options = {"reader_sentences": 4, "reader_tries": 1, **overrides}
+    settings = settings.with_overrides(translate_queries=translate, **options)
     return Engine(settings, chat_model=model), model
 
 
@@ -117,6 +119,31 @@ def test_a_span_of_the_wrong_kind_is_not_passed_off_as_an_answer(seed_settings: 
     answer = engine.answer(q)
     assert answer.kind == "quotes", answer.text
     assert answer.refusal_reason.startswith("not verified: not a date")
+
+
+def test_a_span_that_fails_verification_sends_the_reader_to_the_next_sentence(
+    seed_settings: Settings,
+) -> None:
+    q = "Wann könnten Großbritannien und Frankreich Stützpunkte in der Ukraine planen?"
+    engine, model = _engine(
+        seed_settings,
+        _reply(1, "Großbritannien und Frankreich"),
+        _reply(2, "X"),
+        reader_sentences=1,
+        reader_tries=2,
+    )
+    evidence = engine.evidence(q, engine.retrieve(q).passages)
+    first, second = evidence[0], evidence[1]
+    model.replies = [
+        _reply(first.n, first.text.split()[0]),
+        _reply(second.n, second.text.split()[0]),
+    ]
+    answer = engine.answer(q)
+    assert len(model.calls) == 2, "a second reading, of the next sentence"
+    assert f"[{first.n}] " in model.calls[0]["messages"][1][1]
+    assert f"[{second.n}] " in model.calls[1]["messages"][1][1]
+    assert f"[{first.n}] " not in model.calls[1]["messages"][1][1]
+    assert answer.kind == "quotes"  # neither reading gave a date
 
 
 def test_a_false_premise_is_refused_before_the_model_is_asked(seed_settings: Settings) -> None:

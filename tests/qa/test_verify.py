@@ -2,9 +2,9 @@
 other titles, German and English numbers, negation, case."""
 
 from fundstelle.ingest.types import Chunk
-from fundstelle.qa.question import expected_kind, is_yes_no, parts
+from fundstelle.qa.question import expected_kind, holds_kind, is_yes_no, negated, parts
 from fundstelle.qa.types import Evidence, Passage, Span
-from fundstelle.qa.verify import check_span, holds_kind, negated, translation_kept
+from fundstelle.qa.verify import check_span, translation_kept
 
 
 def _ev(text: str, *, score: float = 0.9, title: str = "Nobelpreis", passage: str = "") -> Evidence:
@@ -83,6 +83,11 @@ def test_a_sentence_about_someone_else_does_not_answer() -> None:
     assert check_span(
         _span(ev, "1945"), ev, "Wann erhielt Otto Hahn den Nobelpreis?", 0.9, margin=0.1
     ).ok
+    # a name two sentences up is another subject: "Er" refers to the sentence just before
+    passage = "Lise Meitner studierte in Wien. Otto Hahn begann 1897 sein Studium. Er erhielt 1945 den Nobelpreis."
+    ev = _ev("Er erhielt 1945 den Nobelpreis.", passage=passage, title="Chemie")
+    question = "Wann erhielt Lise Meitner den Nobelpreis?"
+    assert not check_span(_span(ev, "1945"), ev, question, 0.9, margin=0.1).ok
 
 
 def test_a_sentence_far_below_the_best_evidence_does_not_answer() -> None:

@@ -1,0 +1,90 @@
+"""How the evidence sentences are ranked for the reader, on the passages ``ask`` retrieves.
+
+For each question of a development set the passages are retrieved once, as ``ask`` retrieves
+them; then the sentences are ranked by each scoring variant, and the share of questions whose
+gold answer is in the first 1, 2 and 4 evidence sentences is printed. No generator runs (only
+the embedding model), so every variant is cheap to compare:
+
+    python -m benchmarks.bench_evidence_rank --dataset germanquad
+    python -m benchmarks.bench_evidence_rank --dataset xquad-de --limit 300
+
+Development sets only (benchmarks/devsets.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from typing import Any
+
+from fundstelle.core.settings import Settings
+from fundstelle.eval import metrics as m
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.evidence import EvidenceSelector, is_evidence
+
+from benchmarks.devsets import dev_items
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "as before": {},
+    "+ kind 0.10": {"kind_weight": 0.10},
+    "+ kind 0.15": {"kind_weight": 0.15},
+    "+ kind 0.20": {"kind_weight": 0.20},
+    "+ idf": {"idf": True},
+    "+ idf, kind 0.10": {"idf": True, "kind_weight": 0.10},
+    "+ idf, kind 0.15": {"idf": True, "kind_weight": 0.15},
+    "+ idf, kind 0.15, context 0.1": {"idf": True, "kind_weight": 0.15, "context_weight": 0.1},
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", default="germanquad")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--translate",
+        action="store_true",
+        help="the question translated by the generator for keyword search and shared words",
+    )
+    args = ap.parse_args()
+    store, items = dev_items(args.dataset, Settings())
+    if args.limit and args.limit < len(items):
+        items = random.Random(args.seed).sample(items, args.limit)
+    engine = Engine(
+        store.with_overrides(
+            backend="llamacpp" if args.translate else "extractive", translate_queries=args.translate
+        )
+    )
+    selectors = {
+        name: EvidenceSelector(engine.retriever.embedder, **kw) for name, kw in VARIANTS.items()
+    }
+    for sel in selectors.values():
+        sel.vectors = engine.selector.vectors  # one cache of sentence vectors for all
+    hits = {name: {1: 0, 2: 0, 4: 0} for name in VARIANTS}
+    passages_hold = 0
+    for question, forms in items:
+        retrieval, translations = engine._retrieve(question, None, None)
+        passages = retrieval.passages
+        passages_hold += any(m.fact_present(p.chunk.text, forms) for p in passages)
+        for name, sel in selectors.items():
+            ranked = [
+                ev
+                for ev in sel.score(question, passages, translations or None)
+                if is_evidence(ev.text)
+            ]
+            holds = [m.fact_present(ev.text, forms) for ev in ranked[:4]]
+            for k in (1, 2, 4):
+                hits[name][k] += any(holds[:k])
+    n = len(items)
+    print(
+        f"{args.dataset}: {n} questions, translation {'on' if args.translate else 'off'}; "
+        f"gold in the retrieved passages: {passages_hold / n:.3f}"
+    )
+    print("| scoring | top-1 | top-2 | top-4 |")
+    print("|---|---|---|---|")
+    for name, h in hits.items():
+        print(f"| {name} | {h[1] / n:.3f} | {h[2] / n:.3f} | {h[4] / n:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Blind samples of answers for a careful reader to judge, and the judged figures.
+
+``sample`` draws answers from one or more eval reports (``eval/runs/*/report.json``), hides which
+report (variant) each came from behind a random id, and writes them with everything a reader
+needs to judge them: the question, the answer, each cited quote with its source words, and the
+gold answer. ``score`` joins a reader's labels (JSON lines ``{"id", "answer": "right|partly|wrong|
+refused", "citations": "supported|partly|unsupported|none"}``) back to the variants and prints
+the judged figures per variant.
+
+    python -m benchmarks.judge_sample sample RUN1/report.json RUN2/report.json --n 25 -o /tmp/s
+    python -m benchmarks.judge_sample score /tmp/s/key.json /tmp/s/labels.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import uuid
+from collections import Counter
+from pathlib import Path
+
+
+def sample(reports: list[Path], n: int, seed: int, out: Path) -> None:
+    rng = random.Random(seed)
+    items: list[dict] = []
+    key: dict[str, str] = {}
+    for report in reports:
+        data = json.loads(report.read_text(encoding="utf-8"))
+        rows = [r for r in data["rows"] if "answer" in r]
+        for r in rng.sample(rows, min(n, len(rows))):
+            hidden = uuid.UUID(int=rng.getrandbits(128)).hex[:10]
+            key[hidden] = str(report.parent.name)
+            items.append(
+                {
+                    "id": hidden,
+                    "question": r["question"],
+                    "gold": r.get("gold") or r.get("answers"),
+                    "answer": r["answer"],
+                    "citations": r.get("citations_shown", r.get("citations", [])),
+                }
+            )
+    rng.shuffle(items)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "items.jsonl").open("w", encoding="utf-8") as f:
+        for it in items:
+            f.write(json.dumps(it, ensure_ascii=False) + "\n")
+    (out / "key.json").write_text(json.dumps(key, indent=1), encoding="utf-8")
+    print(f"{len(items)} items -> {out / 'items.jsonl'} (key: {out / 'key.json'})")
+
+
+def score(key_path: Path, labels_path: Path) -> None:
+    key = json.loads(key_path.read_text(encoding="utf-8"))
+    by_variant: dict[str, list[dict]] = {}
+    for line in labels_path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            label = json.loads(line)
+            by_variant.setdefault(key[label["id"]], []).append(label)
+    for variant, labels in sorted(by_variant.items()):
+        answers = Counter(lab["answer"] for lab in labels)
+        given = [lab for lab in labels if lab["answer"] != "refused"]
+        cites = Counter(lab["citations"] for lab in given)
+        n = len(labels)
+        print(f"{variant}: {n} judged")
+        print(
+            "  answers: " + ", ".join(f"{k} {v} ({v / n:.2f})" for k, v in sorted(answers.items()))
+        )
+        if given:
+            supported = cites.get("supported", 0) / len(given)
+            print(
+                f"  citations of the {len(given)} answers given: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(cites.items()))
+                + f"; fully supported {supported:.2f}"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sample")
+    s.add_argument("reports", nargs="+", type=Path)
+    s.add_argument("--n", type=int, default=25)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("-o", "--out", type=Path, required=True)
+    c = sub.add_parser("score")
+    c.add_argument("key", type=Path)
+    c.add_argument("labels", type=Path)
+    args = ap.parse_args()
+    if args.cmd == "sample":
+        sample(args.reports, args.n, args.seed, args.out)
+    else:
+        score(args.key, args.labels)
+
+
+if __name__ == "__main__":
+    main()
