@@ -11,15 +11,23 @@ _BOMS = (
 )
 
 
-def looks_binary(data: bytes) -> bool:
-    """True for data that is not text: NUL bytes or many control characters."""
+def binary_reason(data: bytes) -> str | None:
+    """Why ``data`` is not text (a NUL byte anywhere, or many control characters in its first
+    8 KB), or None. A NUL byte after the first 8 KB was dropped silently while one before it
+    rejected the file: the whole file is searched (a fast scan in C)."""
     head = data[:8192]
     if any(head.startswith(bom) for bom, enc in _BOMS if enc == "utf-16"):
-        return False
-    if b"\x00" in head:
-        return True
+        return None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        return f"binary file, not text (a NUL byte at byte {nul})"
     control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
-    return control > max(8, len(head) // 100)
+    return "binary file, not text" if control > max(8, len(head) // 100) else None
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for data that is not text: NUL bytes or many control characters."""
+    return binary_reason(data) is not None
 
 
 def decode_text(data: bytes) -> str:
@@ -36,8 +44,9 @@ def decode_text(data: bytes) -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError as exc:
                 raise SkipFile(f"broken {encoding} text: {exc.reason}") from exc
-    if looks_binary(data):
-        raise SkipFile("binary file, not text")
+    reason = binary_reason(data)
+    if reason:
+        raise SkipFile(reason)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -10,6 +10,14 @@ from ..language import detect_language
 from ..meta import date_from_filename, normalize_date, title_from_text
 from ..types import Document
 
+# longest metadata values kept: they are stored with every chunk and shown in every citation
+# (a title of 45 MB from a YAML alias bomb made the store 522 MB and an answer 68 s)
+META_LIMITS = {"title": 300, "publisher": 200, "url": 2048}
+
+
+def _cap(value: str | None, field: str) -> str | None:
+    return value[: META_LIMITS[field]] if value else value
+
 
 class LoaderWarning(str):
     """A problem a loader reports that did not stop the document from being ingested (front
@@ -42,12 +50,12 @@ def make_document(
     return Document(
         source=source,
         text=text,
-        title=(title or "").strip() or title_from_text(text, path),
+        title=_cap((title or "").strip() or title_from_text(text, path), "title") or "",
         sha256=sha256,
         date=normalize_date(date) or date_from_filename(path),
-        url=url or None,
+        url=_cap(url, "url") or None,
         lang=(lang or "").strip().lower()[:2] or detect_language(text),
         page_starts=page_starts,
-        publisher=(publisher or "").strip() or None,
+        publisher=_cap((publisher or "").strip(), "publisher") or None,
         file=file or source,
     )

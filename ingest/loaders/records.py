@@ -20,15 +20,17 @@ _DATE_KEYS = ("published_at", "date", "published")
 _PUBLISHER_KEYS = ("publisher", "source", "site_name", "sitename")  # MultiHop-RAG uses "source"
 
 
-def _records(text: str, path: Path) -> list[Any]:
+def _records(text: str, path: Path) -> list[tuple[str, Any]]:
+    """The records of a collection, each with the name messages give it: ``line N`` of a JSON
+    Lines file (as an editor numbers it) or ``record N`` of a JSON list, counted from 1."""
     if path.suffix.lower() == ".jsonl":
-        out: list[Any] = []
+        out: list[tuple[str, Any]] = []
         for n, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 try:
-                    out.append(json.loads(line))
+                    out.append((f"line {n}", json.loads(line)))
                 except json.JSONDecodeError:
-                    out.append(ValueError(f"line {n}: not valid JSON"))
+                    out.append((f"line {n}", ValueError("not valid JSON")))
         return out
     try:
         data = json.loads(text)
@@ -37,12 +39,12 @@ def _records(text: str, path: Path) -> list[Any]:
     if isinstance(data, dict):
         lists = [v for v in data.values() if isinstance(v, list)]
         if "body" in data or "text" in data:
-            return [data]
+            return [("record 1", data)]
         if len(lists) == 1:
-            return lists[0]
+            return [(f"record {n}", r) for n, r in enumerate(lists[0], 1)]
         raise SkipFile("JSON object without a list of articles")
     if isinstance(data, list):
-        return data
+        return [(f"record {n}", r) for n, r in enumerate(data, 1)]
     raise SkipFile("JSON is neither a list of articles nor an article")
 
 
@@ -51,22 +53,24 @@ def load(data: bytes, path: Path, source: str, sha256: str) -> tuple[list[Docume
     documents: list[Document] = []
     problems: list[str] = []
     seen: set[str] = set()
-    for i, record in enumerate(records):
+    for i, (name, record) in enumerate(records):
         if isinstance(record, Exception):
-            problems.append(str(record))
+            problems.append(f"{name}: {record}")
             continue
         if not isinstance(record, dict):
-            problems.append(f"record {i}: not an object")
+            problems.append(f"{name}: not an object")
             continue
         body = next((record[k] for k in _BODY_KEYS if isinstance(record.get(k), str)), None)
         if not body or not body.strip():
-            problems.append(f"record {i}: no body/text field")
+            problems.append(f"{name}: no body/text field")
             continue
         url = record.get("url") if isinstance(record.get("url"), str) else None
+        # the key of a record without url or id stays its 0-based position: changing it would
+        # re-key the documents of every store built before
         key = url or record.get("id") or str(i)
         record_source = f"{source}#{key}"
         if record_source in seen:
-            problems.append(f"record {i}: duplicate url/id {key}")
+            problems.append(f"{name}: duplicate url/id {key}")
             continue
         seen.add(record_source)
         record_sha = hashlib.sha256(

@@ -232,3 +232,119 @@ def test_a_file_name_with_a_hash_sign_is_one_document(
     for name in ("fares#2025.txt", "news#1.jsonl"):
         result = CliRunner().invoke(cli, ["--store", str(settings.store_path), "remove", name])
         assert result.exit_code == 0 and "1 document(s) removed" in result.output, result.output
+
+
+def _front(path: Path, front: str, text: str = "The ferry to Sylt leaves at nine.") -> None:
+    path.write_text(f"---\n{front}---\n{text}\n")
+
+
+def test_an_html_date_comes_from_metadata_never_from_the_text(tmp_path: Path) -> None:
+    """A page without date metadata got 2025-01-01 from 'February 2025' in its text, which
+    passed date filters and was shown in citations."""
+    body = (
+        "<body><article><h1>Fares</h1><p>In February 2025 the ferry to Sylt raised its fares "
+        "to 14 euros.</p><p>Stand: 12.03.2024</p></article></body></html>"
+    )
+    pages = {
+        "none.html": f"<html><head><title>Fares</title></head>{body}",
+        "meta.html": '<html><head><meta property="article:published_time" '
+        f'content="2024-03-05T10:00:00Z"><title>Fares</title></head>{body}',
+        "jsonld.html": '<html><head><script type="application/ld+json">{"@type": "NewsArticle",'
+        f' "datePublished": "2022-01-02"}}</script></head>{body}',
+        "time.html": "<html><head></head>"
+        + body.replace("<h1>", '<time pubdate datetime="2023-06-07">7 June</time><h1>'),
+    }
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for name, page in pages.items():
+        (corpus / name).write_text(page)
+    settings = Settings(store_path=tmp_path / "store")
+    ingest([corpus], settings)
+    dates = {Path(r.source).name: r.date for r in Store.open(settings).documents()}
+    assert dates == {
+        "none.html": None,
+        "meta.html": "2024-03-05",
+        "jsonld.html": "2022-01-02",
+        "time.html": "2023-06-07",
+    }
+
+
+def test_a_markdown_date_that_is_no_date_is_a_warning(tmp_path: Path) -> None:
+    """'date: 2026-02-30' raised ValueError in YAML's date constructor: the document was
+    skipped and an earlier version removed, where the README promises a warning."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    settings = Settings(store_path=tmp_path / "store")
+    _front(corpus / "a.md", "title: Ferries\ndate: 2026-02-03\n")
+    _front(corpus / "b.md", "title: Bakery\n", "The bakery in Husum sells rye bread.")
+    assert ingest([corpus], settings).added == 2
+    _front(corpus / "a.md", "title: Ferries\ndate: 2026-02-30\n", "The ferry leaves at ten.")
+    _front(corpus / "b.md", "title: Bakery\ndate: 2026-13-45\n", "The bakery sells bread.")
+    report = ingest([corpus], settings)
+    assert (report.updated, report.skipped) == (2, [])
+    reasons = sorted(w.reason for w in report.warnings)
+    assert reasons == [
+        "front matter date '2026-02-30' is not a date; ingested without a date",
+        "front matter date '2026-13-45' is not a date; ingested without a date",
+    ]
+    records = {r.title: r for r in Store.open(settings).documents()}
+    assert records.keys() == {"Ferries", "Bakery"} and records["Ferries"].date is None
+
+
+def test_a_yaml_alias_bomb_in_front_matter_is_refused(tmp_path: Path) -> None:
+    """352 bytes of YAML aliases grew the store by 522 MB, and answering took 68 s."""
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    for name, prev in zip("bcdefghi", "abcdefgh", strict=True):
+        bomb += f"{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+    bomb += "title: *i\n"
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _front(corpus / "bomb.md", bomb)
+    _front(corpus / "long.md", f"title: {'Long ' * 2000}\npublisher: [a, b]\n")
+    settings = Settings(store_path=tmp_path / "store")
+    t = time.perf_counter()
+    report = ingest([corpus], settings)
+    assert time.perf_counter() - t < 30
+    assert report.added == 2 and not report.skipped
+    reasons: dict[str, str] = {}
+    for w in report.warnings:
+        reasons[Path(w.path).name] = reasons.get(Path(w.path).name, "") + w.reason + "\n"
+    assert "YAML aliases are not allowed" in reasons["bomb.md"]
+    assert "ingested without its title, date and other metadata" in reasons["bomb.md"]
+    assert "'publisher' is not a text" in reasons["long.md"]
+    assert "'title' is longer than 300 characters" in reasons["long.md"]
+    for r in Store.open(settings).documents():
+        assert len(r.title) <= 300 and r.publisher is None
+    size = sum(f.stat().st_size for f in settings.store_path.rglob("*") if f.is_file())
+    assert size < 20e6
+
+
+def test_records_of_a_collection_are_numbered_from_1(tmp_path: Path) -> None:
+    lines = ['{"title": "A", "body": "Alpha."}', "", '{"title": "B"}', "{broken", "[1]"]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "b.json").write_text('[{"title": "A", "body": "Alpha."}, {"title": "B"}, 3]')
+    report = ingest(
+        [tmp_path / "a.jsonl", tmp_path / "b.json"], Settings(store_path=tmp_path / "s")
+    )
+    reasons = [(Path(s.path).name, s.reason) for s in report.skipped]
+    assert reasons == [
+        ("a.jsonl", "line 3: no body/text field"),
+        ("a.jsonl", "line 4: not valid JSON"),
+        ("a.jsonl", "line 5: not an object"),
+        ("b.json", "record 2: no body/text field"),
+        ("b.json", "record 3: not an object"),
+    ]
+
+
+def test_a_nul_byte_anywhere_makes_a_file_binary(tmp_path: Path) -> None:
+    """A NUL byte in the first 8 KB rejected the file; one after it was dropped silently."""
+    head = tmp_path / "head.txt"
+    head.write_bytes(b"The ferry to Sylt.\x00 " + b"More text. " * 1000)
+    tail = tmp_path / "tail.txt"
+    tail.write_bytes(b"The ferry to Sylt. " + b"More text. " * 1000 + b"\x00 The end.")
+    report = ingest([head, tail], Settings(store_path=tmp_path / "s"))
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert reasons == {
+        "head.txt": "binary file, not text (a NUL byte at byte 18)",
+        "tail.txt": "binary file, not text (a NUL byte at byte 11019)",
+    }

@@ -66,7 +66,7 @@ def test_question_files_in_utf16_or_latin1_are_read(run, tmp_path: Path) -> None
     error = _one_line_error(
         run("batch", str(tmp_path / "utf16-no-bom.txt"), "-o", str(out), code=2).output
     )
-    assert "binary file, not text; save the questions as UTF-8 text" in error
+    assert "binary file, not text (a NUL byte at byte 1); save the questions as UTF-8" in error
 
 
 def test_batch_output_that_cannot_be_written_is_a_one_line_error(run, tmp_path: Path) -> None:
