@@ -61,13 +61,17 @@ def source_key(path: Path) -> str:
 
 
 def discover(
-    paths: Iterable[Path], skipped: list[Skipped], unreadable: list[str] | None = None
+    paths: Iterable[Path],
+    skipped: list[Skipped],
+    unreadable: list[str] | None = None,
+    notes: list[Skipped] | None = None,
 ) -> Iterator[Path]:
     """Files under ``paths`` in a stable order; hidden files and folders are left out.
 
-    Symlinked folders are followed once: a link back to a folder already seen is a loop and is
-    reported, not followed. Folders that cannot be listed are reported and, if given, added to
-    ``unreadable`` (their files are not gone, only unseen).
+    Symlinked folders are followed after the real folders, so that a link to a folder that is
+    there anyway (``latest -> 2024``) adds nothing and is noted in ``notes``; a link to a folder
+    that holds it is a loop and is reported in ``skipped``. Folders that cannot be listed are
+    reported and, if given, added to ``unreadable`` (their files are not gone, only unseen).
     """
     for root in paths:
         if not os.path.lexists(root):
@@ -75,15 +79,24 @@ def discover(
         if not root.is_dir():
             yield root
             continue
-        seen: set[str] = set()
+        seen: dict[str, Path] = {}  # real path -> the path it was first visited by
         stack = [root]
-        while stack:
-            folder = stack.pop()
+        links: list[Path] = []  # symlinked folders, visited once the real ones are done
+        while stack or links:
+            folder = stack.pop() if stack else links.pop(0)
             real = os.path.realpath(folder)
             if real in seen:
-                skipped.append(Skipped(str(folder), "symlink loop (folder already visited)"))
+                where = os.path.realpath(folder.parent)
+                if where == real or where.startswith(real.rstrip(os.sep) + os.sep):
+                    reason = "symlink loop (a link to a folder that holds it)"
+                    skipped.append(Skipped(str(folder), reason))
+                elif notes is not None:
+                    reason = (
+                        f"a link to the folder {seen[real]}, whose files are ingested from there"
+                    )
+                    notes.append(Skipped(str(folder), reason))
                 continue
-            seen.add(real)
+            seen[real] = folder
             try:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
             except OSError as exc:
@@ -108,7 +121,9 @@ def discover(
                     if unreadable is not None and exc.errno != errno.ELOOP:
                         unreadable.append(source_key(path))
                     continue
-                if is_dir:
+                if is_dir and entry.is_symlink():
+                    links.append(path)
+                elif is_dir:
                     subfolders.append(path)
                 else:
                     yield path
@@ -158,7 +173,10 @@ class Ingestor:
             by_file.setdefault(rec.file, []).append(rec)
 
         unreadable: list[str] = []
-        files = list(discover(paths, report.skipped, unreadable))
+        # the same file named twice (ingest dir dir/, ingest dir dir/f.txt) is read once: twice
+        # in one write was chromadb's DuplicateIDError and nothing was ingested
+        found = discover(paths, report.skipped, unreadable, report.warnings)
+        files = list({source_key(f): f for f in found}.values())
         # a known file that is now a symlink loop has no text any more: drop its old version
         for s in report.skipped:
             recs = by_file.get(source_key(Path(s.path)), [])

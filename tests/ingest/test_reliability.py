@@ -348,3 +348,38 @@ def test_a_nul_byte_anywhere_makes_a_file_binary(tmp_path: Path) -> None:
         "head.txt": "binary file, not text (a NUL byte at byte 18)",
         "tail.txt": "binary file, not text (a NUL byte at byte 11019)",
     }
+
+
+def test_the_same_file_named_twice_is_ingested_once(tmp_path: Path) -> None:
+    """'ingest base base/' and 'ingest dir dir/f.txt' ended in chromadb's DuplicateIDError."""
+    corpus = tmp_path / "base"
+    corpus.mkdir()
+    (corpus / "f.txt").write_text("The ferry to Sylt leaves at nine in the morning.")
+    (corpus / "g.txt").write_text("The bakery in Husum sells rye bread.")
+    settings = Settings(store_path=tmp_path / "store")
+    report = ingest([corpus, Path(f"{corpus}/"), corpus / "f.txt"], settings)
+    assert (report.files, report.added, report.skipped) == (2, 2, [])
+    assert len(Store.open(settings).documents()) == 2
+
+
+def test_a_link_to_a_folder_is_not_called_a_loop(tmp_path: Path) -> None:
+    """'latest -> 2024' was reported as a symlink loop."""
+    corpus = tmp_path / "c"
+    (corpus / "2024").mkdir(parents=True)
+    (corpus / "2024" / "a.txt").write_text("The ferry to Sylt leaves at nine in the morning.")
+    (corpus / "2024" / "up").symlink_to("..")  # a real loop
+    (corpus / "latest").symlink_to("2024")  # not a loop: the same folder once more
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "b.txt").write_text("The bakery in Husum sells rye bread.")
+    (corpus / "0-more").symlink_to(outside)  # a folder seen only through its link: followed
+    report = ingest([corpus], Settings(store_path=tmp_path / "store"))
+    assert report.added == 2
+    skipped = {Path(s.path).name: s.reason for s in report.skipped}
+    assert skipped == {"up": "symlink loop (a link to a folder that holds it)"}
+    (note,) = report.warnings
+    assert Path(note.path).name == "latest"
+    assert (
+        note.reason
+        == f"a link to the folder {corpus / '2024'}, whose files are ingested from there"
+    )
