@@ -8,6 +8,7 @@ chunks are fetched and tokenised; token ids of known chunks are reused from the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -76,29 +77,70 @@ class BM25Index:
 
     # --- persistence ---------------------------------------------------------------------------
     def _load(self) -> None:
+        """Read the cache; a damaged one (cut, garbled, or not what _save writes) is left
+        unread and rebuilt from Chroma by the next :meth:`sync`."""
         state_path = self.folder / "state.json"
         if not state_path.exists():
             return
         try:
-            state = json.loads(state_path.read_text())
-            if state.get("tokenizer") != TOKENIZER:
-                return
-            arrays = np.load(self.folder / "tokens.npz", allow_pickle=False)
-            flat, offsets = arrays["flat"], arrays["offsets"]
-            self.vocab = json.loads((self.folder / "vocab.json").read_text())
-            meta = json.loads((self.folder / "meta.json").read_text())
-        except (OSError, ValueError, KeyError):
-            return  # a damaged cache is rebuilt from Chroma
-        self.token_ids = [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+            loaded = self._read()
+        except Exception:
+            loaded = None
+        if loaded is None:
+            return
+        generation, vocab, token_ids, meta = loaded
+        self.vocab = vocab
+        self.token_ids = token_ids
         self._set_meta(
             meta["ids"], meta["doc_ids"], meta["date_ints"], meta["langs"], meta["sources"]
         )
-        self.generation = state["generation"]
+        self.generation = generation
         self._index()
+
+    def _read(self) -> tuple[str, dict[str, int], list[np.ndarray], dict[str, list]] | None:
+        """The cache's parts, checked against each other; None when they do not fit."""
+        state = json.loads((self.folder / "state.json").read_text())
+        if not isinstance(state, dict) or state.get("tokenizer") != TOKENIZER:
+            return None
+        generation = state.get("generation")
+        with np.load(self.folder / "tokens.npz", allow_pickle=False) as arrays:
+            flat, offsets = arrays["flat"], arrays["offsets"]
+        vocab = json.loads((self.folder / "vocab.json").read_text())
+        meta = json.loads((self.folder / "meta.json").read_text())
+        if not isinstance(generation, str) or not isinstance(vocab, dict):
+            return None
+        if not all(isinstance(k, str) and type(v) is int for k, v in vocab.items()):
+            return None
+        n = len(offsets) - 1
+        columns = ("ids", "doc_ids", "date_ints", "langs", "sources")
+        if not isinstance(meta, dict) or not all(
+            isinstance(meta.get(c), list) and len(meta[c]) == n for c in columns
+        ):
+            return None
+        if flat.ndim != 1 or offsets.ndim != 1 or n < 0 or offsets[0] != 0:
+            return None
+        if np.any(np.diff(offsets) < 0) or offsets[-1] != len(flat):
+            return None
+        if len(flat) and (flat.min() < 0 or flat.max() >= len(vocab)):
+            return None
+        values = list(vocab.values())
+        if values and (min(values) < 0 or max(values) >= len(values)):
+            return None  # token ids are 0..len(vocab)-1: new tokens get len(vocab)
+        if len(set(values)) != len(values) or len(set(meta["ids"])) != n:
+            return None  # token ids and chunk ids must each be unique
+        token_ids = [flat[offsets[i] : offsets[i + 1]] for i in range(n)]
+        return generation, vocab, token_ids, meta
 
     def _save(self) -> None:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=self.folder.parent))
+        try:
+            self._write(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # a full disk must not keep half a cache
+            raise
+
+    def _write(self, tmp: Path) -> None:
         offsets = np.zeros(len(self.token_ids) + 1, dtype=np.int64)
         if self.token_ids:
             offsets[1:] = np.cumsum([len(t) for t in self.token_ids])
@@ -195,7 +237,9 @@ class BM25Index:
         )
         self.generation = generation
         self._index()
-        self._save()
+        # a read-only store or a full disk: kept in memory, built again by the next process
+        with contextlib.suppress(OSError):
+            self._save()
         return True
 
     def _ids_for(self, tokens: list[str]) -> np.ndarray:

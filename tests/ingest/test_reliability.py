@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from fundstelle.core.errors import EmbeddingError, SkipFile, StoreError
 from fundstelle.core.settings import Settings
+from fundstelle.ingest.bm25 import BM25Index, bm25_folder
 from fundstelle.ingest.embedders import load_embedder
 from fundstelle.ingest.loaders import read_file
 from fundstelle.ingest.pipeline import ingest
@@ -383,3 +384,50 @@ def test_a_link_to_a_folder_is_not_called_a_loop(tmp_path: Path) -> None:
         note.reason
         == f"a link to the folder {corpus / '2024'}, whose files are ingested from there"
     )
+
+
+def _damage_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda f: os.truncate(f / "tokens.npz", 40),
+        lambda f: _damage_json(f / "meta.json", {}),
+        lambda f: _damage_json(f / "vocab.json", ["ferry", "sylt"]),
+        lambda f: _damage_json(
+            f / "meta.json",
+            {k: v[:-1] for k, v in json.loads((f / "meta.json").read_text()).items()},
+        ),
+        lambda f: _damage_json(f / "state.json", []),
+    ],
+    ids=["tokens-cut", "meta-empty", "vocab-list", "ids-short", "state-list"],
+)
+def test_a_damaged_keyword_cache_is_rebuilt(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The ferry to Sylt leaves at nine in the morning.")
+    (corpus / "b.txt").write_text("The bakery in Husum sells rye bread.")
+    settings = Settings(store_path=tmp_path / "store")
+    ingest([corpus], settings)
+    folder = bm25_folder(settings.store_path, None, settings.collection)
+    damage(folder)
+    index = BM25Index(folder)
+    assert index.sync(Store.open(settings)) is True
+    (best, _), *_ = index.search("bakery Husum", 2)
+    assert index.doc_id_of(best) and len(index) == 2
+    assert BM25Index(folder).generation == index.generation  # saved again, whole
+    damage(folder)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--store",
+            str(settings.store_path),
+            "ask",
+            "--backend",
+            "extractive",
+            "Where is bread sold?",
+        ],
+    )
+    assert result.exit_code == 0 and "Husum" in result.output, result.output
