@@ -5,22 +5,32 @@ Library code reports progress through a callback; bars and printing belong to th
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
+import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fundstelle.core.errors import FundstelleError, InputError, SkipFile, UnreadableFile
+from fundstelle.core.errors import (
+    FundstelleError,
+    InputError,
+    SkipFile,
+    StoreError,
+    UnreadableFile,
+)
 from fundstelle.core.settings import Settings
 
+from . import storefiles
 from .bm25 import BM25Index, bm25_folder
 from .chunker import chunk_document
 from .embedders import Embedder, load_embedder
 from .loaders import is_supported, parse, read_file, unsupported_reason
-from .store import DocRecord, Store
+from .store import DocRecord, Store, chroma_dir, release, source_file, store_exists
 from .types import Chunk, Document
 
 # on_progress(kind, advance, total): kind is "files" or "chunks"; total may grow as files are read
@@ -154,6 +164,19 @@ class Ingestor:
         return cls(settings, store, embedder)
 
     def run(
+        self, paths: list[Path], *, prune: bool = False, on_progress: Progress | None = None
+    ) -> IngestReport:
+        try:
+            return self._run(paths, prune=prune, on_progress=on_progress)
+        except FundstelleError:
+            raise
+        except Exception as exc:
+            # Chroma's "Error in compaction" never says that the disk is full
+            if storefiles.is_disk_full(exc, self.settings):
+                raise storefiles.disk_full(self.settings) from exc
+            raise
+
+    def _run(
         self, paths: list[Path], *, prune: bool = False, on_progress: Progress | None = None
     ) -> IngestReport:
         t0 = time.perf_counter()
@@ -362,6 +385,12 @@ def ingest(
 
 def remove(targets: list[str], settings: Settings) -> list[DocRecord]:
     """Remove documents by file path (a folder removes all under it), source or document id."""
+    if (
+        not settings.chroma_url
+        and store_exists(settings)
+        and not storefiles.writable(chroma_dir(settings))
+    ):
+        raise storefiles.read_only(settings, "remove")
     store = Store.open(settings)
     store.require()
     records = store.documents(status=None)
@@ -384,3 +413,130 @@ def remove(targets: list[str], settings: Settings) -> list[DocRecord]:
     s = settings
     BM25Index(bm25_folder(s.store_path, s.chroma_url, s.collection)).sync(store)
     return list(chosen.values())
+
+
+# --- rebuild --------------------------------------------------------------------------------------
+def stored_files(settings: Settings) -> list[str] | None:
+    """The files the embedded store's documents came from, read from its database without
+    Chroma (whose vector index may be what is damaged); None when that cannot be read."""
+    db = chroma_dir(settings) / "chroma.sqlite3"
+    if not db.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                "SELECT m.id, m.key, m.string_value FROM embedding_metadata m "
+                "JOIN embeddings e ON m.id = e.id JOIN segments s ON e.segment_id = s.id "
+                "JOIN collections c ON s.collection = c.id "
+                "WHERE c.name = ? AND m.key IN ('source', 'file')",
+                (settings.collection + "-documents",),
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    by_doc: dict[int, dict[str, str]] = {}
+    for doc, key, value in rows:
+        if isinstance(value, str):
+            by_doc.setdefault(doc, {})[key] = value
+    files = (m.get("file") or source_file(m.get("source", "")) for m in by_doc.values())
+    return sorted({f for f in files if f})
+
+
+def _other_collections(settings: Settings) -> list[str]:
+    db = chroma_dir(settings) / "chroma.sqlite3"
+    try:
+        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            names = [r[0] for r in conn.execute("SELECT name FROM collections")]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+    ours = {settings.collection, settings.collection + "-documents"}
+    return sorted(n for n in names if n not in ours)
+
+
+def rebuild(
+    paths: list[Path], settings: Settings, *, on_progress: Progress | None = None
+) -> IngestReport:
+    """Build the store again from ``paths`` (default: the files its documents came from, where
+    its database can still say which) and put it in place of the old one once it is complete.
+    This repairs a damaged store; the old one is left as it is until the new one is done."""
+    known = stored_files(settings) if not settings.chroma_url else None
+    if settings.chroma_url and not paths:
+        try:
+            known = sorted({r.file for r in Store.open(settings).documents(status=None)})
+        except StoreError:
+            known = None
+    left_out: list[str] = []
+    if not paths:
+        if known is None:
+            raise InputError(
+                "the store's list of documents cannot be read, so the files to build it from "
+                f"must be named: {storefiles.rebuild_command(settings, name_folders=True)}"
+            )
+        paths = [Path(f) for f in known if os.path.lexists(f)]
+        left_out = [f for f in known if not os.path.lexists(f)]
+        if not paths:
+            raise InputError(
+                f"none of the {len(known)} file(s) of the store is there any more; name the "
+                f"files and folders to build it from: "
+                f"{storefiles.rebuild_command(settings, name_folders=True)}"
+            )
+    if settings.chroma_url:
+        report = _rebuild_on_server(paths, settings, on_progress)
+    else:
+        report = _rebuild_embedded(paths, settings, on_progress)
+    for f in left_out:
+        report.warnings.append(Skipped(f, "no longer there: left out of the rebuilt store"))
+    return report
+
+
+def _rebuild_on_server(
+    paths: list[Path], settings: Settings, on_progress: Progress | None
+) -> IngestReport:
+    store = Store.open(settings)
+    for name in (settings.collection, settings.collection + "-documents"):
+        with contextlib.suppress(Exception):  # not there: nothing to delete
+            store.client.delete_collection(name)
+    return ingest(paths, settings, on_progress=on_progress)
+
+
+def _rebuild_embedded(
+    paths: list[Path], settings: Settings, on_progress: Progress | None
+) -> IngestReport:
+    folder = settings.store_path
+    if folder.exists() and not folder.is_dir():
+        Store.open(settings)  # says that --store names a file
+    if folder.exists() and not os.access(folder, os.W_OK):
+        raise storefiles.read_only(settings, "ingest --rebuild")
+    others = _other_collections(settings) if store_exists(settings) else []
+    if others:
+        raise StoreError(
+            f"the store at {folder} also holds the collections {', '.join(others)}, which a "
+            "rebuild would drop; rebuild into a new folder (--store NEW) instead"
+        )
+    for old in folder.glob(".rebuild-*"):  # left by a rebuild that was interrupted
+        shutil.rmtree(old, ignore_errors=True)
+    work = folder / f".rebuild-{os.getpid()}"
+    fresh = settings.with_overrides(store_path=work)
+    try:
+        report = Ingestor.open(fresh).run(paths, on_progress=on_progress)
+        release(chroma_dir(fresh))
+        release(chroma_dir(settings))
+        # the new store's Chroma folder and keyword cache take the old ones' places; the
+        # uploads and the sentence cache (keyed by text) stay
+        for name in ("chroma", "bm25"):
+            old, new = folder / name, work / name
+            aside = folder / f".{name}-replaced"
+            shutil.rmtree(aside, ignore_errors=True)
+            if old.exists():
+                os.replace(old, aside)
+            if new.exists():
+                os.replace(new, old)
+            shutil.rmtree(aside, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return report

@@ -13,6 +13,7 @@ reopened before it is searched (:meth:`Store.refresh`). Only ``ingest`` creates 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -27,6 +28,8 @@ import numpy as np
 from fundstelle.core.errors import StoreError
 from fundstelle.core.settings import Settings
 
+from . import storefiles
+from .integrity import check_store
 from .types import Chunk, Document
 
 PENDING = "pending"
@@ -85,6 +88,21 @@ _IN_STEP: dict[str, str] = {}
 _REOPEN_LOCK = threading.Lock()
 
 
+def release(folder: Path) -> None:
+    """Forget and stop this process's Chroma instance of the embedded store ``folder``: its files
+    are about to be moved or replaced (a rebuild)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    key = str(folder)
+    with _REOPEN_LOCK:
+        system = SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+        _IN_STEP.pop(key, None)
+    if system is not None:
+        with contextlib.suppress(Exception):  # dropped: nothing depends on a clean stop
+            system.stop()
+
+
 def chroma_dir(settings: Settings) -> Path:
     """The embedded Chroma folder of a store."""
     return settings.store_path / "chroma"
@@ -93,6 +111,15 @@ def chroma_dir(settings: Settings) -> Path:
 def store_exists(settings: Settings) -> bool:
     """Whether an embedded store has been created at ``store_path`` (by an ingest)."""
     return (chroma_dir(settings) / "chroma.sqlite3").is_file()
+
+
+def _check_folder(settings: Settings) -> None:
+    path = settings.store_path
+    if path.exists() and not path.is_dir():
+        raise StoreError(
+            f"the store path {path} is a file, not a store folder; give a folder with --store "
+            "(or FUNDSTELLE_STORE_PATH): 'fundstelle ingest' creates it"
+        )
 
 
 def _clean(meta: dict[str, Any]) -> dict[str, Any]:
@@ -110,8 +137,12 @@ def _http_client(host: str, port: int, ssl: bool) -> Any:
     )
 
 
-def open_client(settings: Settings) -> Any:
-    """An embedded Chroma client under ``store_path``, or a client of ``chroma_url``."""
+def open_client(settings: Settings, *, create: bool = False) -> Any:
+    """An embedded Chroma client under ``store_path``, or a client of ``chroma_url``.
+
+    An embedded store's files are checked first (:mod:`.integrity`; thoroughly before a write,
+    ``create``): Chroma crashes or answers wrongly from damaged ones. A store this process may
+    not write is read from a private copy; writing it (``create``) is an error."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -135,8 +166,33 @@ def open_client(settings: Settings) -> Any:
             ) from exc
         return client
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    settings.store_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(chroma_dir(settings)), settings=chroma_settings)
+    _check_folder(settings)
+    folder = chroma_dir(settings)
+    if store_exists(settings):
+        problem = check_store(folder, thorough=create)
+        if problem:
+            raise storefiles.damaged(settings, problem)
+        if not storefiles.writable(folder):
+            if create:
+                raise storefiles.read_only(settings, "ingest")
+            folder = storefiles.read_only_copy(folder)
+    else:
+        try:
+            settings.store_path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if storefiles.is_disk_full(exc, settings):
+                raise storefiles.disk_full(settings) from exc
+            raise StoreError(
+                f"cannot create the store at {settings.store_path}: {exc.strerror or exc}"
+            ) from exc
+    try:
+        client = chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+    except Exception as exc:
+        error = storefiles.translate(exc, settings)
+        if error is None:
+            raise
+        raise error from exc
+    return storefiles.Guarded(client, settings)
 
 
 class Store:
@@ -159,10 +215,15 @@ class Store:
         created (a mistyped ``--store`` must not leave a folder behind) unless ``create``: only
         ingest creates stores; the others see an empty store, and :meth:`require` says so."""
         location = settings.chroma_url or str(settings.store_path)
+        if not settings.chroma_url:
+            _check_folder(settings)
         if not settings.chroma_url and not create and not store_exists(settings):
             return cls(None, settings.collection, location=location, settings=settings)
         store = cls(
-            open_client(settings), settings.collection, location=location, settings=settings
+            open_client(settings, create=create),
+            settings.collection,
+            location=location,
+            settings=settings,
         )
         store.refresh()
         return store
@@ -183,6 +244,8 @@ class Store:
         try:
             self._chunks = self.client.get_collection(self.name)
             self._docs = self.client.get_collection(self.name + _DOCS_SUFFIX)
+        except StoreError:
+            raise  # damaged, read-only, disk full: not "no store"
         except Exception:
             self._chunks = self._docs = None
             return False
@@ -199,6 +262,12 @@ class Store:
         if key is None or not self._existing():
             return False
         current = self._read_generation()
+        assert self.settings is not None
+        if storefiles.copy_is_stale(chroma_dir(self.settings)):
+            # a read-only store that its owner changed: read a fresh copy of it
+            self._reopen(current, force=True)
+            _IN_STEP[key] = self._read_generation()
+            return True
         if _IN_STEP.get(key) == current:
             return False
         self._reopen(current)
@@ -219,7 +288,7 @@ class Store:
                 SharedSystemClient._identifier_to_system.pop(key, None)
                 SharedSystemClient._identifier_to_refcount.pop(key, None)
             # else another Store of this process has just reopened it: take the fresh instance
-            client = open_client(self.settings)
+            client = open_client(self.settings)  # checks the files again: they changed
             try:
                 chunks = client.get_collection(self.name)
                 docs = client.get_collection(self.name + _DOCS_SUFFIX)
@@ -243,6 +312,10 @@ class Store:
         try:
             return self._chunks.query(**kwargs)
         except ChromaError as exc:
+            assert self.settings is not None
+            problem = check_store(chroma_dir(self.settings), thorough=True)
+            if problem:
+                raise storefiles.damaged(self.settings, problem) from exc
             raise StoreError(
                 f"the store at {self.location} changed under this process and reading it failed "
                 f"again after reopening ({str(first)[:120]}); restart this program"

