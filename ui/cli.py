@@ -70,10 +70,17 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
 @click.pass_context
 def cli(ctx: click.Context, store: Path | None, chroma_url: str | None) -> None:
     """Fundstelle: answers from your sources, every claim cited to the exact passage."""
+    import tomllib
+
     try:
         settings = Settings()
     except ValidationError as exc:  # from FUNDSTELLE_* or fundstelle.toml
         raise InputError(f"invalid settings: {_invalid(exc, from_options=False)}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        detail = str(exc) if isinstance(exc, tomllib.TOMLDecodeError) else exc.__class__.__name__
+        raise InputError(
+            f"fundstelle.toml in {Path.cwd()} cannot be read ({detail}); fix it or move it away"
+        ) from exc
     ctx.obj = _override(settings, store_path=store, chroma_url=chroma_url)
 
 
@@ -275,6 +282,12 @@ def _answer_settings(ctx: click.Context, kw: dict[str, Any]) -> tuple[Settings, 
                     f"{value!r} is not a date like 2026-01-07", param_hint=f"--{name[5:]}"
                 )
             kw[name] = normalize_date(value)
+    if kw.get("date_from") and kw.get("date_to") and kw["date_from"] > kw["date_to"]:
+        # every answer would be "the sources do not say", with no passage and no hint why
+        raise InputError(
+            f"--from {kw['date_from']} is after --to {kw['date_to']}: the date range is empty; "
+            "swap the two dates"
+        )
     filters = Filters(
         date_from=kw.pop("date_from"),
         date_to=kw.pop("date_to"),
@@ -502,6 +515,8 @@ def ui(ctx: click.Context, port: int, host: str) -> None:
     """Open the chat page in the browser (Streamlit)."""
     import os
 
+    if not 1 <= port <= 65535:  # before the URL is printed and the server started
+        raise InputError(f"--port {port} is not allowed: it should be 1 to 65535; give another")
     settings: Settings = ctx.obj
     app = Path(__file__).resolve().parent / "app.py"
     env = dict(os.environ)

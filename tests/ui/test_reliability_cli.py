@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from fundstelle.ui.cli import cli
 
 from tests.conftest import CORPUS
-from tests.fixtures.processes import ROOT
+from tests.fixtures.processes import ROOT, fundstelle
 
 pytestmark = pytest.mark.reliability
 
@@ -291,3 +291,37 @@ def test_a_csv_question_longer_than_the_csv_field_limit_is_an_error_row(
     assert "1 answered, 1 failed" in result.output
     got = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert "the limit is 1,500" in got["long"]["error"] and got["ok"]["error"] is None
+
+
+def test_a_store_path_that_is_a_file_is_a_one_line_error(run, tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a store")
+    for args in (("ingest", str(CORPUS)), ("sources",), ("ask", "--backend", "extractive", BASES)):
+        error = _one_line_error(run(*args, code=2, store=a_file).output)
+        assert f"the store path {a_file} is a file, not a store folder" in error
+    assert a_file.read_text() == "not a store"
+
+
+def test_a_broken_fundstelle_toml_is_a_one_line_error(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fundstelle.toml").write_text('k = 8\nbackend = "extractive\n')
+    error = _one_line_error(run("sources", code=2).output)
+    assert f"fundstelle.toml in {tmp_path} cannot be read (" in error
+    assert "fix it or move it away" in error
+
+
+def test_a_date_range_that_ends_before_it_starts_is_a_one_line_error(run) -> None:
+    run("ingest", str(CORPUS))
+    args = ("ask", "--backend", "extractive", "--from", "2026-02-01", "--to", "2026-01-01", BASES)
+    error = _one_line_error(run(*args, code=2).output)
+    assert "--from 2026-02-01 is after --to 2026-01-01: the date range is empty" in error
+
+
+def test_an_impossible_port_is_a_one_line_error(tmp_path: Path) -> None:
+    # a real process: 'fundstelle ui' becomes the page's server (execve) once the port is good
+    for port in ("99999", "0"):
+        result = fundstelle(tmp_path / "s", "ui", "--port", port, timeout=60)
+        assert result.returncode == 2 and "Fundstelle at" not in result.stdout
+        assert f"--port {port} is not allowed" in _one_line_error(result.stderr)
