@@ -7,8 +7,12 @@ Markdown (labels, captions, alerts) only through ``plain``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import logging
+import os
+import tempfile
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -78,6 +82,28 @@ def shared_engine(settings_json: str) -> Future:
 
     threading.Thread(target=build, name="fundstelle-warm-up", daemon=True).start()
     return future
+
+
+def save_upload(folder: Path, name: str, data: bytes) -> Path:
+    """Write an upload to ``folder/name``: written beside it and renamed over it, so that a link
+    placed there is replaced, never written through (into whatever file it points to)."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, folder / name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return folder / name
+
+
+def upload_problem(name: str, exc: OSError) -> str:
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"{shown}: the file name is too long (at most 255 bytes); rename it"
+    return f"{shown}: cannot be saved: {exc.strerror or exc}"
 
 
 def store_status(settings: Settings) -> dict:
@@ -167,17 +193,34 @@ with st.sidebar:
     )
     if uploads and st.button("Ingest uploaded files", use_container_width=True):
         folder = settings.store_path / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
         paths = []
         messages: list[tuple[str, str]] = []
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only store, say
+            messages.append(("error", plain(f"cannot save uploads in {folder}: {exc.strerror}")))
+            uploads = []
+        names: set[str] = set()
         for up in uploads:
             name = Path(up.name).name
             if not is_supported(Path(name)):  # e.g. a file named only ".txt"
                 messages.append(("error", plain(f"{name}: {unsupported_reason(Path(name))}")))
                 continue
-            target = folder / name
-            target.write_bytes(up.getvalue())
-            paths.append(target)
+            if name in names:  # it would overwrite the first on disk
+                messages.append(
+                    (
+                        "error",
+                        plain(
+                            f"{name}: another upload has the same name; only the first was ingested"
+                        ),
+                    )
+                )
+                continue
+            names.add(name)
+            try:
+                paths.append(save_upload(folder, name, up.getvalue()))
+            except OSError as exc:
+                messages.append(("error", plain(upload_problem(name, exc))))
         bar = st.progress(0.0, text="Ingesting…")
         totals = {"files": len(paths), "done": 0}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
 import re
 import stat
 from dataclasses import dataclass
@@ -32,15 +33,28 @@ class SourceView:
     mime: str
 
 
-def _file_bytes(path: Path, limit: int) -> bytes | None:
-    """The file's bytes when it is still a regular file within the size limit."""
+def _ingested_bytes(path: Path, sha256: str, limit: int) -> bytes | None:
+    """The file's bytes if they are still the ones that were ingested (``sha256``): a regular
+    file, not a link (whatever it points to), within the size limit. Anything else at the path
+    (a link to a private file put there, a file edited since) is never handed out."""
+    if not sha256:
+        return None
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        info = path.stat()
+        fd = os.open(path, flags)
+    except OSError:
+        return None  # gone, unreadable, or a link (ELOOP)
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
             return None
-        return path.read_bytes()
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(limit + 1)
     except OSError:
         return None
+    finally:
+        os.close(fd)
+    return data if len(data) <= limit and _sha256(data) == sha256 else None
 
 
 def _sha256(data: bytes) -> str:
@@ -75,11 +89,13 @@ def source_view(store: Store, c: Citation, max_file_bytes: int) -> SourceView | 
     download, name, mime = None, "", "text/plain"
     if record.file == record.source:  # a whole file (records of a JSON collection share one)
         path = Path(record.file)
-        download = _file_bytes(path, max_file_bytes)
+        download = _ingested_bytes(path, record.file_sha256, max_file_bytes)
         name = path.name
-        changed = download is not None and record.file_sha256 not in ("", _sha256(download))
-        if changed and not note:
-            note = "The file changed since it was ingested; the download is the file as it is now."
+        if download is None and os.path.lexists(path) and not note:
+            note = (
+                "The file changed since it was ingested; the download is the text as it was "
+                "ingested."
+            )
         mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if download is None:
         download = text.encode("utf-8")

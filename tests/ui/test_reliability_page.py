@@ -178,3 +178,48 @@ def test_a_running_page_survives_another_process_ingesting(
     _ask(at, "When does the ferry number 1 to Sylt leave?")
     assert not at.error, [e.value for e in at.error]
     assert at.session_state["answers"][-1].citations[0].title == "Ferry 1"
+
+
+def _ingest_uploads(at: AppTest, files: list[tuple[str, bytes, str]]) -> None:
+    at.file_uploader(key="uploads").set_value(files).run()
+    next(b for b in at.sidebar.button if b.label == "Ingest uploaded files").click().run()
+    assert not at.exception, at.exception
+
+
+def test_an_upload_never_writes_through_a_link_in_the_uploads_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store = tmp_path / "store"
+    (store / "uploads").mkdir(parents=True)
+    private = tmp_path / "private.txt"
+    private.write_text("SECRET password=hunter2")
+    (store / "uploads" / "kiel.txt").symlink_to(private)
+    at = _app(monkeypatch, store)
+    _ingest_uploads(at, [("kiel.txt", LIGHTHOUSE.encode(), "text/plain")])
+    assert private.read_text() == "SECRET password=hunter2"
+    upload = store / "uploads" / "kiel.txt"
+    assert not upload.is_symlink() and upload.read_text() == LIGHTHOUSE
+    assert any("1 added" in s.value for s in at.sidebar.success)
+
+
+def test_uploads_with_one_name_or_a_name_too_long_get_messages(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two uploads named alike: the first was overwritten on disk and the page showed an
+    uncaught exception; so did a name of 300 characters."""
+    store = tmp_path / "store"
+    at = _app(monkeypatch, store)
+    long_name = "k" * 296 + ".txt"
+    _ingest_uploads(
+        at,
+        [
+            ("kiel.txt", LIGHTHOUSE.encode(), "text/plain"),
+            ("kiel.txt", b"The bakery of Kiel sells rye bread.", "text/plain"),
+            (long_name, b"The harbour of Kiel expects ships.", "text/plain"),
+        ],
+    )
+    errors = " ".join(e.value.replace("\\", "") for e in at.sidebar.error)
+    assert "kiel.txt: another upload has the same name; only the first was ingested" in errors
+    assert "the file name is too long (at most 255 bytes); rename it" in errors
+    assert (store / "uploads" / "kiel.txt").read_text() == LIGHTHOUSE
+    assert any("1 added" in s.value for s in at.sidebar.success)

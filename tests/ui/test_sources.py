@@ -120,3 +120,32 @@ def test_a_very_long_document_is_shown_around_the_quote() -> None:
     assert "characters after this are in the download" in page
     # no quote (it left the source): the beginning is shown, nothing marked
     assert "<mark" not in document_html(text, -1, -1)
+
+
+def test_the_download_is_only_ever_the_ingested_version(tmp_path: Path) -> None:
+    """The document view served whatever file sat at the source path: a file replaced by a link
+    to a private file handed that file's bytes to anyone who could open the page."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    path = corpus / "kiel.txt"
+    path.write_text("The lighthouse of Kiel was painted green by Anna Berg in the spring.")
+    private = tmp_path / "private.txt"
+    private.write_text("SECRET password=hunter2")
+    settings = Settings(store_path=tmp_path / "store")
+    ingest([corpus], settings)
+    c = _citation(settings, "Who painted the lighthouse of Kiel?")
+    ingested = path.read_bytes()
+    assert source_view(Store.open(settings), c, LIMIT).download == ingested  # type: ignore[union-attr]
+
+    path.unlink()
+    path.symlink_to(private)  # not followed, whatever it points to
+    view = source_view(Store.open(settings), c, LIMIT)
+    assert view is not None and b"SECRET" not in view.download
+    assert view.download == view.text.encode("utf-8") and view.file_name.endswith(".txt")
+    assert "changed since it was ingested" in view.note
+
+    path.unlink()
+    path.write_text("The lighthouse of Kiel was painted red.")  # edited, not ingested again
+    view = source_view(Store.open(settings), c, LIMIT)
+    assert view is not None and view.download == ingested
+    assert "the download is the text as it was ingested" in view.note
