@@ -13,7 +13,7 @@ from pathlib import Path
 from fundstelle.core.errors import SkipFile, UnreadableFile
 
 from ..types import Document
-from . import html, markdown, pdf, records, text
+from . import html, markdown, odt, pdf, records, text, word
 from .common import LoaderWarning
 
 
@@ -39,6 +39,8 @@ LOADERS: dict[str, LoadFn] = {
     ".pdf": pdf.load,
     ".json": records.load,
     ".jsonl": records.load,
+    ".docx": word.load,
+    ".odt": odt.load,
 }
 
 SUPPORTED = tuple(sorted(LOADERS))

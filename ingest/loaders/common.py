@@ -19,6 +19,28 @@ def _cap(value: str | None, field: str) -> str | None:
     return value[: META_LIMITS[field]] if value else value
 
 
+# office files are zip archives: one that unpacks to more than this is refused before it is read
+# (a zip bomb of a few MB unpacks to gigabytes)
+MAX_UNPACKED = 512 * 1024 * 1024
+
+
+def check_zip(data: bytes, kind: str) -> None:
+    """Raise :class:`SkipFile` unless ``data`` is a zip archive of sane unpacked size."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(i.file_size for i in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise SkipFile(f"broken {kind} file (not a zip archive: {exc})") from exc
+    if unpacked > MAX_UNPACKED:
+        raise SkipFile(
+            f"{kind} file unpacks to {unpacked / 1e6:,.0f} MB, over the "
+            f"{MAX_UNPACKED / 1e6:,.0f} MB limit"
+        )
+
+
 class LoaderWarning(str):
     """A problem a loader reports that did not stop the document from being ingested (front
     matter ignored, say): shown as a warning, not as a skipped file."""

@@ -1,3 +1,4 @@
+import io
 import json
 from pathlib import Path
 
@@ -156,7 +157,93 @@ def test_size_limit(tmp_path: Path) -> None:
 
 
 def test_unsupported_extension(tmp_path: Path) -> None:
-    p = tmp_path / "a.docx"
+    p = tmp_path / "a.xlsx"
     p.write_bytes(b"PK\x03\x04")
-    with pytest.raises(SkipFile, match=r"unsupported file type \.docx"):
+    with pytest.raises(SkipFile, match=r"unsupported file type \.xlsx"):
         _load(p)
+
+
+def _docx(blocks: list[tuple[str, str]], title: str = "") -> bytes:
+    import docx
+
+    word = docx.Document()
+    word.core_properties.title = title
+    for kind, text in blocks:
+        if kind == "h":
+            word.add_heading(text, 1)
+        elif kind == "table":
+            table = word.add_table(rows=1, cols=2)
+            table.cell(0, 0).text, table.cell(0, 1).text = text.split("|")
+        else:
+            word.add_paragraph(text)
+    buf = io.BytesIO()
+    word.save(buf)
+    return buf.getvalue()
+
+
+def _odt(blocks: list[tuple[str, str]], title: str = "") -> bytes:
+    import odfdo
+
+    doc = odfdo.Document("text")
+    doc.body.clear()
+    if title:
+        doc.meta.set_title(title)
+    for kind, text in blocks:
+        doc.body.append(odfdo.Header(1, text) if kind == "h" else odfdo.Paragraph(text))
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+BLOCKS = [
+    ("h", "Hafenbericht"),
+    ("p", "Der Hafen von Kiel wurde im Winter ausgebaut."),
+    ("h", "Die Mole"),
+    ("p", "Die neue Mole ist 420 Meter lang und wurde im Mai eröffnet."),
+]
+EXPECTED = (
+    "Hafenbericht\n\nDer Hafen von Kiel wurde im Winter ausgebaut.\n\nDie Mole\n\n"
+    "Die neue Mole ist 420 Meter lang und wurde im Mai eröffnet."
+)
+
+
+@pytest.mark.parametrize("suffix,make", [(".docx", _docx), (".odt", _odt)])
+def test_office_documents_keep_headings_and_paragraphs(tmp_path: Path, suffix: str, make) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / f"2026-01-07_bericht{suffix}"
+    p.write_bytes(make(BLOCKS))
+    (doc,) = _load(p).documents
+    assert doc.text == EXPECTED
+    assert doc.title == "Hafenbericht"  # the first heading, where the file has no title
+    assert doc.date == "2026-01-07" and doc.lang == "de"  # from the name; the template's is not
+    p.write_bytes(make(BLOCKS, title="Bericht über den Hafen"))
+    assert _load(p).documents[0].title == "Bericht über den Hafen"
+    from fundstelle.ingest.chunker import chunk_document
+
+    for chunk in chunk_document(doc, 60, 0):
+        assert doc.text[chunk.start : chunk.end] == chunk.text
+
+
+def test_a_word_table_is_kept_row_by_row(tmp_path: Path) -> None:
+    p = tmp_path / "mole.docx"
+    p.write_bytes(_docx([("p", "Die Maße:"), ("table", "Mole|420 Meter")]))
+    assert _load(p).documents[0].text == "Die Maße:\n\nMole | 420 Meter"
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".odt"])
+def test_broken_office_documents_are_skipped_with_a_reason(tmp_path: Path, suffix: str) -> None:
+    import zipfile
+
+    from fundstelle.core.settings import Settings
+    from fundstelle.ingest.pipeline import ingest
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / f"text{suffix}").write_text("not a zip archive at all")
+    with zipfile.ZipFile(folder / f"empty{suffix}", "w") as z:
+        z.writestr("something.xml", "<x/>")
+    good = (_docx if suffix == ".docx" else _odt)(BLOCKS)
+    (folder / f"cut{suffix}").write_bytes(good[: len(good) // 2])
+    report = ingest([folder], Settings(store_path=tmp_path / "store"))
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert reasons.keys() == {f"text{suffix}", f"empty{suffix}", f"cut{suffix}"}
+    assert all(r.startswith(f"broken {suffix} file") for r in reasons.values()), reasons
