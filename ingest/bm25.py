@@ -84,7 +84,7 @@ class BM25Index:
             return
         try:
             loaded = self._read()
-        except Exception:
+        except Exception:  # any damage (BadZipFile, KeyError, ...): built again from Chroma
             loaded = None
         if loaded is None:
             return

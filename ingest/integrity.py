@@ -40,6 +40,18 @@ _PICKLE = "index_metadata.pickle"
 # results of earlier checks in this process, by the files' sizes and times
 _CHECKED: dict[tuple, str | None] = {}
 _LOCK = threading.Lock()
+# the Chroma versions whose vector index files are read here; with another one only the SQLite
+# database is checked (a layout read wrongly would call every store damaged)
+_KNOWN_LAYOUT = ("1.5.",)
+
+
+def _layout_known() -> bool:
+    try:
+        from importlib.metadata import version
+
+        return version("chromadb").startswith(_KNOWN_LAYOUT)
+    except Exception:  # no metadata: do not guess
+        return False
 
 
 class Damage(Exception):
@@ -67,6 +79,8 @@ def check_store(folder: Path, *, thorough: bool = False) -> str | None:
         after = _signature(folder)
         if after == before:
             with _LOCK:
+                if len(_CHECKED) > 256:  # a page that runs for months
+                    _CHECKED.clear()
                 _CHECKED[key] = problem
             return problem
         time.sleep(0.1 * (attempt + 1))  # written meanwhile: look again once it settles
@@ -103,8 +117,9 @@ def _check(folder: Path, thorough: bool) -> None:
             result = conn.execute("PRAGMA quick_check(1)").fetchone()
             if not result or result[0] != "ok":
                 raise Damage(f"{_DB} is damaged: {result[0] if result else 'no result'}")
-        for seg_id, dim, live, logged in _vector_segments(conn):
-            _check_index(folder / seg_id, dim, live, logged)
+        if _layout_known():
+            for seg_id, dim, live, logged in _vector_segments(conn):
+                _check_index(folder / seg_id, dim, live, logged)
     except sqlite3.OperationalError as exc:
         if "malformed" in str(exc) or "not a database" in str(exc):
             raise Damage(f"{_DB} is damaged: {exc}") from exc
