@@ -74,8 +74,9 @@ def _free_bytes(path: Path) -> int | None:
     return None
 
 
-def is_disk_full(exc: BaseException, settings: Settings) -> bool:
-    """Whether ``exc`` (or its cause) comes from a full disk."""
+def is_disk_full(exc: BaseException, settings: Settings, *, writing: bool = True) -> bool:
+    """Whether ``exc`` (or its cause) comes from a full disk. Chroma's own errors do not say;
+    one raised while ``writing`` (or compacting) with little space left is taken for it."""
     seen: set[int] = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
@@ -87,13 +88,15 @@ def is_disk_full(exc: BaseException, settings: Settings) -> bool:
         e = e.__cause__ or e.__context__
     from chromadb.errors import InternalError
 
-    if isinstance(exc, InternalError):  # not NotFoundError and the like: those say what they are
+    compacting = "compact" in str(exc).lower()  # reads apply Chroma's log too
+    # not NotFoundError and the like: those say what they are
+    if isinstance(exc, InternalError) and (writing or compacting):
         free = _free_bytes(settings.store_path)
         return free is not None and free < _LOW_SPACE
     return False
 
 
-def translate(exc: BaseException, settings: Settings) -> StoreError | None:
+def translate(exc: BaseException, settings: Settings, *, writing: bool = True) -> StoreError | None:
     """The one-line error for a Chroma failure caused by the store's files or disk, or None."""
     if isinstance(exc, StoreError):
         return None
@@ -103,9 +106,14 @@ def translate(exc: BaseException, settings: Settings) -> StoreError | None:
         return damaged(settings, f"chroma.sqlite3: {detail}")
     if "readonly database" in text:
         return read_only(settings, "this")
-    if is_disk_full(exc, settings):
+    if is_disk_full(exc, settings, writing=writing):
         return disk_full(settings)
     return None
+
+
+# Chroma calls that write (a read's "Error finding id" on a nearly full disk is not a full disk)
+_WRITES = {"add", "upsert", "update", "delete", "modify", "create_collection"}
+_WRITES |= {"get_or_create_collection", "delete_collection"}
 
 
 class Guarded:
@@ -130,7 +138,7 @@ class Guarded:
             try:
                 result = value(*args, **kwargs)
             except Exception as exc:
-                error = translate(exc, settings)
+                error = translate(exc, settings, writing=name in _WRITES)
                 if error is None:
                     raise
                 raise error from exc
