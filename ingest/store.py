@@ -292,6 +292,8 @@ class Store:
             try:
                 chunks = client.get_collection(self.name)
                 docs = client.get_collection(self.name + _DOCS_SUFFIX)
+            except StoreError:
+                raise  # damaged, read-only, disk full: it says so itself
             except Exception as exc:
                 raise StoreError(f"the store at {self.location} is gone; ingest again") from exc
             self.client, self._chunks, self._docs = client, chunks, docs
