@@ -25,14 +25,14 @@ from fundstelle.qa.evidence import EvidenceSelector, is_evidence
 from benchmarks.devsets import dev_items
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "as before": {},
-    "+ kind 0.10": {"kind_weight": 0.10},
-    "+ kind 0.15": {"kind_weight": 0.15},
-    "+ kind 0.20": {"kind_weight": 0.20},
+    "before 2026-12-01": {},
+    "chosen: idf, rank 0.02": {"idf": True, "rank_weight": 0.02},
     "+ idf": {"idf": True},
-    "+ idf, kind 0.10": {"idf": True, "kind_weight": 0.10},
-    "+ idf, kind 0.15": {"idf": True, "kind_weight": 0.15},
-    "+ idf, kind 0.15, context 0.1": {"idf": True, "kind_weight": 0.15, "context_weight": 0.1},
+    "rank 0.05": {"rank_weight": 0.05},
+    "+ idf, rank 0.05": {"idf": True, "rank_weight": 0.05},
+    "+ idf, rank 0": {"idf": True, "rank_weight": 0.0},
+    "+ idf, rank 0.02, kind 0.10": {"idf": True, "rank_weight": 0.02, "kind_weight": 0.10},
+    "+ idf, rank 0.02, context 0.1": {"idf": True, "rank_weight": 0.02, "context_weight": 0.1},
 }
 
 

@@ -125,7 +125,7 @@ def rerank_section(n: int) -> None:
                 passages = engine.retrieve(q.query, k=10).passages
             else:
                 found = engine.retriever.search(q.query, k=engine.settings.rerank_pool).passages
-                best = engine.selector.passage_scores(
+                best = engine.reranker.passage_scores(
                     q.query,
                     found,
                     meaning_only_across_languages=not engine.settings.rerank_words_across_languages,

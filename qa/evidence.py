@@ -245,7 +245,7 @@ class EvidenceSelector:
                 score += self.lexical_weight * overlap[i] + self.rank_weight / (1 + pi)
                 if self.context_weight and i > 0 and cands[i - 1][0] == pi:
                     score += self.context_weight * overlap[i - 1]
-            if kind and holds_kind(text, kind):
+            if kind and holds_kind(text, kind, strict=True):
                 score += self.kind_weight
             scored.append(Evidence(0, text, s, e, score, passages[pi]))
         scored.sort(key=lambda ev: -ev.score)

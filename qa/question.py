@@ -209,8 +209,10 @@ def _is_number_word(w: str) -> bool:
     return lexicon.number_value(w) is not None or lexicon.magnitude(w) is not None
 
 
-def holds_kind(text: str, kind: str) -> bool:
-    """Whether ``text`` holds what a question of ``kind`` asks for (:func:`expected_kind`)."""
+def holds_kind(text: str, kind: str, strict: bool = False) -> bool:
+    """Whether ``text`` holds what a question of ``kind`` asks for (:func:`expected_kind`).
+    A copied answer may be a German noun for "who" ("Schwiegersohn"); ``strict`` asks a whole
+    sentence for a name (two capitalised words in a row, or one CLDR knows), for ranking."""
     ws = words(text)
     if kind == "number":
         return bool(_DIGITS.search(text)) or any(
@@ -228,6 +230,10 @@ def holds_kind(text: str, kind: str) -> bool:
             for w in ws
         ) or bool(ws and ws[0].lower() in _TEMPORAL)
     if kind in ("agent", "place"):
+        if strict:  # a name: "Emmanuel Macron", "Paris", "NATO" (not any German noun)
+            from .grounding import claims
+
+            return any(c.kind == "name" for c in claims(text))
         # a name or (German) a noun: a capitalised word that is not a pronoun
         return any(w[:1].isupper() and w.lower() not in _PRONOUNS for w in ws) or any(
             w.isupper() and len(w) > 1 for w in ws

@@ -33,11 +33,9 @@ def test_bad_question_files(tmp_path: Path) -> None:
 def test_a_failing_question_is_recorded_and_the_run_resumes(
     seed_settings: Settings, tmp_path: Path
 ) -> None:
-    good = json.dumps(
-        {"found": True, "answer": "France and Britain could plan bases in Ukraine.", "sources": [1]}
-    )
+    good = json.dumps({"sentence": 0})  # one reading each: nothing found, the sources' words
     model = ScriptedChatModel(replies=[good])  # the second question finds no reply: it fails
-    engine = Engine(seed_settings, chat_model=model)
+    engine = Engine(seed_settings.with_overrides(reader_tries=1), chat_model=model)
     (tmp_path / "q.txt").write_text(
         "Which countries plan bases in Ukraine?\nWhich countries could plan bases?\n"
     )

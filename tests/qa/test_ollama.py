@@ -94,7 +94,8 @@ def test_ollama_backend_answers_through_the_chat_api(seed_settings: Settings, ol
     body = request["body"]
     assert request["path"] == "/api/chat" and body["model"] == "tiny" and body["stream"] is True
     # the reply's shape is requested as a JSON schema naming the sentences it may choose
-    assert body["format"]["properties"]["sentence"]["enum"] == [0, *[ev.n for ev in evidence]]
+    seen = evidence[: settings.reader_sentences]
+    assert body["format"]["properties"]["sentence"]["enum"] == [0, *[ev.n for ev in seen]]
     roles = [m["role"] for m in body["messages"]]
     assert roles == ["system", "user"] and "Stützpunkte" in body["messages"][1]["content"]
 
