@@ -7,9 +7,7 @@ similarity, across languages), by shared words, and by how well its chunk ranked
 
 from __future__ import annotations
 
-import hashlib
 import re
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -20,6 +18,7 @@ from fundstelle.ingest.bm25 import tokenize
 from fundstelle.ingest.chunker import sentence_units
 from fundstelle.ingest.embedders import Embedder
 from fundstelle.ingest.language import question_language
+from fundstelle.ingest.sentence_cache import DiskVectors as _DiskVectors
 
 from .grounding import has_word
 from .question import expected_kind, holds_kind
@@ -69,65 +68,6 @@ class SentenceVectors:
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
         return out
-
-
-class _DiskVectors:
-    """Sentence vectors in an SQLite file beside the store, keyed by the embedding model and a
-    hash of the text. Several processes may share it (SQLite locks); a failure to read or write
-    it only costs time, never an answer."""
-
-    def __init__(self, path: Path, embedder: Embedder) -> None:
-        self.path = path
-        self.model = embedder.name
-        self.dim = embedder.dim
-        self._local = threading.local()
-
-    def _db(self) -> sqlite3.Connection | None:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=5)
-                db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, vec BLOB)")
-            except sqlite3.Error:
-                return None
-            self._local.db = db
-        return db
-
-    def _key(self, text: str) -> str:
-        return hashlib.sha1(f"{self.model}\0{text}".encode()).hexdigest()
-
-    def get(self, texts: list[str]) -> dict[str, np.ndarray]:
-        db = self._db()
-        if db is None:
-            return {}
-        keys = {self._key(t): t for t in texts}
-        out: dict[str, np.ndarray] = {}
-        try:
-            items = list(keys.items())
-            for i in range(0, len(items), 500):
-                part = dict(items[i : i + 500])
-                marks = ",".join("?" * len(part))
-                for k, blob in db.execute(f"SELECT k, vec FROM v WHERE k IN ({marks})", list(part)):
-                    vec = np.frombuffer(blob, dtype=np.float32)
-                    if vec.shape == (self.dim,):
-                        out[part[k]] = vec
-        except sqlite3.Error:
-            return out
-        return out
-
-    def put(self, vectors: dict[str, np.ndarray]) -> None:
-        db = self._db()
-        if db is None:
-            return
-        rows = [
-            (self._key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in vectors.items()
-        ]
-        try:
-            with db:
-                db.executemany("INSERT OR REPLACE INTO v VALUES (?, ?)", rows)
-        except sqlite3.Error:
-            pass
 
 
 def _stem(token: str) -> str:
