@@ -54,6 +54,29 @@ class Settings(BaseSettings):
     embedding_threads: int | None = Field(
         None, ge=1, description="CPU threads for the embedding model (default: all cores)."
     )
+    embedding_url: str | None = Field(
+        None,
+        description=(
+            "Base URL of an OpenAI-compatible embedding server (vLLM, Text Embeddings Inference, "
+            "Infinity, llama.cpp's server, Ollama), e.g. http://127.0.0.1:7997/v1. Set: "
+            "embedding_model names the server's model, and the store records it as 'url:<model>'."
+        ),
+    )
+    embedding_api_key: str | None = Field(None, description="API key for the embedding server.")
+    embedding_parallel: int = Field(
+        4, ge=1, le=64, description="Requests in flight to the embedding server at once."
+    )
+    embedding_timeout_s: float = Field(
+        60.0, gt=0, description="Timeout of one request to the embedding server."
+    )
+    embed_sentences: bool = Field(
+        True,
+        description=(
+            "Ingest also embeds the sentences of new chunks into the store's sentence cache "
+            "(sentences.sqlite), so that no question waits for them; off: the answer step "
+            "embeds a passage's sentences the first time it is retrieved."
+        ),
+    )
 
     # --- loading and chunking --------------------------------------------------------------
     chunk_size: int = Field(
@@ -90,6 +113,13 @@ class Settings(BaseSettings):
         description="Factor on the BM25 weight for the keyword search with the translated question.",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    keyword_analyzer: Literal["plain", "stem", "stem-split"] = Field(
+        "plain",
+        description=(
+            "How keyword search analyses text (ingest/analyzer.py): plain words, Snowball stems "
+            "in each text's language, or stems and the parts of German compounds."
+        ),
+    )
     translate_queries: bool = Field(
         False,
         description=(

@@ -20,18 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
+from . import analyzer
 from .store import Store, date_int
 from .types import Chunk
 
 TOKENIZER = "lower-alnum-stop-en-de-v2-header-k0.9b0.4"
-_TOKEN = re.compile(r"\w\w+", re.UNICODE)
 
 
-@lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
-
-    return frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_GERMAN)
+    return analyzer.stopwords()
 
 
 def keyword_text(chunk: Chunk) -> str:
@@ -42,8 +39,16 @@ def keyword_text(chunk: Chunk) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased words of two or more characters, English and German stop words removed."""
-    stop = _stopwords()
-    return [t for t in _TOKEN.findall(text.lower()) if t not in stop]
+    return analyzer.words(text)
+
+
+@lru_cache(maxsize=1)
+def german_vocabulary() -> set[str]:
+    """German words of four or more letters (wordfreq's list of the 200,000 most frequent),
+    the parts a compound may be split into."""
+    from wordfreq import top_n_list
+
+    return {w for w in top_n_list("de", 200_000) if len(w) >= 4}
 
 
 @dataclass
@@ -58,8 +63,11 @@ class _Meta:
 class BM25Index:
     """A persisted BM25 index over all chunks of a store, with metadata arrays for filtering."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, analyzer: str = "plain") -> None:
         self.folder = folder
+        self.analyzer = analyzer
+        # the stamp of the cache: tokens of another analyser are not reused
+        self.tokenizer = TOKENIZER if analyzer == "plain" else f"{TOKENIZER}-{analyzer}"
         self.generation: str | None = None
         self.vocab: dict[str, int] = {}
         self.token_ids: list[np.ndarray] = []
@@ -100,7 +108,7 @@ class BM25Index:
     def _read(self) -> tuple[str, dict[str, int], list[np.ndarray], dict[str, list]] | None:
         """The cache's parts, checked against each other; None when they do not fit."""
         state = json.loads((self.folder / "state.json").read_text())
-        if not isinstance(state, dict) or state.get("tokenizer") != TOKENIZER:
+        if not isinstance(state, dict) or state.get("tokenizer") != self.tokenizer:
             return None
         generation = state.get("generation")
         with np.load(self.folder / "tokens.npz", allow_pickle=False) as arrays:
@@ -163,7 +171,7 @@ class BM25Index:
         )
         # state.json last: a folder without it is ignored
         (tmp / "state.json").write_text(
-            json.dumps({"generation": self.generation, "tokenizer": TOKENIZER})
+            json.dumps({"generation": self.generation, "tokenizer": self.tokenizer})
         )
         old = self.folder.with_name(self.folder.name + ".old")
         if old.exists():
@@ -218,7 +226,7 @@ class BM25Index:
         missing = [cid for cid in ids if cid not in known]
         for i in range(0, len(missing), 2000):
             for chunk in store.get_chunks(missing[i : i + 2000]):
-                known[chunk.chunk_id] = self._ids_for(tokenize(keyword_text(chunk)))
+                known[chunk.chunk_id] = self._ids_for(self.analyze(keyword_text(chunk), chunk.lang))
                 old_meta[chunk.chunk_id] = (
                     chunk.doc_id,
                     date_int(chunk.date) or 0,
@@ -241,6 +249,11 @@ class BM25Index:
         with contextlib.suppress(OSError):
             self._save()
         return True
+
+    def analyze(self, text: str, lang: str | None) -> list[str]:
+        """The tokens of ``text`` (in ``lang``) as this index sees them (ingest.analyzer)."""
+        vocabulary = german_vocabulary() if self.analyzer == "stem-split" and lang == "de" else None
+        return analyzer.analyze(text, lang, self.analyzer, vocabulary)
 
     def _ids_for(self, tokens: list[str]) -> np.ndarray:
         vocab = self.vocab
@@ -300,12 +313,18 @@ class BM25Index:
         return keep.astype(np.float32)
 
     def search(
-        self, query: str, n: int, weight_mask: np.ndarray | None = None
+        self,
+        query: str,
+        n: int,
+        weight_mask: np.ndarray | None = None,
+        lang: str | None = None,
     ) -> list[tuple[str, float]]:
-        """Top ``n`` chunk ids by BM25 score (zero scores left out)."""
+        """Top ``n`` chunk ids by BM25 score (zero scores left out); ``query`` is analysed in
+        ``lang``, the language it is written in."""
         if self._bm25 is None or n <= 0:
             return []
-        query_ids = [self.vocab[t] for t in dict.fromkeys(tokenize(query)) if t in self.vocab]
+        tokens = self.analyze(query, lang)
+        query_ids = [self.vocab[t] for t in dict.fromkeys(tokens) if t in self.vocab]
         if not query_ids:
             return []
         scores = self._bm25.get_scores_from_ids(query_ids, weight_mask=weight_mask)

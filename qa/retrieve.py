@@ -54,7 +54,8 @@ class Retriever:
         self.store.require()
         self.store.check_model(self.embedder.name)
         self.bm25 = BM25Index(
-            bm25_folder(settings.store_path, settings.chroma_url, settings.collection)
+            bm25_folder(settings.store_path, settings.chroma_url, settings.collection),
+            settings.keyword_analyzer,
         )
         self._documents_cache: tuple[str, dict[str, DocRecord]] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
@@ -183,17 +184,21 @@ class Retriever:
                     exclude_docs=exclude or None,
                 )
 
-            # keyword search runs while the query is embedded (the model releases the GIL)
+            # keyword search runs while the query is embedded (the model releases the GIL); each
+            # text is analysed in its own language (the question's, a translation's)
+            asked = question_language(query)
             keyword_jobs.append(
                 (
                     None,
-                    self._pool.submit(self._timed, self.bm25.search, query, n, mask(wanted_langs)),
+                    self._pool.submit(
+                        self._timed, self.bm25.search, query, n, mask(wanted_langs), asked
+                    ),
                 )
             )
             for lang, text in (translations or {}).items():
                 if wanted_langs is not None and lang not in wanted_langs:
                     continue
-                job = self._pool.submit(self._timed, self.bm25.search, text, n, mask({lang}))
+                job = self._pool.submit(self._timed, self.bm25.search, text, n, mask({lang}), lang)
                 keyword_jobs.append((lang, job))
         dense: list[tuple[str, float]] = []
         if mode in ("dense", "hybrid"):
