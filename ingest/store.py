@@ -33,6 +33,7 @@ from .integrity import check_store
 from .types import Chunk, Document
 
 PENDING = "pending"
+_URL_PREFIX = "url:"  # an embedding server's model (ingest/embedders.py URL_PREFIX)
 COMPLETE = "complete"
 _DOCS_SUFFIX = "-documents"
 _GET_BATCH = 5000
@@ -337,7 +338,7 @@ class Store:
             self._docs = self.client.get_or_create_collection(
                 self.name + _DOCS_SUFFIX, embedding_function=None
             )
-        self.check_model(embedding_model)
+        self.check_model(embedding_model, dim)
 
     def require(self) -> None:
         if not self._existing():
@@ -350,13 +351,35 @@ class Store:
         self.require()
         return (self._chunks.metadata or {}).get("embedding_model")
 
-    def check_model(self, embedding_model: str) -> None:
+    def check_model(self, embedding_model: str, dim: int | None = None) -> None:
+        """Fail unless the store was built with ``embedding_model`` (and, where given, vectors
+        of ``dim`` dimensions: a server may serve another model under the same name)."""
         stored = self.embedding_model
         if stored and stored != embedding_model:
+            if stored.startswith(_URL_PREFIX):
+                hint = (
+                    f"it was built with the model {stored.removeprefix(_URL_PREFIX)!r} of an "
+                    "embedding server: set FUNDSTELLE_EMBEDDING_URL to that server and "
+                    "FUNDSTELLE_EMBEDDING_MODEL to that model"
+                )
+            elif embedding_model.startswith(_URL_PREFIX):
+                hint = (
+                    "it was built with a model in this process, not an embedding server's: "
+                    "unset FUNDSTELLE_EMBEDDING_URL and set FUNDSTELLE_EMBEDDING_MODEL to match it"
+                )
+            else:
+                hint = "set FUNDSTELLE_EMBEDDING_MODEL to match it"
             raise StoreError(
                 f"the store at {self.location} was built with embedding model {stored!r}, not "
-                f"{embedding_model!r}; set FUNDSTELLE_EMBEDDING_MODEL to match it, or ingest into "
-                "a new store (--store DIR)"
+                f"{embedding_model!r}; {hint}, or ingest into a new store (--store DIR)"
+            )
+        stored_dim = (self._chunks.metadata or {}).get("dim")
+        if dim and stored_dim and int(stored_dim) != dim:
+            raise StoreError(
+                f"the store at {self.location} holds {stored_dim}-dimensional vectors of "
+                f"{stored!r}, but that model now gives {dim}: the embedding server serves "
+                "another model under that name; point FUNDSTELLE_EMBEDDING_URL at the store's "
+                "model, or ingest into a new store (--store DIR)"
             )
 
     # --- generation: changes whenever chunks were added or removed ------------------------------
