@@ -17,7 +17,7 @@ from typing import Any
 
 from fundstelle.core.settings import Settings
 from fundstelle.ingest.bm25 import BM25Index, bm25_folder
-from fundstelle.ingest.embedders import Embedder, load_embedder
+from fundstelle.ingest.embedders import Embedder, embedder_for
 from fundstelle.ingest.language import question_language
 from fundstelle.ingest.store import DocRecord, Store, date_int
 from fundstelle.ingest.types import Chunk
@@ -47,12 +47,11 @@ class Retriever:
         self, settings: Settings, store: Store | None = None, embedder: Embedder | None = None
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or load_embedder(
-            settings.embedding_model, settings.embedding_threads
-        )
+        # an embedding server's model when FUNDSTELLE_EMBEDDING_URL is set
+        self.embedder = embedder or embedder_for(settings)
         self.store = store or Store.open(settings)
         self.store.require()
-        self.store.check_model(self.embedder.name)
+        self.store.check_model(self.embedder.name, self.embedder.dim)
         self.bm25 = BM25Index(
             bm25_folder(settings.store_path, settings.chroma_url, settings.collection),
             settings.keyword_analyzer,
