@@ -66,9 +66,16 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     "--store", type=click.Path(path_type=Path), help="Store folder (FUNDSTELLE_STORE_PATH)."
 )
 @click.option("--chroma-url", help="Use a Chroma server instead of the embedded store.")
+@click.option(
+    "--embedding-url",
+    help="Embed with an OpenAI-compatible embedding server, e.g. http://127.0.0.1:7997/v1 "
+    "(FUNDSTELLE_EMBEDDING_URL).",
+)
 @click.version_option(package_name="fundstelle")
 @click.pass_context
-def cli(ctx: click.Context, store: Path | None, chroma_url: str | None) -> None:
+def cli(
+    ctx: click.Context, store: Path | None, chroma_url: str | None, embedding_url: str | None
+) -> None:
     """Fundstelle: answers from your sources, every claim cited to the exact passage."""
     import tomllib
 
@@ -81,7 +88,9 @@ def cli(ctx: click.Context, store: Path | None, chroma_url: str | None) -> None:
         raise InputError(
             f"fundstelle.toml in {Path.cwd()} cannot be read ({detail}); fix it or move it away"
         ) from exc
-    ctx.obj = _override(settings, store_path=store, chroma_url=chroma_url)
+    ctx.obj = _override(
+        settings, store_path=store, chroma_url=chroma_url, embedding_url=embedding_url
+    )
 
 
 # --- ingest -------------------------------------------------------------------------------------
@@ -117,6 +126,51 @@ class _Bars:
             bar.close()
 
 
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class _IngestBars:
+    """An ingest's files and chunks, and the time left at the rate chunks were stored so far
+    (the pipeline's estimate: it counts chunks not yet read, from the bytes left), shown only
+    on a terminal."""
+
+    _EVERY_S = 0.2  # redraw at most this often: a folder of small files reports per file
+
+    def __init__(self, file: Any = None, disable: bool | None = None) -> None:
+        from tqdm import tqdm
+
+        self._last = 0.0
+        common: dict[str, Any] = {"file": file, "disable": disable, "leave": False, "total": 0}
+        self.files = tqdm(unit="file", desc="files ", position=0, **common)
+        # tqdm's own estimate would count only the chunks known so far
+        fmt = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
+        self.chunks = tqdm(unit="chunk", desc="chunks", position=1, bar_format=fmt, **common)
+
+    def __call__(self, state: Any) -> None:
+        import time
+
+        now = time.monotonic()
+        done = state.files_done == state.files_total and state.chunks_done >= state.chunks_known
+        if now - self._last < self._EVERY_S and not done:
+            return
+        self._last = now
+        self.files.total, self.files.n = state.files_total, state.files_done
+        self.chunks.total, self.chunks.n = state.chunks_expected, state.chunks_done
+        left = state.seconds_left
+        shown = f"{_duration(left)} left" if left is not None else "estimating the time left"
+        self.chunks.set_postfix_str(shown, refresh=False)
+        self.files.refresh()
+        self.chunks.refresh()
+
+    def close(self) -> None:
+        self.chunks.close()
+        self.files.close()
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Also remove documents whose files are gone.")
@@ -144,13 +198,13 @@ def ingest(
     from fundstelle.ingest.pipeline import rebuild as run_rebuild
 
     settings = _settings(ctx, chunk_size=chunk_size, embedding_model=embedding_model)
-    bars = _Bars()
+    bars = _IngestBars()
     try:
         if rebuild:
-            report = run_rebuild(list(paths), settings, on_progress=bars)
+            report = run_rebuild(list(paths), settings, on_state=bars)
         else:
             report = run_ingest(
-                list(paths) or [Path("corpus")], settings, prune=prune, on_progress=bars
+                list(paths) or [Path("corpus")], settings, prune=prune, on_state=bars
             )
     finally:
         bars.close()
@@ -524,6 +578,8 @@ def ui(ctx: click.Context, port: int, host: str) -> None:
     env["FUNDSTELLE_STORE_PATH"] = str(settings.store_path.absolute())
     if settings.chroma_url:
         env["FUNDSTELLE_CHROMA_URL"] = settings.chroma_url
+    if settings.embedding_url:
+        env["FUNDSTELLE_EMBEDDING_URL"] = settings.embedding_url
     cmd = [
         sys.executable,
         "-m",

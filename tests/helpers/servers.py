@@ -99,3 +99,49 @@ def llama_server(model: Path, log: Path, threads: int | None = None) -> Iterator
         yield base
     finally:
         _stop(proc)
+
+
+INFINITY_INSTALL = (
+    "python3.11 -m venv .venv/infinity-venv && .venv/infinity-venv/bin/pip install "
+    "torch==2.13.0 'infinity-emb[server,torch]==0.0.78'"
+)
+
+
+def infinity_binary() -> str | None:
+    """``infinity_emb``: FUNDSTELLE_TEST_INFINITY, on PATH, or in its own venv under .venv
+    (it cannot share this one: it pins numpy<2, click<8.2 and sentence-transformers<4)."""
+    import os
+
+    for candidate in (
+        os.environ.get("FUNDSTELLE_TEST_INFINITY"),
+        str(Path(sys.executable).parent / "infinity_emb"),
+        shutil.which("infinity_emb"),
+        str(Path(sys.prefix) / "infinity-venv" / "bin" / "infinity_emb"),
+    ):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+@contextlib.contextmanager
+def infinity_server(model: Path, name: str, log: Path) -> Iterator[str]:
+    """Infinity serving a sentence-transformers folder offline as ``name``; yields its base URL
+    (``…/v1``)."""
+    import os
+
+    binary = infinity_binary()
+    if binary is None:
+        raise RuntimeError(f"infinity_emb is not installed: {INFINITY_INSTALL}")
+    port = free_port()
+    cmd = [binary, "v2", "--model-id", str(model), "--served-model-name", name]
+    cmd += ["--url-prefix", "/v1", "--host", "127.0.0.1", "--port", str(port)]
+    # offline, and no usage statistics sent
+    env = dict(os.environ, HF_HUB_OFFLINE="1", INFINITY_ANONYMOUS_USAGE_STATS="0", DO_NOT_TRACK="1")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        _wait(f"{base}/models", proc, 180, log)
+        yield base
+    finally:
+        _stop(proc)

@@ -50,6 +50,38 @@ def test_ingest_reports_skipped_files_and_fails(run, tmp_path: Path) -> None:
     assert "empty.txt: empty file" in result.output
 
 
+def test_ingest_progress_shows_files_chunks_and_time_left(tmp_path: Path) -> None:
+    import io
+
+    from fundstelle.core.settings import Settings
+    from fundstelle.ingest.pipeline import ingest
+    from fundstelle.ui.cli import _IngestBars
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "b.txt").write_text("Ein zweiter Text über Häfen in Hamburg. " * 200)
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.7 not really")
+    out = io.StringIO()
+    bars = _IngestBars(file=out, disable=False)  # as on a terminal
+    states = []
+    try:
+        report = ingest(
+            [corpus],
+            Settings(store_path=tmp_path / "s"),
+            on_state=lambda s: (states.append(s), bars(s)),
+        )
+    finally:
+        bars.close()
+    shown = out.getvalue()
+    assert "files" in shown and "chunks" in shown and " left" in shown
+    assert "3/3" in shown  # every file counted, the broken one too
+    assert any(s.seconds_left is not None for s in states)
+    last = states[-1]
+    assert last.files_done == last.files_total == 3
+    assert last.chunks_done == report.chunks > 0
+    assert [Path(s.path).name for s in report.skipped] == ["broken.pdf"]
+
+
 def test_errors_are_one_line_with_what_to_do(run, tmp_path: Path) -> None:
     result = run("ask", "anything", code=2)
     assert result.output.strip().count("\n") == 0
