@@ -19,7 +19,7 @@ from fundstelle.core.settings import Settings
 from fundstelle.ingest.bm25 import BM25Index, bm25_folder
 from fundstelle.ingest.embedders import Embedder, embedder_for
 from fundstelle.ingest.language import question_language
-from fundstelle.ingest.store import DocRecord, Store, date_int
+from fundstelle.ingest.store import DocRecord, Store, date_int, source_file
 from fundstelle.ingest.types import Chunk
 
 from .mentions import Mentions, mentions
@@ -88,7 +88,7 @@ class Retriever:
         for w in wanted:
             absolute = str(Path(w).absolute())
             for src in self._known_sources():
-                file = src.split("#", 1)[0]
+                file = source_file(src)  # not the part before the first '#': a name may hold one
                 if (
                     src == w
                     or file == absolute

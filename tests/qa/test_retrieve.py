@@ -47,6 +47,19 @@ def test_filters_by_date_language_and_source(tmp_path: Path) -> None:
     assert r.search(q, filters=Filters(sources=("nothing-*.txt",))).passages == []
 
 
+def test_a_source_whose_file_name_holds_a_hash_sign_is_found_by_its_path(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _article(corpus / "fares#2025.md", "Fares", "2025-01-02", "Ukraine raises rail fares.")
+    _article(corpus / "other.md", "Other", "2025-01-03", "Ukraine opens a port.")
+    settings = Settings(store_path=tmp_path / "s")
+    ingest([corpus], settings)
+    r = Retriever(settings)
+    for wanted in (str(corpus / "fares#2025.md"), "fares#*.md"):
+        found = r.search("Ukraine", k=10, filters=Filters(sources=(wanted,))).passages
+        assert found and {Path(p.chunk.source).name for p in found} == {"fares#2025.md"}
+
+
 def test_near_duplicates_are_collapsed(tmp_path: Path) -> None:
     settings = Settings(store_path=tmp_path / "s")
     ingest([_corpus(tmp_path)], settings)
