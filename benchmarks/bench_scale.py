@@ -9,6 +9,13 @@ once under eval/cache) gives the real chunks. Larger sizes are made deterministi
 re-embedding: synthetic chunk j joins the first half of real chunk a and the second half of real
 chunk b (a, b drawn by random.Random(j)), and its vector is the normalised mean of theirs; ten
 synthetic chunks form a synthetic document. 1k is the first 1,000 real chunks.
+
+The server rows also measure the keyword side at that size (issue 21): the memory the client's
+keyword cache takes (RSS growth of the client while it builds it, and the arrays themselves:
+token ids and the BM25 score matrix), its size on disk, the time to read it back, and the time
+to bring it in sync with the server after ``--add`` (default 10,000) new chunks arrive there.
+
+    python -m benchmarks.bench_scale --sizes 300000 --skip-answers --skip-ingest   # ~25 min
 """
 
 from __future__ import annotations
@@ -63,16 +70,20 @@ def build_store(
     source: tuple[list[str], list[str], list[dict], np.ndarray],
     model: str,
     dim: int,
+    first: int = 0,
+    chroma_url: str | None = None,
 ) -> dict[str, float]:
+    """Write ``size`` chunks; ``first`` > 0 writes only synthetic chunks from number ``first`` on
+    (new chunks for a store that exists) and builds no keyword index."""
     from fundstelle.ingest.bm25 import BM25Index, bm25_folder
     from fundstelle.ingest.store import Store
 
     ids, texts, metas, vecs = source
-    settings = Settings(store_path=path)
+    settings = Settings(store_path=path, chroma_url=chroma_url)
     store = Store.open(settings)
     store.ensure(model, dim)
     t0 = time.perf_counter()
-    real = min(size, len(ids))
+    real = 0 if first else min(size, len(ids))
     batch = 4000
     for i in range(0, real, batch):
         j = min(real, i + batch)
@@ -82,7 +93,7 @@ def build_store(
     n_syn = size - real
     for i in range(0, n_syn, batch):
         b_ids, b_texts, b_metas, b_vecs = [], [], [], []
-        for j in range(i, min(n_syn, i + batch)):
+        for j in range(first + i, first + min(n_syn, i + batch)):
             rng = random.Random(j)
             a, b = rng.randrange(len(ids)), rng.randrange(len(ids))
             ta, tb = texts[a], texts[b]
@@ -105,20 +116,45 @@ def build_store(
         )
     chroma_s = time.perf_counter() - t0
     store.bump_generation()
+    if first:
+        return {"chroma_write_s": chroma_s}
     t0 = time.perf_counter()
     BM25Index(bm25_folder(path, None, settings.collection)).sync(store)
     return {"chroma_write_s": chroma_s, "bm25_build_s": time.perf_counter() - t0}
 
 
 # --- measuring in a child process (clean memory figures) ---------------------------------------------
-def child(store: Path, chroma_url: str | None) -> None:
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _cache_arrays_mb(bm25: object) -> float:
+    """The keyword cache's arrays: token ids per chunk and bm25s' sparse score matrix."""
+    total = sum(t.nbytes for t in bm25.token_ids)  # type: ignore[attr-defined]
+    scores = getattr(bm25._bm25, "scores", None) or {}  # type: ignore[attr-defined]
+    total += sum(v.nbytes for v in scores.values() if isinstance(v, np.ndarray))
+    return total / 2**20
+
+
+def child(store: Path, chroma_url: str | None, add: int = 0) -> None:
+    from fundstelle.ingest.embedders import embedder_for
     from fundstelle.qa.retrieve import Retriever
 
     settings = Settings(store_path=store, chroma_url=chroma_url, rerank=False)
+    embedder_for(settings)  # the model's memory is not the keyword cache's
+    rss0 = _rss_mb()
     t0 = time.perf_counter()
     r = Retriever(settings)
     r.bm25.sync(r.store)  # a server-mode cache builds here on first use
     setup_s = time.perf_counter() - t0
+    cache: dict[str, float] = {
+        "cache_rss_mb": _rss_mb() - rss0,
+        "cache_arrays_mb": _cache_arrays_mb(r.bm25),
+        "cache_disk_mb": sum(f.stat().st_size for f in r.bm25.folder.rglob("*") if f.is_file())
+        / 2**20,
+    }
     from fundstelle.eval.gold import DEFAULT_GOLD, load_gold
 
     long_queries = [q.query for q in multihop_queries() if not q.is_null][:QUERIES]
@@ -141,13 +177,32 @@ def child(store: Path, chroma_url: str | None) -> None:
     out["short_p50_ms"] = percentile(times, 50) * 1000
     out["short_p95_ms"] = percentile(times, 95) * 1000
     out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.update(cache)
+    if add:
+        from fundstelle.ingest.bm25 import BM25Index
+
+        # a client starting again reads its cache from disk
+        t = time.perf_counter()
+        BM25Index(r.bm25.folder, settings.keyword_analyzer)
+        out["cache_load_s"] = time.perf_counter() - t
+        # another machine ingests ``add`` chunks into the server; this client catches up
+        size = len(r.bm25)
+        source = _source_chunks(Settings())
+        model = r.store.embedding_model or "?"
+        build_store(store, add, source, model, r.embedder.dim, first=size, chroma_url=chroma_url)
+        t = time.perf_counter()
+        assert r.bm25.sync(r.store)
+        out["sync_s"] = time.perf_counter() - t
+        out["synced_chunks"] = len(r.bm25)
     print(json.dumps(out))
 
 
-def _run_child(store: Path, chroma_url: str | None) -> dict[str, float]:
+def _run_child(store: Path, chroma_url: str | None, add: int = 0) -> dict[str, float]:
     cmd = [sys.executable, "-m", "benchmarks.bench_scale", "--child", str(store)]
     if chroma_url:
         cmd += ["--child-url", chroma_url]
+    if add:
+        cmd += ["--child-add", str(add)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -159,7 +214,7 @@ def _chroma_server(path: Path):  # type: ignore[no-untyped-def]
 
 
 # --- sections -----------------------------------------------------------------------------------
-def retrieval_section(sizes: list[int], work: Path, servers: bool) -> None:
+def retrieval_section(sizes: list[int], work: Path, servers: bool, add: int = 10_000) -> None:
     from fundstelle.ingest.embedders import load_embedder
 
     settings = Settings()
@@ -180,7 +235,7 @@ def retrieval_section(sizes: list[int], work: Path, servers: bool) -> None:
         rows = [("embedded", _run_child(path, None))]
         if servers:
             with _chroma_server(path / "chroma") as url:
-                rows.append(("server", _run_child(work / f"client-{size}", url)))
+                rows.append(("server", _run_child(work / f"client-{size}", url, add)))
         for kind, r in rows:
             print(
                 f"| {size:,} | {kind} | {r['dense_p50_ms']:.1f} / {r['dense_p95_ms']:.1f} ms "
@@ -190,6 +245,20 @@ def retrieval_section(sizes: list[int], work: Path, servers: bool) -> None:
                 f"| {build['chroma_write_s']:.0f} s + {build['bm25_build_s']:.0f} s |",
                 flush=True,
             )
+        for kind, r in rows:
+            print(
+                f"  keyword cache, {kind} client: {r['cache_rss_mb']:.0f} MB RSS growth while "
+                f"built ({r['setup_s']:.1f} s), arrays {r['cache_arrays_mb']:.0f} MB, "
+                f"{r['cache_disk_mb']:.0f} MB on disk",
+                flush=True,
+            )
+            if "sync_s" in r:
+                print(
+                    f"  read back from disk {r['cache_load_s']:.1f} s; in sync again after "
+                    f"{add:,} new chunks on the server: {r['sync_s']:.1f} s "
+                    f"({int(r['synced_chunks']):,} chunks)",
+                    flush=True,
+                )
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -287,10 +356,12 @@ def main() -> None:
         "--ingest-articles", type=int, default=50, help="MultiHop-RAG articles for the ingest row"
     )
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--add", type=int, default=10_000, help="new chunks the server rows sync after")
     ap.add_argument("--child-url", help=argparse.SUPPRESS)
+    ap.add_argument("--child-add", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child, args.child_url)
+        child(args.child, args.child_url, args.child_add)
         return
     work = Path(tempfile.mkdtemp(prefix="fundstelle-scale-"))
     print(f"# Fundstelle benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores")
@@ -301,7 +372,7 @@ def main() -> None:
         ingest_section(args.ingest_articles)
     cold_start_section(seed)
     if not args.skip_retrieval:
-        retrieval_section(args.sizes, work, servers=not args.no_server)
+        retrieval_section(args.sizes, work, servers=not args.no_server, add=args.add)
     if not args.skip_answers:
         answers_section(seed, work)
 
