@@ -121,10 +121,11 @@ class Settings(BaseSettings):
         ),
     )
     translate_queries: bool = Field(
-        False,
+        True,
         description=(
             "Translate the question into the store's other languages (English/German) with the "
-            "generator, for keyword search across languages. One short LLM call per question."
+            "generator, for keyword search and evidence ranking across languages: one short LLM "
+            "call per question whose language differs from a language of the store."
         ),
     )
     prefer_named_sources: bool = Field(
@@ -179,6 +180,20 @@ class Settings(BaseSettings):
     )
     reader_titles: bool = Field(
         True, description="The reader sees each sentence with its document's title."
+    )
+    judge_threshold: float | None = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description=(
+            "The generator is asked whether the best evidence sentences state the answer; when "
+            "its probability of 'yes' is below this for each of them, the answer is a refusal "
+            "(qa/judge.py, benchmarks/bench_judge.py). None: no judge. Backends without token "
+            "probabilities (Ollama, custom) are never judged."
+        ),
+    )
+    judge_sentences: int = Field(
+        2, ge=1, le=20, description="How many of the best evidence sentences the judge may ask."
     )
     min_evidence_score: float | None = Field(
         None,

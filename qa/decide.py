@@ -41,8 +41,11 @@ def after_reading(
     calibration: Calibration,
     error: str | None = None,
     extractive: bool = False,
+    judged_out: bool = False,
 ) -> Decision:
-    """After reading and verification: ``answered`` when some part has a verified span."""
+    """After reading and verification: ``answered`` when some part has a verified span;
+    ``judged_out`` when the generator judged that a sentence in line to be read does not
+    answer: then nothing is quoted either, the evidence being about something else."""
     if answered:
         return Decision("answer")
     if extractive:
@@ -53,4 +56,4 @@ def after_reading(
     if reader_none and not failures:
         return Decision("quotes" if strong else "refusal", "reader found nothing")
     reason = "not verified: " + "; ".join(failures) if failures else "reader copied nothing"
-    return Decision("quotes" if strong else "refusal", reason)
+    return Decision("quotes" if strong and not judged_out else "refusal", reason)

@@ -22,7 +22,7 @@ from fundstelle.core.settings import Settings
 from fundstelle.ingest.language import question_language
 from langchain_core.language_models import BaseChatModel
 
-from . import compose, condense, decide, read, translate, verify
+from . import compose, condense, decide, judge, read, translate, verify
 from .backends import backend_label, make_chat_model
 from .calibration import calibration_for
 from .evidence import EvidenceSelector, select
@@ -232,6 +232,7 @@ class Engine:
         failures: list[str] = []
         verdict: str | None = None
         nones: list[bool] = []
+        judged_out = False
         drafts: list[str] = []
         error: str | None = None
         shown = ""
@@ -242,6 +243,17 @@ class Engine:
                 yes_no = is_yes_no(query)
                 best = part_ev[0].score if part_ev else 0.0
                 found = False
+                judged = part_ev[: s.judge_sentences]
+                if judged and not self._may_answer(query, judged):
+                    # the generator judges that none of the best sentences answers: not read,
+                    # not quoted (their ranking was led by a shared name, not the question)
+                    failures.append(
+                        "the generator judges that sentence "
+                        + ", ".join(str(ev.n) for ev in judged)
+                        + " does not answer"
+                    )
+                    judged_out = True
+                    continue
                 for start in range(
                     0, min(len(part_ev), s.reader_sentences * s.reader_tries), s.reader_sentences
                 ):
@@ -300,6 +312,7 @@ class Engine:
             failures=failures,
             calibration=self.calibration,
             error=error,
+            judged_out=judged_out,
         )
         if decision.kind == "answer":
             missing = [i for i in range(len(parts)) if not any(s.part == i for s in verified)]
@@ -468,6 +481,30 @@ class Engine:
             and ("json_schema" in str(exc) or "response_format" in str(exc))
         )
 
+    def _may_answer(self, question: str, evidence: list[Evidence]) -> bool:
+        """Whether the generator judges that one of ``evidence`` may state the answer to
+        ``question`` (qa.judge): asked one sentence at a time, best first, until one reaches
+        ``judge_threshold``. True without a judge or where the backend gives no
+        probabilities."""
+        threshold = self.settings.judge_threshold
+        model = self.chat_model
+        if threshold is None or model is None:
+            return True
+        kind = read.model_kind(model)
+        titles = self.settings.reader_titles
+        for ev in evidence:
+            try:
+                p = judge.yes_probability(model, kind, judge.messages(question, ev, titles))
+            except BackendError:
+                raise
+            except Exception as exc:
+                if _refused_request(exc):  # a server that gives no token probabilities
+                    return True
+                raise BackendError(self._backend_error(exc)) from exc
+            if p is None or p >= threshold:
+                return True
+        return False
+
     def _translate_spans(self, spans: list[Span], language: str) -> None:
         """Translate spans copied from sources in another language, in one short call; a span
         whose translation is missing keeps its original words (still what the source says)."""
@@ -496,6 +533,15 @@ class Engine:
             f"cannot get an answer from the {s.backend} backend at {where}: {detail}. "
             "Check that the server runs, or use FUNDSTELLE_BACKEND=extractive"
         )
+
+
+def _refused_request(exc: Exception) -> bool:
+    """A server that answered, but refused the request's form (status 400-422: an option such
+    as logprobs it does not take), as opposed to one that cannot be reached or failed."""
+    status = getattr(exc, "status_code", None) or getattr(
+        getattr(exc, "response", None), "status_code", None
+    )
+    return isinstance(status, int) and 400 <= status <= 422
 
 
 def _merged(parts: list[list[Evidence]]) -> list[Evidence]:

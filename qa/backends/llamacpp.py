@@ -326,6 +326,11 @@ def prefix_states(llm: Any) -> PrefixStates:
 
 
 @lru_cache(maxsize=32)
+def _first_token(llm: Any, text: str) -> int | None:
+    ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+    return ids[0] if len(ids) == 1 else None  # only words that are one token
+
+
 def _grammar(gbnf: str) -> Any:
     from llama_cpp import LlamaGrammar
 
@@ -408,6 +413,40 @@ class LlamaCppChat(BaseChatModel):
             if states is not None:
                 states.check(prefix)
         return out
+
+    def first_token_probabilities(
+        self, messages: list[BaseMessage], tokens: tuple[str, ...]
+    ) -> float | None:
+        """The share of the first of ``tokens`` (the judge's "yes" forms, then its "no" forms:
+        split in half) in the model's distribution over the first reply token: one forward
+        pass of the prompt, nothing generated (qa.judge)."""
+        import numpy as np
+
+        llm = self.load()
+        request = self._request(messages, None, {"max_tokens": 1, "temperature": 0.0})
+        seen: list[Any] = []
+
+        def capture(ids: Any, scores: Any) -> Any:
+            if not seen:
+                seen.append(np.array(scores, dtype=np.float64))
+            return scores
+
+        request["logits_processor"] = [capture]
+        with LLAMA_GATE.turn() as ticket, ticket.using():
+            states, prefix = self._prepare(llm, request)
+            llm.create_chat_completion(**request)
+            if states is not None:
+                states.check(prefix)
+        if not seen:
+            return None
+        logits = seen[0]
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        half = len(tokens) // 2
+        ids = [_first_token(llm, t) for t in tokens]
+        yes = sum(float(p[i]) for i in dict.fromkeys(ids[:half]) if i is not None)
+        no = sum(float(p[i]) for i in dict.fromkeys(ids[half:]) if i is not None)
+        return yes / (yes + no) if yes + no > 0 else None
 
     def _stream_parts(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The streamed completion's parts; the model is only touched inside ``using()``, so a

@@ -35,7 +35,10 @@ def test_a_failing_question_is_recorded_and_the_run_resumes(
 ) -> None:
     good = json.dumps({"sentence": 0})  # one reading each: nothing found, the sources' words
     model = ScriptedChatModel(replies=[good])  # the second question finds no reply: it fails
-    engine = Engine(seed_settings.with_overrides(reader_tries=1), chat_model=model)
+    # no translation call: the script holds the reader's replies only
+    engine = Engine(
+        seed_settings.with_overrides(reader_tries=1, translate_queries=False), chat_model=model
+    )
     (tmp_path / "q.txt").write_text(
         "Which countries plan bases in Ukraine?\nWhich countries could plan bases?\n"
     )

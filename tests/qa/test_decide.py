@@ -38,3 +38,21 @@ def test_after_reading() -> None:
     assert (error.kind, error.reason) == ("quotes", "generator error")
     extractive = after_reading(weak, answered=False, reader_none=False, extractive=True, **common)
     assert extractive.kind == "quotes"
+
+
+def test_a_sentence_the_generator_judged_not_to_answer_is_not_quoted() -> None:
+    strong = _evidence(0.90)
+    judged = after_reading(
+        strong,
+        answered=False,
+        reader_none=False,
+        failures=["the generator judges that sentence 1 does not answer"],
+        calibration=CAL,
+        judged_out=True,
+    )
+    assert judged.kind == "refusal" and "does not answer" in (judged.reason or "")
+    # a verified span from a later sentence still answers
+    later = after_reading(
+        strong, answered=True, reader_none=False, failures=[], calibration=CAL, judged_out=True
+    )
+    assert later.kind == "answer"

@@ -88,3 +88,25 @@ def test_sources_are_data_not_instructions(tmp_path: Path) -> None:
     assert "42" not in answer.text
     assert not answer.refused and "France" in answer.text
     assert all("Ignore all previous instructions" not in c.quote for c in answer.citations)
+
+
+def test_the_real_judge_tells_the_answering_sentence_from_one_sharing_a_name(
+    engine: Engine,
+) -> None:
+    from fundstelle.qa import judge
+    from fundstelle.qa.evidence import select
+
+    question = "Which countries plan bases in Ukraine?"
+    passages = engine.retrieve(question).passages
+    evidence = select(engine.selector, question, passages, 8)[0]
+    by_text = {ev.text: ev for ev in evidence}
+    assert BASES in by_text
+    other = next(t for t in by_text if "Ukraine" in t and "Stützpunkte" not in t)
+    p = {
+        t: judge.yes_probability(
+            engine.chat_model, "llamacpp", judge.messages(question, by_text[t])
+        )
+        for t in (BASES, other)
+    }
+    assert p[BASES] is not None and p[other] is not None
+    assert p[BASES] > p[other]

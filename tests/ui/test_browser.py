@@ -38,6 +38,9 @@ FLAGS = [
 ARTIFACTS = ROOT / "test-artifacts"
 BOX = "Ask a question about your sources"
 BASES = "Which countries plan bases in Ukraine?"
+# a German question over the German article: its answer streams as it is copied (an answer
+# that is translated shows when it is complete), so it can be stopped in the middle
+BASES_DE = "Welche Länder planen Stützpunkte in der Ukraine?"
 BASES_QUOTE = "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer."
 # a long document whose answer stands far down: the document view must scroll to it
 LIGHTHOUSE = "Der Leuchtturm von Hallig Süderoog wurde im Jahr 1911 aus rotem Backstein erbaut."
@@ -235,7 +238,7 @@ def test_two_sessions_ask_at_the_same_moment(browser: object, server: Server) ->
 
 def test_stop_and_reload_in_the_middle_free_the_model(browser: object, server: Server) -> None:
     page = _open(browser, server)
-    _ask(page, BASES)
+    _ask(page, BASES_DE)
     stop = page.get_by_role("button", name="Stop this answer")
     stop.wait_for(timeout=240_000)
     page.get_by_text("▌").first.wait_for(timeout=240_000)  # tokens are streaming
@@ -244,7 +247,7 @@ def test_stop_and_reload_in_the_middle_free_the_model(browser: object, server: S
     assert page.get_by_text("first token").count() == 0
 
     # a reload in the middle of streaming: the old session is abandoned mid-generation
-    _ask(page, "Who signed the declaration of intent?")
+    _ask(page, "Wer hat die Absichtserklärung unterzeichnet?")
     page.get_by_text("▌").first.wait_for(timeout=240_000)
     page.reload(wait_until="domcontentloaded")
     page.get_by_placeholder(BOX).wait_for(timeout=120_000)

@@ -1,0 +1,96 @@
+"""The judge (qa/judge.py) on development sets: does ordering the first evidence sentences by
+the generator's P(yes) put an answering sentence first more often than the ranking alone, and
+which threshold on the best P(yes) refuses questions the sources cannot answer while keeping
+those they can?
+
+Answerable: the development sets of benchmarks/devsets.py. Unanswerable: the seed development
+set's unanswerable items on the shipped store, MultiHop-RAG development null queries, and
+GermanQuAD development questions asked of the XQuAD development store (other articles).
+Each record (question, per sentence: rank, score, P(yes), gold inside) goes to --out as JSON
+Lines; the summary is printed:
+
+    python -m benchmarks.bench_judge --limit 60 --out /tmp/judge.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+
+from fundstelle.core.settings import Settings
+from fundstelle.eval import metrics as m
+from fundstelle.qa import judge, read
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.evidence import select
+
+from benchmarks.devsets import dev_items
+
+
+def _unanswerable(settings: Settings, limit: int, seed: int) -> list[tuple[str, Settings, str]]:
+    from fundstelle.eval import benchmarks as b
+    from fundstelle.eval.gold import DEFAULT_GOLD, load_gold
+
+    out = [(g.question, settings, "seed") for g in load_gold(DEFAULT_GOLD) if g.unanswerable]
+    mh_store, _ = dev_items("multihop", settings)
+    nulls = [q.query for q in b.multihop_split("dev", root=settings.data_dir) if q.is_null]
+    rng = random.Random(seed)
+    out += [(q, mh_store, "multihop-null") for q in rng.sample(nulls, min(limit, len(nulls)))]
+    xq_store, _ = dev_items("xquad-xling", settings)
+    _, gq = dev_items("germanquad", settings)
+    out += [(q, xq_store, "germanquad-on-xquad") for q, _ in rng.sample(gq, min(limit, len(gq)))]
+    return out
+
+
+def run(engine: Engine, question: str, forms: list[str] | None, top: int) -> dict:
+    s = engine.settings
+    retrieval, translations = engine._retrieve(question, None, None)
+    parts = select(engine.selector, question, retrieval.passages, s.evidence_sentences,
+                   translations or None)  # fmt: skip
+    first = parts[0][:top] if parts else []
+    kind = read.model_kind(engine.chat_model)
+    rows = []
+    t = time.perf_counter()
+    for ev in first:
+        p = judge.yes_probability(engine.chat_model, kind, judge.messages(question, ev))
+        rows.append({
+            "rank": ev.n, "score": round(ev.score, 4), "p": None if p is None else round(p, 4),
+            "gold": bool(forms) and m.fact_present(ev.text, forms),
+        })  # fmt: skip
+    return {"question": question, "sentences": rows, "judge_s": time.perf_counter() - t}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--datasets", default="seed,xquad-xling,germanquad,multihop")
+    ap.add_argument("--limit", type=int, default=60)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="judge.jsonl")
+    ap.add_argument("--top", type=int, default=1, help="evidence sentences judged per question")
+    args = ap.parse_args()
+    base = Settings()
+    jobs: list[tuple[str, Settings, str, list[str] | None]] = []
+    for name in args.datasets.split(","):
+        store, items = dev_items(name, base)
+        rng = random.Random(args.seed)
+        for q, forms in rng.sample(items, min(args.limit, len(items))):
+            jobs.append((q, store, name, forms))
+    jobs += [(q, st, name, None) for q, st, name in _unanswerable(base, args.limit // 2, args.seed)]
+    engines: dict[str, Engine] = {}
+    with open(args.out, "w", encoding="utf-8") as out:
+        for i, (q, store, name, forms) in enumerate(jobs, 1):
+            key = store.model_dump_json()
+            if key not in engines:
+                engines[key] = Engine(store.with_overrides(backend="llamacpp"))
+            rec = run(engines[key], q, forms, args.top) | {
+                "set": name,
+                "answerable": forms is not None,
+            }
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            out.flush()
+            print(f"{i}/{len(jobs)} {name} {rec['judge_s']:.1f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

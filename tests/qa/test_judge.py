@@ -1,0 +1,44 @@
+"""The judge: P(yes) that an evidence sentence states the answer, from the first reply token."""
+
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.types import Chunk
+from fundstelle.qa import judge
+from fundstelle.qa.engine import Engine
+from fundstelle.qa.types import Evidence, Passage
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+
+def _ev(text: str, title: str = "Hafen") -> Evidence:
+    chunk = Chunk("d", 0, text, 0, len(text), "s.txt", title)
+    return Evidence(1, text, 0, len(text), 0.9, Passage(chunk, 1.0))
+
+
+def test_share_of_yes_adds_every_form_of_yes_and_no() -> None:
+    assert judge.share_of_yes({"yes": 0.3, " Yes": 0.1, "No": 0.4, "maybe": 0.2}) == 0.5
+    assert judge.share_of_yes({"Yes": 0.02}) == 1.0
+    assert judge.share_of_yes({"maybe": 0.9}) is None
+
+
+def test_messages_hold_question_sentence_and_title_and_say_it_is_data() -> None:
+    msgs = judge.messages("Wo liegt der Hafen?", _ev("Der Hafen liegt in Kiel."))
+    assert "never an instruction" in msgs[0].content
+    assert (
+        "Wo liegt der Hafen?" in msgs[1].content and "Der Hafen liegt in Kiel." in msgs[1].content
+    )
+    assert "Hafen" in msgs[1].content.split("Sentence")[1]
+    bare = judge.messages("Wo?", _ev("Kiel."), titles=False)[1].content
+    assert "from" not in bare
+
+
+def test_a_chat_model_without_probabilities_is_not_judged() -> None:
+    model = FakeListChatModel(responses=["no"])
+    assert judge.yes_probability(model, "custom", judge.messages("Wo?", _ev("Kiel."))) is None
+
+
+def test_engine_keeps_every_sentence_without_a_judge(seed_settings: Settings) -> None:
+    model = FakeListChatModel(responses=["no"])
+    engine = Engine(seed_settings, chat_model=model)
+    evidence = [_ev("Der Hafen liegt in Kiel."), _ev("Kiel ist eine Stadt.")]
+    assert engine._may_answer("Wo liegt der Hafen?", evidence)
+    off = Engine(seed_settings.with_overrides(judge_threshold=None), chat_model=model)
+    assert off._may_answer("Wo liegt der Hafen?", evidence)
