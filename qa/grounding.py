@@ -173,6 +173,11 @@ class SourceText:
         # names are compared case-sensitively: only a capitalised word (or one in capitals)
         # of the source backs a name ("may" backs no "May", "us" no "US")
         self.name_words = {w.lower() for w in tokens if w[:1].isupper()}
+        # German adjectives of names are written in lower case ("kanadische", "europäischen"):
+        # they back a name by the spelling rules below, never by equality ("may" stays no May)
+        self.adjectives = {
+            w.lower() for w in tokens if not w[:1].isupper() and _NAME_ADJECTIVE.search(w.lower())
+        }
         self.numbers = {_digits(n) for n in _NUMBER.findall(self.text)}
         # number words below a hundred only: "mehrere tausend" (several thousand) is no 1,000
         self.numbers |= {
@@ -196,6 +201,10 @@ class SourceText:
             self.keys |= lexicon.keys(p)
 
 
+# the endings of a German adjective made from a name: kanad-isch-e, europ-äisch-en
+_NAME_ADJECTIVE = re.compile(r"[a-zäöüß]{3,}(isch|ländisch)(e|en|er|es|em)?$")
+
+
 def _digits(number: str) -> str:
     return re.sub(r"[.,]", "", number)
 
@@ -214,7 +223,7 @@ def _word_grounded(word: str, src: SourceText) -> bool:
     # ("Austria" / "Australien", "Slovakia" / "Slowenien")
     words = [
         w
-        for w in src.name_words
+        for w in src.name_words | src.adjectives
         if not (own and src.word_keys.get(w) and not own & src.word_keys[w])
     ]
     if len(low) >= 4 and any(

@@ -57,6 +57,7 @@ _EXPECTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(since |until |till |by |bis |seit |ab )?(when|wann)\b"), "date"),
     (re.compile(r"^(in |from |since |until |im |in |seit |ab |bis )?(what|which|welche[mnrs]?) (year|date|day|month|century|decade|jahr|datum|tag|monat|jahrhundert|jahrzehnt)\b"), "date"),
     (re.compile(r"^(how many|how much|how long|how old|how far|how high|how large|how big|how often|wie viele?|wieviele?|wie lange?|wie alt|wie weit|wie hoch|wie oft|wie gro(ß|ss)|what percentage|what share|what proportion|welchen anteil)\b"), "number"),
+    (re.compile(r"^(in |from |to |aus |in |nach )?(what|which|welche[mnrs]?) (two |three |other |weitere[mn]? |beiden |zwei |drei )?(country|countries|nation|nations|land|länder|ländern|staat|staaten)\b"), "country"),
     (re.compile(r"^(who|whom|whose|wer|wen|wem|wessen|von wem|mit wem|by whom|with whom|for whom|an wen|für wen)\b"), "agent"),
     (re.compile(r"^(where|wo|wohin|woher|in which (\w+ )?(city|country|town|place|region|state)|in welche[mnr]? (\w+ )?(stadt|land|ort|region|staat))\b"), "place"),
 )  # fmt: skip
@@ -67,8 +68,8 @@ def _opening(question: str) -> str:
 
 
 def expected_kind(question: str) -> str | None:
-    """What a question asks for, by its opening words: "date", "number", "agent" (a person or
-    body), "place", or ``None`` (anything else: "what", "why", "how")."""
+    """What a question asks for, by its opening words: "date", "number", "country" ("which
+    countries"), "agent" (a person or body), "place", or ``None`` (anything else: "what", "why", "how")."""
     text = _opening(question)
     for pattern, kind in _EXPECTS:
         if pattern.search(text):
@@ -229,6 +230,13 @@ def holds_kind(text: str, kind: str, strict: bool = False) -> bool:
             or _is_number_word(w)
             for w in ws
         ) or bool(ws and ws[0].lower() in _TEMPORAL)
+    if kind == "country":  # a country CLDR names: "Frankreich", "USA", "the United Kingdom"
+        return any(
+            k.startswith("T:")
+            for w in ws
+            if w[:1].isupper()
+            for k in lexicon.keys(w) | lexicon.acronym_keys(w)
+        ) or any(k.startswith("T:") for p in lexicon.phrases_in(text) for k in lexicon.keys(p))
     if kind in ("agent", "place"):
         if strict:  # a name: "Emmanuel Macron", "Paris", "NATO" (not any German noun)
             from .grounding import claims

@@ -93,6 +93,9 @@ def _negation_near(ev: Evidence, span: Span) -> bool:
 
 
 def translation_kept(original: str, translation: str, language: str | None = None) -> bool:
-    """A translation (into ``language``) of ``original`` whose names and numbers all stand in
-    it."""
-    return not ungrounded_claims(claims(translation, language), [original])
+    """A translation (into ``language``) of ``original`` that keeps its names and numbers: each
+    of the translation's stands in the original, and each of the original's in the
+    translation (a name dropped is as wrong as one added)."""
+    return not ungrounded_claims(claims(translation, language), [original]) and not (
+        ungrounded_claims(claims(original), [translation])
+    )

@@ -38,7 +38,8 @@ def test_acronyms_from_cldr_codes_and_initials_not_an_alias_list() -> None:
     assert ungrounded("So the United States agree.", SENTENCES, lang="en") == []  # "USA"
     assert ungrounded("So NATO agrees.", SENTENCES, lang="en") == []
     # what no table says: Europe is not the EU, England is not Britain
-    assert ungrounded("So Europe agrees.", SENTENCES, lang="en") == ["Europe"]
+    no_adjective = [t for t in SENTENCES if "europäische" not in t]
+    assert ungrounded("So Europe agrees.", no_adjective, lang="en") == ["Europe"]
     assert ungrounded("So England agrees.", SENTENCES, lang="en") == ["England"]
 
 
@@ -106,3 +107,12 @@ def test_a_question_naming_its_source_is_backed_by_that_source() -> None:
     assert premise_missing(q, [plain], "en") == ["Port Gazette"]
     named = _chunk(" ".join(LITHUANIA), "a", publisher="Port Gazette")
     assert premise_missing(q, [named], "en") == []
+
+
+def test_a_german_adjective_of_a_name_backs_the_name_but_not_another() -> None:
+    # adjectives of names are written in lower case in German: "kanadische", "europäische"
+    source = ["Der kanadische Premierminister Mark Carney und europäische Soldaten."]
+    assert ungrounded("Canada and Europe were there.", source, lang="en") == []
+    assert ungrounded("Mexico was there.", source, lang="en") == ["Mexico"]
+    # a lower-case word that is no adjective of a name backs no name
+    assert ungrounded("May agreed.", ["Sie may zustimmen."], lang="en") == ["May"]

@@ -63,6 +63,19 @@ def test_kinds_of_values() -> None:
     assert holds_kind("Marie Curie", "agent") and not holds_kind("sie", "agent")
 
 
+def test_which_countries_wants_a_country_not_a_person() -> None:
+    assert expected_kind("Which countries plan bases in Ukraine?") == "country"
+    assert expected_kind("Welche beiden Länder planen Stützpunkte?") == "country"
+    assert expected_kind("In which country was he born?") == "country"
+    assert holds_kind("Großbritannien und Frankreich", "country")
+    assert holds_kind("the United Kingdom", "country") and holds_kind("die USA", "country")
+    assert not holds_kind("Keir Starmer", "country")
+    assert not holds_kind("die westlichen Staaten", "country")
+    ev = _ev("Macron und der britische Premierminister Keir Starmer unterzeichneten es.")
+    check = check_span(_span(ev, "Keir Starmer"), ev, "Which countries signed it?", 0.9, margin=0.1)
+    assert not check.ok and "country" in check.reason
+
+
 def test_a_year_for_a_who_question_is_refused() -> None:
     ev = _ev("Marie Curie erhielt 1911 den Nobelpreis für Chemie.")
     check = check_span(_span(ev, "1911"), ev, "Wer erhielt 1911 den Nobelpreis?", 0.9, margin=0.1)
@@ -118,6 +131,9 @@ def test_a_translation_must_keep_names_and_numbers_case_sensitively() -> None:
     assert translation_kept("12 Sitze", "twelve seats", "en")
     # "may" (a verb) is no "May" (a month): names are compared with their case
     assert not translation_kept("sie may kommen", "in May", "en")
+    # a name of the original dropped by the translation is as wrong as one added
+    assert not translation_kept("Großbritannien und Frankreich", "Great Britain", "en")
+    assert translation_kept("Großbritannien und Frankreich", "Great Britain and France", "en")
     ev = _ev("Der Vertrag wurde 1985 in Wien unterzeichnet.")
     wrong = _span(ev, "1985 in Wien", "1958 in Vienna")
     check = check_span(wrong, ev, "When was the treaty signed?", 0.9, margin=0.1, language="en")
