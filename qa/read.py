@@ -235,6 +235,7 @@ def locate(ev: Evidence, answer: str) -> Pick | None:
     if found is None:
         return None
     i, j = found
+    i = _with_quantifier(words.tokens, i)
     s, e = words.spans[i][0], words.spans[j - 1][1]
     text = ev.text[s:e]
     left = 0
@@ -247,6 +248,32 @@ def locate(ev: Evidence, answer: str) -> Pick | None:
     if not text:
         return None
     return Pick(ev.n, text, ev.start + s, ev.start + e)
+
+
+# words that make a number approximate or a bound ("mehr als 30", "rund 400", "at least 12"):
+# a closed class of both languages; a span that starts at the number without them claims more
+# than its sentence ("30 states" for "more than 30 states")
+_QUANTIFIERS = (
+    ("mehr", "als"), ("weniger", "als"), ("bis", "zu"), ("über",), ("unter",), ("rund",),
+    ("etwa",), ("ca.",), ("circa",), ("knapp",), ("fast",), ("nahezu",), ("mindestens",),
+    ("höchstens",), ("gut",), ("annähernd",), ("ungefähr",), ("beinahe",),
+    ("more", "than"), ("less", "than"), ("fewer", "than"), ("up", "to"), ("at", "least"),
+    ("at", "most"), ("about",), ("around",), ("approximately",), ("nearly",), ("almost",),
+    ("over",), ("under",), ("some",), ("roughly",),
+)  # fmt: skip
+_NUMBER_START = re.compile(r"^[\d(]|^(ein|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|hundert|tausend|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|mehrere|several)", re.IGNORECASE)  # fmt: skip
+
+
+def _with_quantifier(tokens: tuple[str, ...], i: int) -> int:
+    """The start of a span that begins with a number, moved left over a quantifier that stands
+    right before it in the sentence."""
+    if i == 0 or not _NUMBER_START.match(tokens[i]):
+        return i
+    for q in _QUANTIFIERS:
+        k = len(q)
+        if i >= k and tuple(t.lower() for t in tokens[i - k : i]) == q:
+            return i - k
+    return i
 
 
 _PAIRS = {")": "(", "]": "[", "“": "„", "”": "“", "»": "«", "‘": "‚"}

@@ -104,3 +104,18 @@ def test_schema_for_servers_names_the_sentences() -> None:
 def test_partial_answer_shows_the_words_as_they_come() -> None:
     assert read.partial_answer('{"sentence": 1, "answer": "Norwegen und') == "Norwegen und"
     assert read.partial_answer('{"sentence": 1, "ans') == ""
+
+
+def test_a_number_span_keeps_the_quantifier_before_it() -> None:
+    (ev,) = _evidence(
+        "Chefs aus mehr als 30 Staaten und rund 400 Soldaten kamen, dazu 12 Minister."
+    )
+    for copied, kept in (
+        ("30 Staaten", "mehr als 30 Staaten"),
+        ("400 Soldaten", "rund 400 Soldaten"),
+        ("12 Minister", "12 Minister"),  # "dazu" is no quantifier
+        ("Staaten", "Staaten"),  # not a number: nothing moves
+    ):
+        (pick,) = read.parse(json.dumps({"sentence": 1, "answer": copied}), [ev]).picks
+        assert pick.text == kept
+        assert ev.text[pick.start - ev.start : pick.end - ev.start] == kept
