@@ -113,7 +113,7 @@ def test_a_number_span_keeps_the_quantifier_before_it() -> None:
     for copied, kept in (
         ("30 Staaten", "mehr als 30 Staaten"),
         ("400 Soldaten", "rund 400 Soldaten"),
-        ("12 Minister", "12 Minister"),  # "dazu" is no quantifier
+        ("12 Minister.", "12 Minister"),  # "dazu" is no quantifier
         ("Staaten", "Staaten"),  # not a number: nothing moves
     ):
         (pick,) = read.parse(json.dumps({"sentence": 1, "answer": copied}), [ev]).picks
