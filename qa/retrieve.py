@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fundstelle.core.settings import Settings
-from fundstelle.ingest.bm25 import BM25Index, bm25_folder
+from fundstelle.ingest.bm25 import BM25Index, Snapshot, bm25_folder
 from fundstelle.ingest.embedders import Embedder, embedder_for
 from fundstelle.ingest.language import question_language
 from fundstelle.ingest.store import DocRecord, Store, date_int, source_file
@@ -76,10 +76,10 @@ class Retriever:
             return Mentions()
         return mentions(question, {d.publisher for d in self._documents().values() if d.publisher})
 
-    def _matches(self, named: Mentions, chunk_id: str) -> int:
+    def _matches(self, named: Mentions, chunk_id: str, index: Snapshot) -> int:
         if not named:
             return 0
-        doc = self._documents().get(self.bm25.doc_id_of(chunk_id) or "")
+        doc = self._documents().get(index.doc_id_of(chunk_id) or "")
         return named.matches(doc.publisher, doc.date) if doc else 0
 
     def resolve_sources(self, wanted: tuple[str, ...]) -> set[str]:
@@ -162,6 +162,9 @@ class Retriever:
         t0 = time.perf_counter()
         self.store.refresh()  # another process may have ingested or removed documents
         self.bm25.sync(self.store)
+        # one snapshot for the filter masks, the searches and the fusion: an ingest by another
+        # session may swap the index meanwhile (ingest.bm25.Snapshot)
+        keyword_index = self.bm25.snapshot()
         exclude = self.store.pending_ids()  # half-written documents of an interrupted ingest
         sources = self.resolve_sources(filters.sources) if filters.sources else None
         if sources is not None and not sources:
@@ -174,7 +177,7 @@ class Retriever:
             wanted_langs = set(filters.languages) or None
 
             def mask(langs: set[str] | None) -> Any:
-                return self.bm25.mask(
+                return keyword_index.mask(
                     date_from=date_int(filters.date_from),
                     date_to=date_int(filters.date_to),
                     include_undated=filters.include_undated,
@@ -190,14 +193,16 @@ class Retriever:
                 (
                     None,
                     self._pool.submit(
-                        self._timed, self.bm25.search, query, n, mask(wanted_langs), asked
+                        self._timed, keyword_index.search, query, n, mask(wanted_langs), asked
                     ),
                 )
             )
             for lang, text in (translations or {}).items():
                 if wanted_langs is not None and lang not in wanted_langs:
                     continue
-                job = self._pool.submit(self._timed, self.bm25.search, text, n, mask({lang}), lang)
+                job = self._pool.submit(
+                    self._timed, keyword_index.search, text, n, mask({lang}), lang
+                )
                 keyword_jobs.append((lang, job))
         dense: list[tuple[str, float]] = []
         if mode in ("dense", "hybrid"):
@@ -214,7 +219,7 @@ class Retriever:
             keyword.append((lang, found))
 
         t = time.perf_counter()
-        passages, reordered = self._fuse(query, dense, keyword, mode, k, named)
+        passages, reordered = self._fuse(query, dense, keyword, mode, k, named, keyword_index)
         timings["fuse"] = time.perf_counter() - t
         timings["retrieval"] = time.perf_counter() - t0
         return Retrieval(passages, timings, named, reordered)
@@ -232,12 +237,14 @@ class Retriever:
         mode: str,
         k: int,
         named: Mentions,
+        keyword_index: Snapshot | None = None,
     ) -> tuple[list[Passage], bool]:
         """Order candidates by what the question names that they match (publisher, day), then by
         fused score; fetch only the chunks that make the top ``k`` after near-duplicates are
         collapsed. ``keyword`` holds BM25 results of the query itself (language ``None``) and of
         its translations. Also says whether the named sources changed the order."""
         s = self.settings
+        index = self.bm25.snapshot() if keyword_index is None else keyword_index
         chunks: dict[str, Chunk] = {}
         bm25 = next((found for lang, found in keyword if lang is None), [])
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
@@ -251,7 +258,7 @@ class Retriever:
 
             def original_weight(cid: str) -> float:
                 # keyword matches across languages are mostly names and numbers: weak evidence
-                chunk_lang = self.bm25.lang_of(cid)
+                chunk_lang = index.lang_of(cid)
                 own = chunk_lang in (lang, None, "")
                 return s.bm25_weight * (1.0 if own else s.bm25_cross_lingual)
 
@@ -268,7 +275,7 @@ class Retriever:
                 for r, (cid, _) in enumerate(found, start=1):
                     if weight(cid) > 0 and r < bm25_rank.get(cid, r + 1):
                         bm25_rank[cid] = r
-        matched = {cid: self._matches(named, cid) for cid in scores}
+        matched = {cid: self._matches(named, cid, index) for cid in scores}
         order = sorted(scores, key=lambda cid: (-matched[cid], -scores[cid]))
         kept: list[Passage] = []
         start = 0
