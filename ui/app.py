@@ -106,6 +106,16 @@ def upload_problem(name: str, exc: OSError) -> str:
     return f"{shown}: cannot be saved: {exc.strerror or exc}"
 
 
+def generator_choices(settings: Settings) -> list[str]:
+    """What the generator selector offers: the local generators, the served ones when a server
+    URL is set, and always the one the settings name (Ollama needs no URL: its default serves;
+    a served generator set up wrongly says why at the first question)."""
+    choices = ["llamacpp", "extractive"] + (["openai", "ollama"] if settings.llm_base_url else [])
+    if settings.backend not in choices:
+        choices.append(settings.backend)
+    return choices
+
+
 def store_status(settings: Settings) -> dict:
     try:
         return Store.open(settings).status()
@@ -158,12 +168,8 @@ with st.sidebar:
     chosen_sources = st.multiselect("Sources", sorted(titles), key="sources")
     chosen_langs = st.multiselect("Language", status.get("languages") or [], key="langs")
     st.header("Answers")
-    backends = ["llamacpp", "extractive"] + (["openai", "ollama"] if settings.llm_base_url else [])
-    backend = st.selectbox(
-        "Generator",
-        backends,
-        index=backends.index(settings.backend) if settings.backend in backends else 0,
-    )
+    backends = generator_choices(settings)
+    backend = st.selectbox("Generator", backends, index=backends.index(settings.backend))
     k = st.slider("Passages", 1, 20, settings.k, key="k")
     translate = st.toggle(
         "Translate questions for keyword search",

@@ -156,3 +156,17 @@ def test_upload_then_filter_by_language_source_and_date(
     at.date_input(key="date_range").set_value((dt.date(2026, 1, 1), dt.date(2026, 12, 31))).run()
     answer = _ask(at, question)
     assert {p.chunk.date for p in answer.passages} == {"2026-01-07"}
+
+
+def test_the_generator_selector_shows_the_configured_backend(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """FUNDSTELLE_BACKEND=ollama with Ollama's default URL (as the README shows) is what the
+    page uses; the selector fell back to llamacpp (issue 22). An empty store: nothing loads."""
+    monkeypatch.delenv("FUNDSTELLE_LLM_BASE_URL", raising=False)
+    monkeypatch.setenv("FUNDSTELLE_LLM_MODEL", "llama3.2")
+    at = _app(monkeypatch, tmp_path / "nothing", backend="ollama")
+    (generator,) = (s for s in at.sidebar.selectbox if s.label == "Generator")
+    assert generator.value == "ollama"
+    assert set(generator.options) >= {"ollama", "llamacpp", "extractive"}
+    assert any("ollama: llama3.2 at default URL" in _shown(c.value) for c in at.sidebar.caption)
