@@ -426,9 +426,15 @@ if question:
             try:
                 with st.spinner("Searching the sources…"):
                     chain = AnswerChain(engine=engine_future.result())
-                    # the Runnable's own stream: LangChain callbacks and config see the answer
+                    # the Runnable's own stream, with a config of its own: LangChain's callbacks
+                    # (tracing) see each answer of the page, named and tagged as the page's
                     stream = chain.stream(
-                        {"question": question, "history": history, "filters": filters, "k": k}
+                        {"question": question, "history": history, "filters": filters, "k": k},
+                        config={
+                            "run_name": "fundstelle page",
+                            "tags": ["fundstelle-page"],
+                            "metadata": {"backend": backend, "k": k},
+                        },
                     )
                     part = next(stream)  # the evidence, before any model call
                 if isinstance(part, Sources):

@@ -170,3 +170,40 @@ def test_the_generator_selector_shows_the_configured_backend(
     assert generator.value == "ollama"
     assert set(generator.options) >= {"ollama", "llamacpp", "extractive"}
     assert any("ollama: llama3.2 at default URL" in _shown(c.value) for c in at.sidebar.caption)
+
+
+def test_langchain_callbacks_see_the_pages_answers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The page answers through the Runnable's own ``stream`` with a config of its own (run
+    name, tags, metadata): a handler that LangChain adds to every run (as its tracing does)
+    sees the page's chain start and end with the Answer (issue 22)."""
+    from contextvars import ContextVar
+
+    from fundstelle.qa.types import Answer
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.tracers import context as tracer_context
+
+    class Seen(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.starts: list[dict] = []
+            self.ends: list[object] = []
+
+        def on_chain_start(self, serialized, inputs, **kwargs):  # type: ignore[no-untyped-def]
+            self.starts.append(kwargs)
+
+        def on_chain_end(self, outputs, **kwargs):  # type: ignore[no-untyped-def]
+            self.ends.append(outputs)
+
+    seen = Seen()
+    # a hook whose default is the handler: every thread's runs get it, the page's script too
+    monkeypatch.setattr(tracer_context, "_configure_hooks", [])
+    tracer_context.register_configure_hook(ContextVar("seen", default=seen), inheritable=True)
+    store = tmp_path / "store"
+    ingest([CORPUS], Settings(store_path=store))
+    at = _app(monkeypatch, store)
+    answer = _ask(at, "Welche Länder könnten Stützpunkte in der Ukraine planen?")
+    page_runs = [s for s in seen.starts if "fundstelle-page" in (s.get("tags") or [])]
+    assert [s["name"] for s in page_runs] == ["fundstelle page"]
+    assert page_runs[0]["metadata"]["backend"] == "extractive"
+    assert [e for e in seen.ends if isinstance(e, Answer)] == [answer]
