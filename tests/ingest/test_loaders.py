@@ -139,14 +139,22 @@ def test_jsonl_collection_with_bad_records(tmp_path: Path) -> None:
     assert len(loaded.problems) == 3
 
 
-def test_multihop_corpus_gives_609_articles() -> None:
-    path = multihop_corpus_path()
-    if not path.exists():
-        pytest.skip("../shared/datasets not present")
+EXCERPTS = Path(__file__).resolve().parents[1] / "fixtures" / "datasets" / "excerpts"
+
+
+def test_multihop_corpus_articles_keep_their_metadata() -> None:
+    """Three articles cut from MultiHop-RAG's corpus.json (ODC-BY 1.0, tests/fixtures/datasets/
+    excerpts): one document each, with its url, date, title and outlet."""
+    path = multihop_corpus_path(EXCERPTS)
+    raw = json.loads(path.read_text())
     docs = _load(path).documents
-    assert len(docs) == 609
-    assert len({d.doc_id for d in docs}) == 609
-    assert all(d.url and d.date and d.title and d.publisher for d in docs)
+    assert len(docs) == len(raw) == 3
+    assert len({d.doc_id for d in docs}) == 3
+    for doc, article in zip(docs, raw, strict=True):
+        assert (doc.title, doc.url) == (article["title"], article["url"])
+        assert doc.date == article["published_at"][:10]
+        assert doc.publisher == article["source"]
+        assert doc.text.strip().startswith(article["body"].strip()[:200])
 
 
 def test_size_limit(tmp_path: Path) -> None:
