@@ -74,6 +74,26 @@ class Gate:
         finally:
             ticket.release()
 
+    def close(self, timeout: float = 10.0) -> bool:
+        """Take the gate for good (at exit, before the model is freed): queued and idle tickets
+        are revoked, so a stream left open in another thread stops at its next call instead of
+        using freed memory; waits up to ``timeout`` s for a call in progress to end. Returns
+        whether no call is in progress; later tickets wait for ever."""
+        with self._cond:
+            self.slots = 0  # nothing is admitted any more (_admit needs a free slot)
+            for t in list(self._queue):
+                t._state = "revoked"
+            self._queue.clear()
+            self._cond.notify_all()
+            idle = self._cond.wait_for(
+                lambda: not any(t._in_use for t in self._holders), timeout=timeout
+            )
+            for t in list(self._holders):  # the call has ended: its next one is refused
+                if not t._in_use:
+                    t._state = "revoked"
+                    self._holders.remove(t)
+            return idle
+
     @property
     def busy(self) -> int:
         """Tickets admitted now."""
@@ -201,6 +221,7 @@ class Ticket:
             with self.gate._cond:
                 self._in_use = False
                 self._last_use = time.monotonic()
+                self.gate._cond.notify_all()  # Gate.close waits for the call to end
 
     def release(self) -> None:
         """Give up the place or the slot; safe to call more than once."""

@@ -83,11 +83,27 @@ _LOADED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 @atexit.register
-def _close_loaded() -> None:
-    """Free the loaded models before interpreter teardown: Llama.__del__ at exit finds its C
-    bindings gone and prints a TypeError traceback after every command that loaded one."""
-    for llama in list(_LOADED):
+def _close_loaded(timeout: float = 10.0) -> None:
+    """Free the loaded models before interpreter teardown (Ctrl-C, SIGTERM, the end of a
+    command): freed there, in whatever order, a model's sampler chain and a stream still open in
+    another thread used freed memory (the page died with SIGSEGV at exit after an answer), and
+    Llama.__del__ found its C bindings gone (a TypeError traceback)."""
+    models = list(_LOADED)
+    if not models:
+        return
+    # no thread may be inside llama.cpp while it is freed, nor enter it afterwards
+    if not LLAMA_GATE.close(timeout):
+        log.warning(
+            "a model call did not end within %.0f s: the model is not freed at exit", timeout
+        )
+        return
+    for llama in models:
         with suppress(Exception):
+            # the sampler chain (grammar, logits processors) first: it is not part of close()
+            sampler = getattr(llama, "_sampler", None)
+            if sampler is not None:
+                llama._sampler = None
+                sampler.close()
             llama.close()
 
 

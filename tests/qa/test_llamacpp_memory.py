@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
+import time
 import types
 import weakref
 from typing import Any
@@ -61,3 +63,49 @@ def test_a_model_evicted_from_the_loader_is_freed(monkeypatch: pytest.MonkeyPatc
         assert gone() is None
     finally:
         llamacpp._load_llama.cache_clear()
+
+
+def test_at_exit_models_are_freed_after_the_call_in_progress_and_never_used_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The exit handler (issue 22: the page died with SIGSEGV at exit after an answer) waits
+    for a call in progress, revokes every other ticket, and frees the sampler chain, then the
+    model."""
+    from fundstelle.qa.gate import Gate, TicketRevoked
+
+    freed: list[str] = []
+    calling = threading.Event()
+
+    class Sampler:
+        def close(self) -> None:
+            freed.append("sampler")
+
+    class Model(_FakeLlama):
+        def close(self) -> None:
+            freed.append("model")
+
+    llm = Model()
+    llm._sampler = Sampler()  # type: ignore[attr-defined]
+    gate = Gate(1)
+    monkeypatch.setattr(llamacpp, "LLAMA_GATE", gate)
+    monkeypatch.setattr(llamacpp, "_LOADED", weakref.WeakSet([llm]))
+    generating = gate.enter()
+
+    def call() -> None:
+        with generating.using():
+            calling.set()
+            time.sleep(0.3)
+            freed.append("call ended")
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    calling.wait(5)
+    waiting = gate.enter()
+    llamacpp._close_loaded(timeout=5)
+    thread.join(5)
+    assert freed == ["call ended", "sampler", "model"]
+    with pytest.raises(TicketRevoked):
+        waiting.wait(0)
+    with pytest.raises(TicketRevoked), generating.using():
+        pass  # the open stream's next call: refused, not a call into a freed model
+    assert not gate.enter().wait(0.05)  # and nobody gets the model any more
