@@ -21,13 +21,25 @@ from collections import Counter
 from pathlib import Path
 
 
+def _seed_gold() -> dict[str, list[str]]:
+    """The gold answers of the seed gold sets by id (their reports do not repeat them)."""
+    out: dict[str, list[str]] = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "eval" / "gold").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                obj = json.loads(line)
+                out[str(obj.get("id"))] = obj.get("answers") or ["(unanswerable: a refusal)"]
+    return out
+
+
 def sample(reports: list[Path], n: int, seed: int, out: Path) -> None:
     rng = random.Random(seed)
+    seed_gold = _seed_gold()
     items: list[dict] = []
     key: dict[str, str] = {}
     for report in reports:
         data = json.loads(report.read_text(encoding="utf-8"))
-        rows = [r for r in data["rows"] if "answer" in r]
+        rows = [r for r in data.get("items") or data.get("rows") or [] if "answer" in r]
         for r in rng.sample(rows, min(n, len(rows))):
             hidden = uuid.UUID(int=rng.getrandbits(128)).hex[:10]
             key[hidden] = str(report.parent.name)
@@ -35,7 +47,7 @@ def sample(reports: list[Path], n: int, seed: int, out: Path) -> None:
                 {
                     "id": hidden,
                     "question": r["question"],
-                    "gold": r.get("gold") or r.get("answers"),
+                    "gold": r.get("gold") or r.get("answers") or seed_gold.get(str(r.get("id"))),
                     "answer": r["answer"],
                     "citations": r.get("citations_shown", r.get("citations", [])),
                 }
