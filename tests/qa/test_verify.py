@@ -134,6 +134,11 @@ def test_a_translation_must_keep_names_and_numbers_case_sensitively() -> None:
     # a name of the original dropped by the translation is as wrong as one added
     assert not translation_kept("Großbritannien und Frankreich", "Great Britain", "en")
     assert translation_kept("Großbritannien und Frankreich", "Great Britain and France", "en")
+    assert not translation_kept("30 Staaten", "states", "en")
+    # German nouns are capitalised, not names: translated, they may change
+    assert translation_kept(
+        "Verfassung, Elektrizität, Kohle", "constitution, electricity, coal", "en"
+    )
     ev = _ev("Der Vertrag wurde 1985 in Wien unterzeichnet.")
     wrong = _span(ev, "1985 in Wien", "1958 in Vienna")
     check = check_span(wrong, ev, "When was the treaty signed?", 0.9, margin=0.1, language="en")
