@@ -48,7 +48,7 @@ def yes_probability(model: BaseChatModel, kind: str, msgs: list[Any]) -> float |
     """The judge's P(yes) for ``msgs`` with a backend of ``kind`` (:func:`qa.read.model_kind`),
     or None where the backend gives no token probabilities."""
     if kind == "llamacpp":
-        return model.first_token_probabilities(msgs, YES + NO)  # type: ignore[attr-defined]
+        return share_of_yes(model.first_token_probabilities(msgs, YES + NO))  # type: ignore[attr-defined]
     if kind in ("openai", "openai-json-object"):
         reply = model.bind(logprobs=True, top_logprobs=10, max_tokens=1, temperature=0).invoke(msgs)
         content = (reply.response_metadata.get("logprobs") or {}).get("content") or []

@@ -455,10 +455,10 @@ class LlamaCppChat(BaseChatModel):
 
     def first_token_probabilities(
         self, messages: list[BaseMessage], tokens: tuple[str, ...]
-    ) -> float | None:
-        """The share of the first of ``tokens`` (the judge's "yes" forms, then its "no" forms:
-        split in half) in the model's distribution over the first reply token: one forward
-        pass of the prompt, nothing generated (qa.judge)."""
+    ) -> dict[str, float]:
+        """The probability of each of ``tokens`` (each a single token of the vocabulary; others
+        are left out) as the first token of the reply: one forward pass of the prompt, nothing
+        generated (qa.judge)."""
         import numpy as np
 
         llm = self.load()
@@ -477,15 +477,11 @@ class LlamaCppChat(BaseChatModel):
             if states is not None:
                 states.check(prefix)
         if not seen:
-            return None
-        logits = seen[0]
-        p = np.exp(logits - logits.max())
+            return {}
+        p = np.exp(seen[0] - seen[0].max())
         p /= p.sum()
-        half = len(tokens) // 2
-        ids = [_first_token(llm, t) for t in tokens]
-        yes = sum(float(p[i]) for i in dict.fromkeys(ids[:half]) if i is not None)
-        no = sum(float(p[i]) for i in dict.fromkeys(ids[half:]) if i is not None)
-        return yes / (yes + no) if yes + no > 0 else None
+        ids = {t: _first_token(llm, t) for t in tokens}
+        return {t: float(p[i]) for t, i in ids.items() if i is not None}
 
     def _stream_parts(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The streamed completion's parts; the model is only touched inside ``using()``, so a
