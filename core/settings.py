@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     keyword_analyzer: Literal["plain", "stem", "stem-split"] = Field(
-        "plain",
+        "stem",
         description=(
             "How keyword search analyses text (ingest/analyzer.py): plain words, Snowball stems "
             "in each text's language, or stems and the parts of German compounds."

@@ -85,6 +85,10 @@ def analyze(
     tokens = words(text)
     if analyzer == "plain":
         return tokens
+    if lang is None:  # a query whose language the caller does not know: the text says
+        from .language import question_language
+
+        lang = question_language(text)
     out = stem(tokens, lang)
     if analyzer == "stem-split" and lang == "de" and vocabulary:
         extra: list[str] = []

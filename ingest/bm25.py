@@ -193,7 +193,7 @@ class BM25Index:
     Searches read the current :class:`Snapshot` (:meth:`snapshot`); :meth:`sync` builds the
     next one aside (one sync at a time) and publishes it by one reference assignment."""
 
-    def __init__(self, folder: Path, analyzer: str = "plain") -> None:
+    def __init__(self, folder: Path, analyzer: str = "stem") -> None:
         self.folder = folder
         self.analyzer = analyzer
         # the stamp of the cache: tokens of another analyser are not reused
