@@ -21,6 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.utils.json import parse_partial_json
 
+from .question import holds_kind
 from .types import Evidence
 
 SYSTEM = (
@@ -261,13 +262,12 @@ _QUANTIFIERS = (
     ("at", "most"), ("about",), ("around",), ("approximately",), ("nearly",), ("almost",),
     ("over",), ("under",), ("some",), ("roughly",),
 )  # fmt: skip
-_NUMBER_START = re.compile(r"^[\d(]|^(ein|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|hundert|tausend|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|mehrere|several)", re.IGNORECASE)  # fmt: skip
 
 
 def _with_quantifier(tokens: tuple[str, ...], i: int) -> int:
     """The start of a span that begins with a number, moved left over a quantifier that stands
     right before it in the sentence."""
-    if i == 0 or not _NUMBER_START.match(tokens[i]):
+    if i == 0 or not holds_kind(tokens[i], "number"):
         return i
     for q in _QUANTIFIERS:
         k = len(q)
