@@ -274,6 +274,8 @@ def test_a_citation_opens_the_whole_document_at_the_quote(browser: object, serve
     dialog = page.get_by_role("dialog")
     dialog.wait_for(timeout=60_000)
     dialog.get_by_text("Leuchttürme an der Nordseeküste").wait_for(timeout=30_000)
+    # the dialog's body arrives element by element: wait for the last one before reading it all
+    dialog.get_by_text("example.org/leuchttuerme").wait_for(timeout=30_000)
     meta = dialog.inner_text()
     assert "Küstenbote" in meta and "2025-06-02" in meta and "example.org/leuchttuerme" in meta
 
