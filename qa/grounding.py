@@ -306,6 +306,39 @@ def ungrounded_claims(claims_: list[Claim], sources: list[str]) -> list[str]:
     return missing
 
 
+# a word this frequent in the language is a word of it ("Minister", "Royal"), not only a name
+_COMMON_ZIPF = 3.5
+
+
+@lru_cache(maxsize=65536)
+def _common_word(word: str, language: str) -> bool:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word.lower(), language) >= _COMMON_ZIPF
+
+
+def added_name_words(translation: str, original: str, language: str | None = None) -> list[str]:
+    """Words of the translation's names that the original does not back, each on its own: a
+    name of several words is otherwise grounded by any one of them, and a translation must add
+    no name ("British Prime Minister Olaf Scholz" for "britische Premierminister Keir
+    Starmer"). Words common in the translation's language ("Prime", "Minister") are exempt:
+    they translate words of the original."""
+    lang = language or question_language(translation) or "en"
+    src = SourceText(original)
+    function = _function_words()
+    out = []
+    for c in claims(translation, language):
+        if c.kind != "name":
+            continue
+        for w in c.words:
+            low = w.lower()
+            if low in _PARTICLES or low in function or _common_word(w, lang):
+                continue
+            if not _word_grounded(w, src):
+                out.append(w)
+    return out
+
+
 def with_provenance(chunk: Chunk, text: str) -> str:
     """``text`` of ``chunk`` with what its document says about itself (title, publisher, date):
     a question may name the source ("According to TechCrunch ... published on November 18,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from fundstelle.ingest import lexicon
 
-from .grounding import Claim, claims, ungrounded_claims, with_provenance
+from .grounding import Claim, added_name_words, claims, ungrounded_claims, with_provenance
 from .question import _NEGATION, expected_kind, holds_kind, negated, words
 from .types import Evidence, Span
 
@@ -87,7 +87,10 @@ def window(ev: Evidence) -> str:
 
 
 def _negation_near(ev: Evidence, span: Span) -> bool:
-    """A negation inside the span or among the two words before it ("nicht in Berlin")."""
+    """A negation inside the span or among the two words before it ("nicht in Berlin"); a span
+    that is its whole sentence carries its own negation, so it cannot be turned around."""
+    if span.start <= ev.start and span.end >= ev.end:
+        return False
     if negated(span.words):
         return True
     before = words(ev.text[: max(0, span.start - ev.start)])[-2:]
@@ -101,6 +104,8 @@ def translation_kept(original: str, translation: str, language: str | None = Non
     # the other way only numbers and the names the tables know ("Frankreich"): German
     # capitalises every noun, and "Elektrizität" rightly becomes "electricity"
     kept = [c for c in claims(original) if c.kind != "name" or lexicon.keys(c.text)]
-    return not ungrounded_claims(claims(translation, language), [original]) and not (
-        ungrounded_claims(kept, [translation])
+    return (
+        not ungrounded_claims(claims(translation, language), [original])
+        and not ungrounded_claims(kept, [translation])
+        and not added_name_words(translation, original, language)
     )

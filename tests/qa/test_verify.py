@@ -139,6 +139,12 @@ def test_a_translation_must_keep_names_and_numbers_case_sensitively() -> None:
     assert translation_kept(
         "Verfassung, Elektrizität, Kohle", "constitution, electricity, coal", "en"
     )
+    # a name of several words is not backed by one word of it: a title before a new name
+    original = "Die polnische Außenministerin Anna Nowak reiste nach Kiew."
+    assert translation_kept(original, "The Polish Foreign Minister Anna Nowak went to Kyiv.", "en")
+    assert not translation_kept(
+        original, "The Polish Foreign Minister Jan Kowalski went to Kyiv.", "en"
+    )
     ev = _ev("Der Vertrag wurde 1985 in Wien unterzeichnet.")
     wrong = _span(ev, "1985 in Wien", "1958 in Vienna")
     check = check_span(wrong, ev, "When was the treaty signed?", 0.9, margin=0.1, language="en")
