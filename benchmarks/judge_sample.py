@@ -32,15 +32,40 @@ def _seed_gold() -> dict[str, list[str]]:
     return out
 
 
-def sample(reports: list[Path], n: int, seed: int, out: Path) -> None:
+def _is_open(question: str) -> bool:
+    """A question that asks for no value (what, why, how; no yes/no)."""
+    from fundstelle.qa.question import expected_kind, is_yes_no
+
+    return expected_kind(question) is None and not is_yes_no(question)
+
+
+def sample(
+    reports: list[Path],
+    n: int,
+    seed: int,
+    out: Path,
+    *,
+    paired: bool = False,
+    only_open: bool = False,
+) -> None:
+    """``paired``: the same questions (drawn from the first report) from every report, so that
+    variants are compared on the same items; ``only_open``: questions that ask for no value."""
     rng = random.Random(seed)
     seed_gold = _seed_gold()
     items: list[dict] = []
     key: dict[str, str] = {}
+    drawn: set[str] | None = None
     for report in reports:
         data = json.loads(report.read_text(encoding="utf-8"))
         rows = [r for r in data.get("items") or data.get("rows") or [] if "answer" in r]
-        for r in rng.sample(rows, min(n, len(rows))):
+        if only_open:
+            rows = [r for r in rows if _is_open(r["question"])]
+        if paired and drawn is not None:
+            picked = [r for r in rows if r["question"] in drawn]
+        else:
+            picked = rng.sample(rows, min(n, len(rows)))
+            drawn = {r["question"] for r in picked}
+        for r in picked:
             hidden = uuid.UUID(int=rng.getrandbits(128)).hex[:10]
             key[hidden] = str(report.parent.name)
             items.append(
@@ -94,12 +119,16 @@ def main() -> None:
     s.add_argument("--n", type=int, default=25)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("-o", "--out", type=Path, required=True)
+    s.add_argument("--paired", action="store_true", help="the same questions from every report")
+    s.add_argument("--only-open", action="store_true", help="questions that ask for no value")
     c = sub.add_parser("score")
     c.add_argument("key", type=Path)
     c.add_argument("labels", type=Path)
     args = ap.parse_args()
     if args.cmd == "sample":
-        sample(args.reports, args.n, args.seed, args.out)
+        sample(
+            args.reports, args.n, args.seed, args.out, paired=args.paired, only_open=args.only_open
+        )
     else:
         score(args.key, args.labels)
 

@@ -178,6 +178,15 @@ class Settings(BaseSettings):
             "sentences, or what it copies fails verification, the next ones are read."
         ),
     )
+    open_answers: Literal["span", "sentence"] = Field(
+        "span",
+        description=(
+            "How a question that asks for no value (what, why, how: no date, number, name or "
+            "place, no yes/no) is answered: 'span', words the reader copies; 'sentence', the "
+            "whole evidence sentence the judge passes, translated where the question's "
+            "language differs (docs/decisions.md)."
+        ),
+    )
     reader_titles: bool = Field(
         True, description="The reader sees each sentence with its document's title."
     )

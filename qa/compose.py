@@ -55,6 +55,12 @@ def spans_of(reading: Reading, part: int) -> list[Span]:
     return [Span(p.n, p.text, p.start, p.end, p.text, part=part) for p in reading.picks]
 
 
+def sentence_span(ev: Evidence, part: int) -> Span:
+    """Evidence sentence ``ev`` whole, as a span of the answer (line breaks of the source's
+    layout shown as spaces)."""
+    return Span(ev.n, ev.text, ev.start, ev.end, " ".join(ev.text.split()), part=part)
+
+
 def needs_translation(span: Span, by_n: dict[int, Evidence], language: str) -> bool:
     lang = by_n[span.n].chunk.lang
     return bool(lang) and lang != language and language in LANGUAGE_NAMES

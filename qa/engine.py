@@ -28,7 +28,7 @@ from .calibration import calibration_for
 from .evidence import EvidenceSelector, select
 from .gate import Ticket, gate_for
 from .grounding import premise_missing
-from .question import is_yes_no
+from .question import expected_kind, is_yes_no
 from .question import parts as question_parts
 from .retrieve import Retrieval, Retriever
 from .types import Answer, Evidence, Filters, Passage, Span, Turn
@@ -244,7 +244,8 @@ class Engine:
                 best = part_ev[0].score if part_ev else 0.0
                 found = False
                 judged = part_ev[: s.judge_sentences]
-                if judged and not self._may_answer(query, judged):
+                chosen = self._judged(query, judged) if judged else 0
+                if chosen is None:
                     # the generator judges that none of the best sentences answers: not read,
                     # not quoted (their ranking was led by a shared name, not the question)
                     failures.append(
@@ -253,6 +254,19 @@ class Engine:
                         + " does not answer"
                     )
                     judged_out = True
+                    continue
+                if s.open_answers == "sentence" and not yes_no and expected_kind(query) is None:
+                    # a question that asks for no value is answered by the sentence the judge
+                    # passed, whole: the small model's spans of it are fragments (docs/decisions.md)
+                    ev = part_ev[chosen]
+                    span = compose.sentence_span(ev, i)
+                    check = verify.check_span(
+                        span, ev, query, best, margin=self.calibration.relevance
+                    )
+                    if check.ok:
+                        verified.append(span)
+                    else:
+                        failures.append(check.reason)
                     continue
                 for start in range(
                     0, min(len(part_ev), s.reader_sentences * s.reader_tries), s.reader_sentences
@@ -481,29 +495,31 @@ class Engine:
             and ("json_schema" in str(exc) or "response_format" in str(exc))
         )
 
-    def _may_answer(self, question: str, evidence: list[Evidence]) -> bool:
-        """Whether the generator judges that one of ``evidence`` may state the answer to
-        ``question`` (qa.judge): asked one sentence at a time, best first, until one reaches
-        ``judge_threshold``. True without a judge or where the backend gives no
-        probabilities."""
+    def _judged(self, question: str, evidence: list[Evidence]) -> int | None:
+        """Which of ``evidence`` the generator judges may state the answer to ``question``
+        (qa.judge): asked one sentence at a time, best first, the index of the first that
+        reaches ``judge_threshold``; ``None`` when none does. 0 without a judge or where the
+        backend gives no probabilities."""
         threshold = self.settings.judge_threshold
         model = self.chat_model
         if threshold is None or model is None:
-            return True
+            return 0
         kind = read.model_kind(model)
         titles = self.settings.reader_titles
-        for ev in evidence:
+        for i, ev in enumerate(evidence):
             try:
                 p = judge.yes_probability(model, kind, judge.messages(question, ev, titles))
             except BackendError:
                 raise
             except Exception as exc:
                 if _refused_request(exc):  # a server that gives no token probabilities
-                    return True
+                    return 0
                 raise BackendError(self._backend_error(exc)) from exc
-            if p is None or p >= threshold:
-                return True
-        return False
+            if p is None:
+                return 0
+            if p >= threshold:
+                return i
+        return None
 
     def _translate_spans(self, spans: list[Span], language: str) -> None:
         """Translate spans copied from sources in another language, in one short call; a span
@@ -513,7 +529,8 @@ class Engine:
         try:
             reply = model.invoke(
                 compose.translation_messages([s.words for s in spans], language),
-                max_tokens=24 + 24 * len(spans),
+                # a whole sentence may be translated too: room for about two tokens a word
+                max_tokens=16 + sum(16 + 2 * len(s.words.split()) for s in spans),
             )
         except Exception:  # the original words are still right, only not translated
             return

@@ -94,6 +94,57 @@ def test_a_span_from_a_german_source_is_translated_for_an_english_question(
     assert answer.kind == "answer" and answer.text == "Großbritannien und Frankreich [1]"
 
 
+def test_an_open_question_is_answered_by_its_best_sentence_whole(seed_settings: Settings) -> None:
+    q = "Was sieht die Absichtserklärung vor?"  # asks for no date, number, name or place
+    engine, model = _engine(seed_settings, open_answers="sentence")
+    best = engine.evidence(q, engine.retrieve(q).passages)[0]
+    answer = engine.answer(q)
+    assert answer.kind == "answer", answer.refusal_reason
+    assert answer.text == " ".join(best.text.split()) + " [1]"
+    c = answer.citation(1)
+    assert c is not None and c.quote == best.text and c.words == best.text
+    assert not model.calls  # the reader is not asked to copy a fragment of it
+    # the same question with the default: the reader copies words of the sentence
+    engine, model = _engine(seed_settings, _reply(best.n, best.text.split()[0]))
+    assert engine.answer(q).text.startswith(best.text.split()[0]) and model.calls
+
+
+def test_an_open_question_in_another_language_gets_its_sentence_translated(
+    seed_settings: Settings,
+) -> None:
+    q = "What does the declaration of intent provide for?"
+    english = (
+        "The host Emmanuel Macron and the British Prime Minister Keir Starmer have signed with "
+        "the President of Ukraine, Wolodymyr Selenskyj, a declaration of intent that provides "
+        "for the participation of both countries in a protection force to monitor a ceasefire "
+        "in Ukraine."
+    )
+    german = "Was sieht die Absichtserklärung vor?"
+    engine, model = _engine(
+        seed_settings, german, f"1. {english}", translate=True, open_answers="sentence"
+    )
+    answer = engine.answer(q)
+    assert answer.kind == "answer", answer.refusal_reason
+    assert answer.text == f"{english} [1]"
+    assert len(model.calls) == 2 and "into English" in model.calls[1]["messages"][0][1]
+    c = answer.citation(1)
+    assert c is not None and c.quote.startswith(SIGNED) and c.words == c.quote  # original kept
+    # a translation that changes a name is not used: the sentence is shown in its own words
+    wrong = english.replace("Keir Starmer", "Olaf Scholz")
+    engine, _ = _engine(
+        seed_settings, german, f"1. {wrong}", translate=True, open_answers="sentence"
+    )
+    assert engine.answer(q).text == " ".join(c.quote.split()) + " [1]"
+
+
+def test_a_question_for_a_value_is_still_read_span_by_span(seed_settings: Settings) -> None:
+    n = _number(seed_settings, BASES_DE, BASES)
+    engine, model = _engine(
+        seed_settings, _reply(n, "Großbritannien und Frankreich"), open_answers="sentence"
+    )
+    assert engine.answer(BASES_DE).text == "Großbritannien und Frankreich [1]" and model.calls
+
+
 def test_nothing_found_in_strong_evidence_shows_the_sources_words(seed_settings: Settings) -> None:
     engine, _ = _engine(seed_settings, _reply(0))
     answer = engine.answer(BASES_DE)

@@ -39,6 +39,6 @@ def test_engine_keeps_every_sentence_without_a_judge(seed_settings: Settings) ->
     model = FakeListChatModel(responses=["no"])
     engine = Engine(seed_settings, chat_model=model)
     evidence = [_ev("Der Hafen liegt in Kiel."), _ev("Kiel ist eine Stadt.")]
-    assert engine._may_answer("Wo liegt der Hafen?", evidence)
+    assert engine._judged("Wo liegt der Hafen?", evidence) == 0
     off = Engine(seed_settings.with_overrides(judge_threshold=None), chat_model=model)
-    assert off._may_answer("Wo liegt der Hafen?", evidence)
+    assert off._judged("Wo liegt der Hafen?", evidence) == 0
