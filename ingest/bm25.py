@@ -187,6 +187,14 @@ def _build(token_ids: list[np.ndarray], vocab: dict[str, int]) -> object | None:
     return retriever
 
 
+def _read_raw(path: Path, dtype: str) -> np.ndarray | None:
+    """A raw array written by ``tofile``; None when the file is cut inside an element."""
+    size = np.dtype(dtype).itemsize
+    if path.stat().st_size % size:
+        return None
+    return np.fromfile(path, dtype=dtype)
+
+
 class BM25Index:
     """A persisted BM25 index over all chunks of a store, with metadata arrays for filtering.
 
@@ -251,8 +259,10 @@ class BM25Index:
         if not isinstance(state, dict) or state.get("tokenizer") != self.tokenizer:
             return None
         generation = state.get("generation")
-        with np.load(self.folder / "tokens.npz", allow_pickle=False) as arrays:
-            flat, offsets = arrays["flat"], arrays["offsets"]
+        flat = _read_raw(self.folder / "tokens.i32", "<i4")
+        offsets = _read_raw(self.folder / "offsets.i64", "<i8")
+        if flat is None or offsets is None:
+            return None
         vocab = json.loads((self.folder / "vocab.json").read_text())
         meta = json.loads((self.folder / "meta.json").read_text())
         if not isinstance(generation, str) or not isinstance(vocab, dict):
@@ -295,7 +305,11 @@ class BM25Index:
             flat = np.concatenate(snap.token_ids).astype(np.int32)
         else:
             flat = np.zeros(0, dtype=np.int32)
-        np.savez(tmp / "tokens.npz", flat=flat, offsets=offsets)
+        # raw little-endian arrays, not .npy: numpy reads a .npy header with ast.literal_eval,
+        # and ast.parse in a thread beside another (Streamlit compiling the page) fails on
+        # Python 3.11 ("AST constructor recursion depth mismatch")
+        flat.astype("<i4").tofile(tmp / "tokens.i32")
+        offsets.astype("<i8").tofile(tmp / "offsets.i64")
         (tmp / "vocab.json").write_text(json.dumps(snap.vocab, ensure_ascii=False))
         (tmp / "meta.json").write_text(
             json.dumps(

@@ -391,10 +391,38 @@ def _damage_json(path: Path, value: object) -> None:
     path.write_text(json.dumps(value))
 
 
+def test_the_keyword_cache_is_read_without_parsing_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ast.parse in a thread beside Streamlit compiling the page fails on Python 3.11 ("AST
+    constructor recursion depth mismatch"); numpy's .npy header is read with it."""
+    import ast
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The ferry to Sylt leaves at nine in the morning.")
+    settings = Settings(store_path=tmp_path / "store")
+    ingest([corpus], settings)
+
+    calls = []
+    parse = ast.parse
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return parse(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ast, "parse", counted)
+    index = BM25Index(bm25_folder(settings.store_path, None, settings.collection))
+    monkeypatch.undo()
+    assert not calls
+    assert len(index) == 1  # read from the cache, not left for a rebuild
+
+
 @pytest.mark.parametrize(
     "damage",
     [
-        lambda f: os.truncate(f / "tokens.npz", 40),
+        lambda f: os.truncate(f / "tokens.i32", (f / "tokens.i32").stat().st_size - 4),
+        lambda f: os.truncate(f / "offsets.i64", 13),
         lambda f: _damage_json(f / "meta.json", {}),
         lambda f: _damage_json(f / "vocab.json", ["ferry", "sylt"]),
         lambda f: _damage_json(
@@ -403,7 +431,7 @@ def _damage_json(path: Path, value: object) -> None:
         ),
         lambda f: _damage_json(f / "state.json", []),
     ],
-    ids=["tokens-cut", "meta-empty", "vocab-list", "ids-short", "state-list"],
+    ids=["tokens-cut", "offsets-cut", "meta-empty", "vocab-list", "ids-short", "state-list"],
 )
 def test_a_damaged_keyword_cache_is_rebuilt(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
     corpus = tmp_path / "c"
