@@ -58,7 +58,18 @@ def spans_of(reading: Reading, part: int) -> list[Span]:
 def sentence_span(ev: Evidence, part: int) -> Span:
     """Evidence sentence ``ev`` whole, as a span of the answer (line breaks of the source's
     layout shown as spaces)."""
-    return Span(ev.n, ev.text, ev.start, ev.end, " ".join(ev.text.split()), part=part)
+    return Span(
+        ev.n, ev.text, ev.start, ev.end, " ".join(ev.text.split()), part=part, sentence=True
+    )
+
+
+def _shown(span: Span) -> str:
+    """A span as the answer shows it: a whole sentence in the source's own words is a quote,
+    marked as one (and, in another language than the question, not passed off as an answer
+    in the question's language)."""
+    if span.sentence and not span.translated:
+        return f"„{span.text}“"
+    return span.text
 
 
 def needs_translation(span: Span, by_n: dict[int, Evidence], language: str) -> bool:
@@ -102,8 +113,8 @@ def answer_text(
     verdicts = VERDICT.get(language, VERDICT["en"])
     for i, part in enumerate(sorted({s.part for s in spans})):
         mine = [s for s in spans if s.part == part]
-        plain = "; ".join(s.text for s in mine)
-        text = "; ".join(f"{s.text} [{numbering[s.n]}]" for s in mine)
+        plain = "; ".join(_shown(s) for s in mine)
+        text = "; ".join(f"{_shown(s)} [{numbering[s.n]}]" for s in mine)
         if verdict and i == 0:
             plain, text = f"{verdicts[verdict]}: {plain}", f"{verdicts[verdict]}: {text}"
         markers = list(dict.fromkeys(numbering[s.n] for s in mine))

@@ -140,6 +140,7 @@ class Span:
     text: str
     part: int = 0  # which part of a compound question it answers
     translated: bool = False
+    sentence: bool = False  # the whole evidence sentence: shown in quotation marks untranslated
 
 
 KINDS = ("answer", "quotes", "refusal")

@@ -100,7 +100,7 @@ def test_an_open_question_is_answered_by_its_best_sentence_whole(seed_settings: 
     best = engine.evidence(q, engine.retrieve(q).passages)[0]
     answer = engine.answer(q)
     assert answer.kind == "answer", answer.refusal_reason
-    assert answer.text == " ".join(best.text.split()) + " [1]"
+    assert answer.text == "„" + " ".join(best.text.split()) + "“ [1]"  # the source's words
     c = answer.citation(1)
     assert c is not None and c.quote == best.text and c.words == best.text
     assert not model.calls  # the reader is not asked to copy a fragment of it
@@ -134,7 +134,7 @@ def test_an_open_question_in_another_language_gets_its_sentence_translated(
     engine, _ = _engine(
         seed_settings, german, f"1. {wrong}", translate=True, open_answers="sentence"
     )
-    assert engine.answer(q).text == " ".join(c.quote.split()) + " [1]"
+    assert engine.answer(q).text == "„" + " ".join(c.quote.split()) + "“ [1]"
 
 
 def test_a_question_for_a_value_is_still_read_span_by_span(seed_settings: Settings) -> None:
