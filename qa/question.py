@@ -56,11 +56,20 @@ _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _EXPECTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(since |until |till |by |bis |seit |ab )?(when|wann)\b"), "date"),
     (re.compile(r"^(in |from |since |until |im |in |seit |ab |bis )?(what|which|welche[mnrs]?) (year|date|day|month|century|decade|jahr|datum|tag|monat|jahrhundert|jahrzehnt)\b"), "date"),
-    (re.compile(r"^(how many|how much|how long|how old|how far|how high|how large|how big|how often|wie viele?|wieviele?|wie lange?|wie alt|wie weit|wie hoch|wie oft|wie gro(ß|ss)|what percentage|what share|what proportion|welchen anteil)\b"), "number"),
+    (re.compile(r"^(how many|how much|how long|how old|how far|how high|how large|how big|how often|wie viel(e|en|er|es)?|wieviele?|wie lange?|wie alt|wie weit|wie hoch|wie oft|wie gro(ß|ss)|what percentage|what share|what proportion|welchen anteil)\b"), "number"),
     (re.compile(r"^(in |from |to |aus |in |nach )?(what|which|welche[mnrs]?) (two |three |other |weitere[mn]? |beiden |zwei |drei )?(country|countries|nation|nations|land|länder|ländern|staat|staaten)\b"), "country"),
     (re.compile(r"^(who|whom|whose|wer|wen|wem|wessen|von wem|mit wem|by whom|with whom|for whom|an wen|für wen)\b"), "agent"),
     (re.compile(r"^(where|wo|wohin|woher|in which (\w+ )?(city|country|town|place|region|state)|in welche[mnr]? (\w+ )?(stadt|land|ort|region|staat))\b"), "place"),
 )  # fmt: skip
+
+
+# a closed class: the prepositions that may stand before the question word ("On which day",
+# "An welchem Tag", "Zu wie viel Prozent", "For how long")
+_LEADING = re.compile(
+    r"^(?:in|on|at|from|since|until|till|by|to|for|with|of|after|before|during|about|among|"
+    r"into|under|over|an|am|auf|aus|bei|beim|mit|nach|seit|von|vom|vor|zu|zum|zur|um|bis|ab|"
+    r"für|gegen|über|unter|während|im|ins)\s+"
+)
 
 
 def _opening(question: str) -> str:
@@ -68,12 +77,16 @@ def _opening(question: str) -> str:
 
 
 def expected_kind(question: str) -> str | None:
-    """What a question asks for, by its opening words: "date", "number", "country" ("which
-    countries"), "agent" (a person or body), "place", or ``None`` (anything else: "what", "why", "how")."""
+    """What a question asks for, by its opening words (after a preposition, or after an
+    opening clause: "According to Macron, how many ..."): "date", "number", "country" ("which
+    countries"), "agent" (a person or body), "place", or ``None`` (anything else: "what",
+    "why", "how")."""
     text = _opening(question)
-    for pattern, kind in _EXPECTS:
-        if pattern.search(text):
-            return kind
+    for clause in [text] + [c.strip() for c in text.split(",")[1:]]:
+        for opening in (clause, _LEADING.sub("", clause, count=1)):
+            for pattern, kind in _EXPECTS:
+                if pattern.search(opening):
+                    return kind
     return None
 
 

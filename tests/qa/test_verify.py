@@ -30,6 +30,13 @@ def test_expected_kind_by_the_opening_words() -> None:
     assert expected_kind("Mit wem war Frida Kahlo verheiratet?") == "agent"
     assert expected_kind("In welcher deutschen Stadt wird der Aufzug getestet?") == "place"
     assert expected_kind("What is a helical antenna?") is None
+    # after a preposition or an opening clause
+    assert expected_kind("On which day did the strike end?") == "date"
+    assert expected_kind("An welchem Tag endete der Streik?") == "date"
+    assert expected_kind("Zu wie viel Prozent ist die Arbeit fertig?") == "number"
+    assert expected_kind("Aus wie vielen Ländern kamen die Gäste?") == "number"
+    assert expected_kind("According to the mayor, how many people live in Kiel?") == "number"
+    assert expected_kind("In what way did the law change, in short?") is None
 
 
 def test_yes_no_questions_in_both_languages() -> None:
