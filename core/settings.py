@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         ),
     )
     open_answers: Literal["span", "sentence"] = Field(
-        "span",
+        "sentence",
         description=(
             "How a question that asks for no value (what, why, how: no date, number, name or "
             "place, no yes/no) is answered: 'span', words the reader copies; 'sentence', the "

@@ -96,7 +96,7 @@ def test_a_span_from_a_german_source_is_translated_for_an_english_question(
 
 def test_an_open_question_is_answered_by_its_best_sentence_whole(seed_settings: Settings) -> None:
     q = "Was sieht die Absichtserklärung vor?"  # asks for no date, number, name or place
-    engine, model = _engine(seed_settings, open_answers="sentence")
+    engine, model = _engine(seed_settings)  # the default
     best = engine.evidence(q, engine.retrieve(q).passages)[0]
     answer = engine.answer(q)
     assert answer.kind == "answer", answer.refusal_reason
@@ -104,8 +104,10 @@ def test_an_open_question_is_answered_by_its_best_sentence_whole(seed_settings: 
     c = answer.citation(1)
     assert c is not None and c.quote == best.text and c.words == best.text
     assert not model.calls  # the reader is not asked to copy a fragment of it
-    # the same question with the default: the reader copies words of the sentence
-    engine, model = _engine(seed_settings, _reply(best.n, best.text.split()[0]))
+    # the same question with spans: the reader copies words of the sentence
+    engine, model = _engine(
+        seed_settings, _reply(best.n, best.text.split()[0]), open_answers="span"
+    )
     assert engine.answer(q).text.startswith(best.text.split()[0]) and model.calls
 
 
@@ -230,6 +232,7 @@ def test_each_part_of_a_compound_question_is_read_and_answered(seed_settings: Se
         seed_settings,
         _reply(signed, "Emmanuel Macron und der britische Premierminister Keir Starmer"),
         _reply(provides, "die Beteiligung der beiden Länder an einer Schutztruppe"),
+        open_answers="span",  # both parts read by the reader (by default "was" gets a sentence)
     )
     answer = engine.answer(q)
     assert len(model.calls) == 2 and answer.kind == "answer"
