@@ -43,7 +43,9 @@ def _unanswerable(settings: Settings, limit: int, seed: int) -> list[tuple[str, 
     return out
 
 
-def run(engine: Engine, question: str, forms: list[str] | None, top: int) -> dict:
+def run(
+    engine: Engine, question: str, forms: list[str] | None, top: int, both: bool = False
+) -> dict:
     s = engine.settings
     retrieval, translations = engine._retrieve(question, None, None)
     parts = select(engine.selector, question, retrieval.passages, s.evidence_sentences,
@@ -54,10 +56,16 @@ def run(engine: Engine, question: str, forms: list[str] | None, top: int) -> dic
     t = time.perf_counter()
     for ev in first:
         p = judge.yes_probability(engine.chat_model, kind, judge.messages(question, ev))
-        rows.append({
+        row = {
             "rank": ev.n, "score": round(ev.score, 4), "p": None if p is None else round(p, 4),
             "gold": bool(forms) and m.fact_present(ev.text, forms),
-        })  # fmt: skip
+        }  # fmt: skip
+        if both and translations and ev.chunk.lang in translations:
+            # the same sentence judged against the question in the sentence's language
+            q = translations[ev.chunk.lang]
+            pt = judge.yes_probability(engine.chat_model, kind, judge.messages(q, ev))
+            row["p_translated"] = None if pt is None else round(pt, 4)
+        rows.append(row)
     return {"question": question, "sentences": rows, "judge_s": time.perf_counter() - t}
 
 
@@ -68,6 +76,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="judge.jsonl")
     ap.add_argument("--top", type=int, default=1, help="evidence sentences judged per question")
+    ap.add_argument(
+        "--both-forms",
+        action="store_true",
+        help="also judge each sentence against the question's translation into its language",
+    )
     args = ap.parse_args()
     base = Settings()
     jobs: list[tuple[str, Settings, str, list[str] | None]] = []
@@ -83,7 +96,7 @@ def main() -> None:
             key = store.model_dump_json()
             if key not in engines:
                 engines[key] = Engine(store.with_overrides(backend="llamacpp"))
-            rec = run(engines[key], q, forms, args.top) | {
+            rec = run(engines[key], q, forms, args.top, args.both_forms) | {
                 "set": name,
                 "answerable": forms is not None,
             }
