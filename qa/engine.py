@@ -255,7 +255,12 @@ class Engine:
                     )
                     judged_out = True
                     continue
-                if s.open_answers == "sentence" and not yes_no and expected_kind(query) is None:
+                if (
+                    s.open_answers == "sentence"
+                    and part_ev
+                    and not yes_no
+                    and expected_kind(query) is None
+                ):
                     # a question that asks for no value is answered by the sentence the judge
                     # passed, whole: the small model's spans of it are fragments (docs/decisions.md)
                     ev = part_ev[chosen]

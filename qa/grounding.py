@@ -275,11 +275,14 @@ def _name_grounded(claim: Claim, src: SourceText) -> bool:
     whole = lexicon.keys(claim.text)
     if whole and whole & src.keys:
         return True
-    function = _function_words()
-    distinctive = [
-        w for w in claim.words if w.lower() not in _PARTICLES and w.lower() not in function
-    ] or list(claim.words)
+    distinctive = _distinctive(claim.words) or list(claim.words)
     return any(_word_grounded(w, src) for w in distinctive)
+
+
+def _distinctive(name_words: tuple[str, ...]) -> list[str]:
+    """The words of a name that tell it apart: no particle ("von", "of"), no function word."""
+    function = _function_words()
+    return [w for w in name_words if w.lower() not in _PARTICLES and w.lower() not in function]
 
 
 def _number_grounded(claim: Claim, src: SourceText) -> bool:
@@ -317,26 +320,20 @@ def _common_word(word: str, language: str) -> bool:
     return zipf_frequency(word.lower(), language) >= _COMMON_ZIPF
 
 
-def added_name_words(translation: str, original: str, language: str | None = None) -> list[str]:
-    """Words of the translation's names that the original does not back, each on its own: a
-    name of several words is otherwise grounded by any one of them, and a translation must add
-    no name ("British Prime Minister Olaf Scholz" for "britische Premierminister Keir
-    Starmer"). Words common in the translation's language ("Prime", "Minister") are exempt:
-    they translate words of the original."""
-    lang = language or question_language(translation) or "en"
+def added_name_words(said: list[Claim], original: str, language: str) -> list[str]:
+    """Words of the names among ``said`` (a translation's claims, into ``language``) that the
+    original does not back, each on its own: a name of several words is otherwise grounded by
+    any one of them, and a translation must add no name ("British Prime Minister Olaf Scholz"
+    for "britische Premierminister Keir Starmer"). Words common in ``language`` ("Prime",
+    "Minister") are exempt: they translate words of the original."""
     src = SourceText(original)
-    function = _function_words()
-    out = []
-    for c in claims(translation, language):
-        if c.kind != "name":
-            continue
-        for w in c.words:
-            low = w.lower()
-            if low in _PARTICLES or low in function or _common_word(w, lang):
-                continue
-            if not _word_grounded(w, src):
-                out.append(w)
-    return out
+    return [
+        w
+        for c in said
+        if c.kind == "name"
+        for w in _distinctive(c.words)
+        if not _common_word(w, language) and not _word_grounded(w, src)
+    ]
 
 
 def with_provenance(chunk: Chunk, text: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fundstelle.ingest import lexicon
+from fundstelle.ingest.language import question_language
 
 from .grounding import Claim, added_name_words, claims, ungrounded_claims, with_provenance
 from .question import _NEGATION, expected_kind, holds_kind, negated, words
@@ -104,8 +105,9 @@ def translation_kept(original: str, translation: str, language: str | None = Non
     # the other way only numbers and the names the tables know ("Frankreich"): German
     # capitalises every noun, and "Elektrizität" rightly becomes "electricity"
     kept = [c for c in claims(original) if c.kind != "name" or lexicon.keys(c.text)]
+    said = claims(translation, language)
     return (
-        not ungrounded_claims(claims(translation, language), [original])
+        not ungrounded_claims(said, [original])
         and not ungrounded_claims(kept, [translation])
-        and not added_name_words(translation, original, language)
+        and not added_name_words(said, original, language or question_language(translation) or "en")
     )
