@@ -154,6 +154,10 @@ class _Pending:
     file_sha256: str
     replaces: list[str]  # doc ids of older versions of the same source
     left: int = 0  # chunks not yet stored
+    # the last new document of its file: once it is committed the file is complete, and these
+    # documents (the file's all) get the file's hash (see Ingestor._apply)
+    completes: list[str] = field(default_factory=list)
+    final_sha256: str = ""
 
 
 @dataclass
@@ -199,6 +203,7 @@ OnProgress = Callable[[IngestProgress], None]
 
 _AHEAD_CHUNKS = 512  # chunks read and chunked ahead of the embedder; bounds memory on big corpora
 _POLL_S = 0.05  # how often the main thread looks whether a batch is embedded while it waits
+_PARTIAL = "partial:"  # the stamp of a file whose documents are not all in the store yet
 _DONE = object()  # the reader's last item
 
 
@@ -403,7 +408,19 @@ class Ingestor:
         lost = [r.doc_id for r in known if r.source not in still_there]
         report.removed += self.store.delete_documents(lost)
         unchanged = [r for r in known if r.source in still_there and r.doc_id not in changed]
-        self._restamp(unchanged, item.file_sha256)
+        if not item.pending or (len(item.pending) == 1 and not unchanged):
+            self._restamp(unchanged, item.file_sha256)  # one commit completes the file
+            return item.pending
+        # the file's hash says "all of this file is in the store": until its last new document
+        # is committed its documents carry a provisional stamp, so that an ingest stopped
+        # half-way through a collection file is finished by the next one, not called unchanged
+        provisional = _PARTIAL + item.file_sha256
+        self._restamp(unchanged, provisional)
+        for p in item.pending:
+            p.file_sha256 = provisional
+        last = item.pending[-1]
+        last.completes = [r.doc_id for r in unchanged] + [p.document.doc_id for p in item.pending]
+        last.final_sha256 = item.file_sha256
         return item.pending
 
     def _skip(
@@ -441,6 +458,8 @@ class Ingestor:
             report.updated += 1
         else:
             report.added += 1
+        if p.completes:  # the file's last new document: the whole file is in the store
+            self.store.set_file_sha_of(p.completes, p.final_sha256)
 
 
 class _Run:

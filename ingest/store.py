@@ -470,9 +470,14 @@ class Store:
         )
 
     def set_file_sha(self, records: list[DocRecord], file_sha256: str) -> None:
-        got = self._docs.get(ids=[r.doc_id for r in records], include=["metadatas"])
-        metas = [{**m, "file_sha256": file_sha256} for m in got["metadatas"]]
-        self._docs.update(ids=got["ids"], metadatas=metas)
+        self.set_file_sha_of([r.doc_id for r in records], file_sha256)
+
+    def set_file_sha_of(self, doc_ids: list[str], file_sha256: str) -> None:
+        for i in range(0, len(doc_ids), _GET_BATCH):
+            got = self._docs.get(ids=doc_ids[i : i + _GET_BATCH], include=["metadatas"])
+            metas = [{**m, "file_sha256": file_sha256} for m in got["metadatas"]]
+            if got["ids"]:
+                self._docs.update(ids=got["ids"], metadatas=metas)
 
     def delete_documents(self, doc_ids: Iterable[str]) -> int:
         """Delete documents and all their chunks; return how many documents went."""
