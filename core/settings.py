@@ -178,6 +178,15 @@ class Settings(BaseSettings):
             "sentences, or what it copies fails verification, the next ones are read."
         ),
     )
+    source_claims: bool = Field(
+        True,
+        description=(
+            "A yes/no question that attributes claims to two or more named publishers ('Does "
+            "the Fortune article suggest X, while the TechCrunch article says Y?') is checked "
+            "claim by claim: each searched in its publisher's articles and judged on its own; "
+            "'yes' only when every claim has a sentence that states it (docs/decisions.md)."
+        ),
+    )
     open_answers: Literal["span", "sentence"] = Field(
         "sentence",
         description=(

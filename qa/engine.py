@@ -25,10 +25,11 @@ from langchain_core.language_models import BaseChatModel
 from . import compose, condense, decide, judge, read, translate, verify
 from .backends import backend_label, make_chat_model
 from .calibration import calibration_for
-from .evidence import EvidenceSelector, select
+from .evidence import EvidenceSelector, select, select_claims
 from .gate import Ticket, gate_for
 from .grounding import premise_missing
-from .question import expected_kind, is_yes_no
+from .mentions import SourceClaim, source_claims
+from .question import expected_kind, is_yes_no, opens_yes_no
 from .question import parts as question_parts
 from .retrieve import Retrieval, Retriever
 from .types import Answer, Evidence, Filters, Passage, Span, Turn
@@ -161,6 +162,10 @@ class Engine:
                 if stage in retrieval.timings:
                     timings[stage] = retrieval.timings[stage]
             timings["retrieval"] = retrieval.timings["retrieval"]
+            t = time.perf_counter()
+            claims = self._source_claims(standalone, retrieval)
+            if claims:
+                timings["claims"] = time.perf_counter() - t
             result.passages = retrieval.passages
             if retrieval.reordered:  # on a one-publisher, one-day store naming them changes nothing
                 result.named_sources = sorted(retrieval.named.publishers) + sorted(
@@ -169,13 +174,20 @@ class Engine:
             yield Event("passages", passages=retrieval.passages)
 
             t = time.perf_counter()
-            parts = select(
-                self.selector,
-                standalone,
-                retrieval.passages,
-                self.settings.evidence_sentences,
-                result.translations or None,
-            )
+            if claims:
+                parts = select_claims(
+                    self.selector,
+                    [(c.text, ps) for c, ps in claims],
+                    self.settings.evidence_sentences,
+                )
+            else:
+                parts = select(
+                    self.selector,
+                    standalone,
+                    retrieval.passages,
+                    self.settings.evidence_sentences,
+                    result.translations or None,
+                )
             evidence = _merged(parts)
             timings["evidence"] = time.perf_counter() - t
             result.evidence = [compose.make_citation(ev.n, ev, ev.score) for ev in evidence]
@@ -195,7 +207,9 @@ class Engine:
                 if ticket is None:
                     ticket = self.gate.enter()
                 yield from self._wait(ticket, timings)
-                yield from self._answer_from(result, standalone, parts, evidence, timings, t0)
+                yield from self._answer_from(
+                    result, standalone, parts, evidence, timings, t0, [c for c, _ in claims]
+                )
         finally:  # also when the consumer stops reading (a closed page closes the stream)
             if ticket is not None:
                 ticket.release()
@@ -220,13 +234,16 @@ class Engine:
         evidence: list[Evidence],
         timings: dict[str, float],
         t0: float,
+        claims: Sequence[SourceClaim] = (),
     ) -> Iterator[Event]:
         """Read each part of the question, verify, compose, decide (the model is held).
 
         A part is read from its best ``reader_sentences`` evidence sentences; where the reader
         finds nothing there, or what it copies fails verification, the next ones are read, up to
-        ``reader_tries`` readings a part."""
-        queries = question_parts(question)
+        ``reader_tries`` readings a part. With ``claims`` (a yes/no question that attributes a
+        claim to each of several sources) each part is a claim: "yes" only when the judge finds
+        a sentence of its source stating every one; nothing is read."""
+        queries = [c.question() for c in claims] if claims else question_parts(question)
         by_n = {ev.n: ev for ev in evidence}
         verified: list[Span] = []
         failures: list[str] = []
@@ -243,6 +260,19 @@ class Engine:
                 yes_no = is_yes_no(query)
                 best = part_ev[0].score if part_ev else 0.0
                 found = False
+                if claims:
+                    # without a judgement no claim counts as stated: "yes" needs every one
+                    judged = part_ev[: s.judge_sentences]
+                    chosen = self._judged(query, judged, unjudged=None) if judged else None
+                    if chosen is None:
+                        failures.append(
+                            f"no sentence of {claims[i].publisher} is judged to state that "
+                            f"{claims[i].text}"
+                        )
+                        judged_out = True
+                    else:
+                        verified.append(compose.sentence_span(part_ev[chosen], i))
+                    continue
                 judged = part_ev[: s.judge_sentences]
                 chosen = self._judged(query, judged) if judged else 0
                 if chosen is None:
@@ -316,6 +346,9 @@ class Engine:
         except BackendError as exc:
             error = str(exc)
         timings["reading"] = time.perf_counter() - t
+        if claims:  # every claim stated, or no answer: one claim alone is not a "yes"
+            verified = verified if len(verified) == len(claims) else []
+            verdict = "yes" if verified else None
         result.draft = " | ".join(drafts)
         if error:
             result.error = error
@@ -349,6 +382,37 @@ class Engine:
             yield Event("token", text=result.text)
         elif result.text != shown:
             yield Event("token", text="")  # the final answer replaces what was shown
+
+    def _source_claims(
+        self, question: str, retrieval: Retrieval
+    ) -> list[tuple[SourceClaim, list[Passage]]]:
+        """The claims a yes/no question attributes to the publishers it names, each with the
+        passages of its publisher that its own search finds (added to ``retrieval``'s); empty
+        where the question is not of that form or a claim's publisher has no passage."""
+        s = self.settings
+        if not (s.source_claims and retrieval.named.publishers and opens_yes_no(question)):
+            return []
+        out: list[tuple[SourceClaim, list[Passage]]] = []
+        known = {p.chunk.chunk_id for p in retrieval.passages}
+        for claim in source_claims(question, retrieval.named.publishers):
+            # the publisher named in the search puts its passages first (Retriever.search)
+            found = self.retriever.search(f"{claim.publisher}: {claim.text}", k=s.k).passages
+            mine = [p for p in found if p.chunk.publisher == claim.publisher]
+            ids = {p.chunk.chunk_id for p in mine}
+            mine += [
+                p
+                for p in retrieval.passages
+                if p.chunk.publisher == claim.publisher and p.chunk.chunk_id not in ids
+            ]
+            if not mine:
+                return []
+            out.append((claim, mine))
+        for _, passages in out:
+            for p in passages:
+                if p.chunk.chunk_id not in known:
+                    known.add(p.chunk.chunk_id)
+                    retrieval.passages.append(p)
+        return out
 
     def evidence(
         self,
@@ -500,15 +564,17 @@ class Engine:
             and ("json_schema" in str(exc) or "response_format" in str(exc))
         )
 
-    def _judged(self, question: str, evidence: list[Evidence]) -> int | None:
+    def _judged(
+        self, question: str, evidence: list[Evidence], unjudged: int | None = 0
+    ) -> int | None:
         """Which of ``evidence`` the generator judges may state the answer to ``question``
         (qa.judge): asked one sentence at a time, best first, the index of the first that
-        reaches ``judge_threshold``; ``None`` when none does. 0 without a judge or where the
-        backend gives no probabilities."""
+        reaches ``judge_threshold``; ``None`` when none does. ``unjudged`` (0: the first)
+        without a judge or where the backend gives no probabilities."""
         threshold = self.settings.judge_threshold
         model = self.chat_model
         if threshold is None or model is None:
-            return 0
+            return unjudged
         kind = read.model_kind(model)
         titles = self.settings.reader_titles
         for i, ev in enumerate(evidence):
@@ -518,10 +584,10 @@ class Engine:
                 raise
             except Exception as exc:
                 if _refused_request(exc):  # a server that gives no token probabilities
-                    return 0
+                    return unjudged
                 raise BackendError(self._backend_error(exc)) from exc
             if p is None:
-                return 0
+                return unjudged
             if p >= threshold:
                 return i
         return None

@@ -300,3 +300,20 @@ def select(
             ev.n = numbered.setdefault(key, len(numbered) + 1)
         out.append(chosen)
     return out
+
+
+def select_claims(
+    selector: EvidenceSelector,
+    claims: list[tuple[str, list[Passage]]],
+    per_part: int,
+) -> list[list[Evidence]]:
+    """The evidence of each claim (its words, and the passages of the one publisher it is
+    attributed to), numbered once across the claims as :func:`select` numbers parts."""
+    numbered: dict[tuple[str, int], int] = {}
+    out: list[list[Evidence]] = []
+    for text, passages in claims:
+        chosen = [ev for ev in selector.score(text, passages) if is_evidence(ev.text)][:per_part]
+        for ev in chosen:
+            ev.n = numbered.setdefault((ev.chunk.doc_id, ev.start), len(numbered) + 1)
+        out.append(chosen)
+    return out

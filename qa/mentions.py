@@ -80,11 +80,98 @@ def named_publishers(question: str, publishers: Iterable[str]) -> set[str]:
     return out
 
 
+# function words that stand lower-case inside a name ("The Independent - Life and Style")
+_NAME_INNER = frozenset(["and", "of", "the", "for", "on", "und", "der", "die", "das", "für", "de"])
+
+
 def _written_as_name(text: str) -> bool:
-    return all(w[0].isupper() or not w[0].isalpha() for w in text.split())
+    words = text.split()
+    return bool(words) and all(
+        w[0].isupper() or not w[0].isalpha() or (0 < i < len(words) - 1 and w in _NAME_INNER)
+        for i, w in enumerate(words)
+    )
 
 
 def mentions(question: str, publishers: Iterable[str]) -> Mentions:
     return Mentions(
         frozenset(named_publishers(question, publishers)), frozenset(named_dates(question))
     )
+
+
+# --- what each named source is said to say ----------------------------------------------------
+
+# nouns that follow a source's name when the claim comes after it ("the TechCrunch article
+# suggests that ..."), a closed class of English and German words for a piece of journalism
+_PIECE = re.compile(
+    r"^\W*(?:'s\s+)?(?:\w+\s+){0,2}?(article|articles|report|reports|piece|story|stories|coverage|"
+    r"post|column|op-ed|feature|interview|review|artikel|bericht|beitrag|meldung)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class SourceClaim:
+    """A claim that a question attributes to one named publisher ("Does the Fortune article
+    suggest that X, while the TechCrunch article says Y?" -> (Fortune, "suggest that X"))."""
+
+    publisher: str
+    text: str
+
+    def question(self) -> str:
+        """The claim as a yes/no question about its source, for the judge."""
+        return f"Does the {self.publisher} article say: {self.text}?"
+
+
+def source_claims(question: str, publishers: Iterable[str]) -> list[SourceClaim]:
+    """The claims a question attributes to the publishers it names, one per mention, in order:
+    the words after a mention followed by "article", "report" etc., else the words before it
+    ("... as reported by TechCrunch"). Empty unless at least two mentions each get words."""
+    found: list[tuple[int, int, str]] = []
+    for publisher in publishers:
+        for name in publisher_names(publisher):
+            pattern = r"(?<!\w)" + re.escape(name) + r"(?!\w)"
+            for m in re.finditer(pattern, question, re.I):
+                if _written_as_name(m.group(0)):
+                    found.append((m.start(), m.end(), publisher))
+    # the longest name at a place ("The Independent - Life and Style" over "The Independent")
+    found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+    mentions_: list[tuple[int, int, str]] = []
+    for start, end, publisher in found:
+        if mentions_ and start < mentions_[-1][1]:
+            continue
+        mentions_.append((start, end, publisher))
+    if len(mentions_) < 2:
+        return []
+    bounds = [0] + [x for s, e, _ in mentions_ for x in (s, e)] + [len(question)]
+    # segment i lies between mention i-1 and mention i (segment 0 before the first)
+    segments = [question[bounds[2 * i] : bounds[2 * i + 1]] for i in range(len(mentions_) + 1)]
+    used: set[int] = set()
+    out: list[SourceClaim] = []
+    for i, (_, end, publisher) in enumerate(mentions_):
+        after = _PIECE.match(question[end : end + 40])
+        seg = i + 1 if after else i
+        if seg in used:
+            continue
+        text = _claim_words(segments[seg], leading=bool(after))
+        if len(text.split()) < 3:
+            continue
+        used.add(seg)
+        out.append(SourceClaim(publisher, text))
+    return out if len(out) >= 2 else []
+
+
+_CONNECTIVE = (
+    r"article|articles|report|reports|piece|story|stories|coverage|published|on|by|from|the|a|"
+    r"an|and|while|whereas|but|as|reported|according|to|in|of|both|also|contrast|compared|with|"
+    r"does|do|did|is|are|was|were|has|have|had|artikel|bericht|der|die|das|und|während|laut"
+)
+_EDGE_WORDS = re.compile(
+    rf"^(?:'s\b|[\W_]+|(?:{_CONNECTIVE})\b)+|(?:[\W_]+|\b(?:{_CONNECTIVE}))+$", re.I
+)
+
+
+def _claim_words(segment: str, leading: bool) -> str:
+    """A segment without the connecting words at its edges."""
+    text = _EDGE_WORDS.sub("", segment.strip()) if leading else segment.strip()
+    text = _EDGE_WORDS.sub("", text)
+    return re.sub(r"\s+", " ", text).strip(" ,;:?'\"")

@@ -111,6 +111,18 @@ def is_yes_no(question: str) -> bool:
     return False
 
 
+def opens_yes_no(question: str) -> bool:
+    """A yes/no question whose first word is its verb ("Does the Fortune article suggest ...",
+    "Unterzeichnete Macron ...?"), as opposed to one that opens with a clause and asks yes or
+    no at its end ("Between the two reports, was there ...?")."""
+    words = [w.lower() for w in _WORD.findall(question)]
+    if not words or not is_yes_no(question):
+        return False
+    from fundstelle.ingest.language import question_language
+
+    return question_language(question) == "de" or words[0] in _AUX_EN
+
+
 # "Who signed it, and what does it provide for?": a second question joined by "and" + a
 # question word; each part gets evidence of its own
 _PARTS = re.compile(

@@ -354,3 +354,82 @@ def test_re_rank_keeps_the_named_publisher_first(tmp_path: Path) -> None:
     answer = Engine(settings).answer(q)
     assert answer.named_sources == ["Port Gazette"]
     assert answer.passages[0].chunk.publisher == "Port Gazette"
+
+
+def _claim_store(tmp_path: Path) -> Settings:
+    from fundstelle.ingest.pipeline import ingest
+
+    from tests.qa.test_retrieve import _article
+
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    _article(
+        corpus / "gazette.md",
+        "Ferry fares",
+        "2023-05-01",
+        "The ferry company raised its fares by ten percent in May. Passengers complained loudly.",
+        "Port Gazette",
+    )
+    _article(
+        corpus / "times.md",
+        "Harbour strike",
+        "2023-06-02",
+        "Dock workers went on strike for three days in June. The harbour stayed closed.",
+        "Harbour Times",
+    )
+    settings = Settings(store_path=tmp_path / "s", translate_queries=False)
+    ingest([corpus], settings)
+    return settings
+
+
+CLAIMS_Q = (
+    "Does the Port Gazette article report that the ferry company raised its fares, while the "
+    "Harbour Times article says that dock workers went on strike?"
+)
+
+
+def test_a_claim_for_each_named_source_is_judged_in_its_own_articles(tmp_path: Path) -> None:
+    """Yes only when each claim has a sentence of its own publisher that states it: the
+    answer cites one sentence of each source."""
+    settings = _claim_store(tmp_path)
+    engine = Engine(settings, chat_model=ScriptedChatModel(replies=[]))
+    asked: list[tuple[str, list[str]]] = []
+
+    def judge(question, evidence, unjudged=0):  # type: ignore[no-untyped-def]
+        asked.append((question, [ev.chunk.publisher for ev in evidence]))
+        return 0
+
+    engine._judged = judge  # type: ignore[method-assign]
+    answer = engine.answer(CLAIMS_Q)
+    assert [q for q, _ in asked] == [
+        "Does the Port Gazette article say: that the ferry company raised its fares?",
+        "Does the Harbour Times article say: says that dock workers went on strike?",
+    ]
+    assert [set(p) for _, p in asked] == [{"Port Gazette"}, {"Harbour Times"}]
+    assert answer.kind == "answer" and answer.text.startswith("Yes:")
+    assert [c.quote for c in answer.citations] == [
+        "The ferry company raised its fares by ten percent in May.",
+        "Dock workers went on strike for three days in June.",
+    ]
+
+
+def test_one_claim_that_no_sentence_states_is_no_yes(tmp_path: Path) -> None:
+    settings = _claim_store(tmp_path)
+    engine = Engine(settings, chat_model=ScriptedChatModel(replies=[]))
+    engine._judged = lambda q, ev, unjudged=0: None if "Harbour" in q else 0  # type: ignore[method-assign]
+    answer = engine.answer(CLAIMS_Q)
+    assert answer.refused and "Harbour Times" in (answer.refusal_reason or "")
+    assert "Yes" not in answer.text
+
+
+def test_claims_are_not_counted_as_stated_without_a_judge(tmp_path: Path) -> None:
+    """A backend without token probabilities cannot judge a claim: no "yes" then."""
+    settings = _claim_store(tmp_path)
+    engine = Engine(settings, chat_model=ScriptedChatModel(replies=[]))
+    answer = engine.answer(CLAIMS_Q)
+    assert answer.kind != "answer" and "Yes" not in answer.text
+    off = Engine(
+        settings.with_overrides(source_claims=False),
+        chat_model=ScriptedChatModel(replies=[_reply(1, "raised its fares", "yes")] * 4),
+    )
+    assert off.answer(CLAIMS_Q).draft  # the ordinary reader path reads it instead

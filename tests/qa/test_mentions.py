@@ -1,9 +1,11 @@
 from fundstelle.qa.mentions import (
     Mentions,
+    SourceClaim,
     mentions,
     named_dates,
     named_publishers,
     publisher_names,
+    source_claims,
 )
 
 PUBLISHERS = ["TechCrunch", "The Age", "The Independent - Sports", "Cnbc | World Business News"]
@@ -45,3 +47,36 @@ def test_matches_counts_publisher_and_day() -> None:
     assert named.matches("The Age", "2023-10-04T08:00:00") == 1
     assert named.matches(None, None) == 0
     assert not Mentions()
+
+
+NEWS = ["Le Monde", "Der Spiegel", "The Independent - Life and Style", "The Independent"]
+
+
+def test_each_named_source_gets_the_claim_written_after_or_before_it() -> None:
+    q = (
+        "Does the Le Monde article suggest that the Louvre closed for two days, while "
+        "'Der Spiegel' article's report says that the strike ended on Friday?"
+    )
+    assert source_claims(q, NEWS) == [
+        SourceClaim("Le Monde", "suggest that the Louvre closed for two days"),
+        SourceClaim("Der Spiegel", "says that the strike ended on Friday"),
+    ]
+    before = (
+        "Who was called a reformer by Le Monde and was accused of fraud according to Der Spiegel?"
+    )
+    assert [c.publisher for c in source_claims(before, NEWS)] == ["Le Monde", "Der Spiegel"]
+    assert source_claims(before, NEWS)[1].text == "accused of fraud"
+
+
+def test_a_long_publisher_name_with_small_words_is_one_mention() -> None:
+    q = (
+        "Does the Le Monde article say that fares rose in May, while the The Independent - "
+        "Life and Style article reports that trains were late?"
+    )
+    claims = source_claims(q, NEWS)
+    assert claims[1] == SourceClaim("The Independent - Life and Style", "that trains were late")
+
+
+def test_one_source_or_a_claim_without_words_is_no_decomposition() -> None:
+    assert source_claims("Does the Le Monde article say that fares rose in May?", NEWS) == []
+    assert source_claims("Did Le Monde and Der Spiegel agree?", NEWS) == []

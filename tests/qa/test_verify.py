@@ -2,7 +2,14 @@
 other titles, German and English numbers, negation, case."""
 
 from fundstelle.ingest.types import Chunk
-from fundstelle.qa.question import expected_kind, holds_kind, is_yes_no, negated, parts
+from fundstelle.qa.question import (
+    expected_kind,
+    holds_kind,
+    is_yes_no,
+    negated,
+    opens_yes_no,
+    parts,
+)
 from fundstelle.qa.types import Evidence, Passage, Span
 from fundstelle.qa.verify import check_span, translation_kept
 
@@ -45,6 +52,13 @@ def test_yes_no_questions_in_both_languages() -> None:
     assert is_yes_no("Wurde der Vertrag in Oslo unterzeichnet?")
     assert not is_yes_no("Was ist eine Wendelantenne?")  # "was" is German's "what" here
     assert not is_yes_no("Which river floods every spring?")
+
+
+def test_a_yes_no_question_that_opens_with_its_verb() -> None:
+    assert opens_yes_no("Does the Guardian article say that prices rose?")
+    assert opens_yes_no("Wurde der Vertrag in Oslo unterzeichnet?")
+    assert not opens_yes_no("Considering both reports, does Nvidia lead the market?")
+    assert not opens_yes_no("Which river floods every spring?")
 
 
 def test_compound_questions_split_into_parts() -> None:
