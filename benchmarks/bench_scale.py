@@ -131,10 +131,9 @@ def _rss_mb() -> float:
 
 
 def _cache_arrays_mb(bm25: object) -> float:
-    """The keyword cache's arrays: token ids per chunk and bm25s' sparse score matrix."""
+    """The keyword cache's arrays: token ids per chunk and the postings of its segments."""
     total = sum(t.nbytes for t in bm25.token_ids)  # type: ignore[attr-defined]
-    scores = getattr(bm25._bm25, "scores", None) or {}  # type: ignore[attr-defined]
-    total += sum(v.nbytes for v in scores.values() if isinstance(v, np.ndarray))
+    total += bm25.scorer.nbytes  # type: ignore[attr-defined]
     return total / 2**20
 
 
@@ -194,6 +193,11 @@ def child(store: Path, chroma_url: str | None, add: int = 0) -> None:
         assert r.bm25.sync(r.store)
         out["sync_s"] = time.perf_counter() - t
         out["synced_chunks"] = len(r.bm25)
+        out["segments"] = len(r.bm25.scorer.segments)
+        # what the sync costs beyond the keyword side: listing every chunk id of the store
+        t = time.perf_counter()
+        r.store.chunk_ids()
+        out["list_ids_s"] = time.perf_counter() - t
     print(json.dumps(out))
 
 
@@ -256,7 +260,8 @@ def retrieval_section(sizes: list[int], work: Path, servers: bool, add: int = 10
                 print(
                     f"  read back from disk {r['cache_load_s']:.1f} s; in sync again after "
                     f"{add:,} new chunks on the server: {r['sync_s']:.1f} s "
-                    f"({int(r['synced_chunks']):,} chunks)",
+                    f"({int(r['synced_chunks']):,} chunks, {int(r['segments'])} segments; "
+                    f"of that, listing the store's chunk ids {r['list_ids_s']:.1f} s)",
                     flush=True,
                 )
         shutil.rmtree(path, ignore_errors=True)

@@ -1,9 +1,11 @@
-"""The BM25 side index (bm25s), kept beside Chroma because Chroma has no keyword index.
+"""The BM25 side index, kept beside Chroma because Chroma has no keyword index.
 
 It is a cache derived from the chunks in Chroma, never a second source of truth: it records the
 store *generation* it was built from, and :meth:`BM25Index.sync` brings it up to date whenever the
 generation changed (after an ingest here, or on another machine sharing a Chroma server). Only new
-chunks are fetched and tokenised; token ids of known chunks are reused from the cache.
+chunks are fetched and tokenised; they become a new segment of postings (ingest.postings), written
+to the cache as files of their own: a sync after new chunks costs the new chunks, not the store.
+A sync after removals, or with ``MAX_SEGMENTS`` segments, builds one segment of everything again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import shutil
 import tempfile
 import threading
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,10 +26,12 @@ from typing import Any
 import numpy as np
 
 from . import analyzer
+from .postings import MAX_SEGMENTS, Scorer, Segment
 from .store import Store, date_int
 from .types import Chunk
 
-TOKENIZER = "lower-alnum-stop-en-de-v2-header-k0.9b0.4"
+# the cache's stamp: tokens of another analyser or another file layout are not reused
+TOKENIZER = "lower-alnum-stop-en-de-v2-header-k0.9b0.4-seg"
 
 
 def _stopwords() -> frozenset[str]:
@@ -75,6 +80,8 @@ class Snapshot:
         vocab: dict[str, int] | None = None,
         token_ids: list[np.ndarray] | None = None,
         meta: _Meta | None = None,
+        scorer: Scorer | None = None,
+        files: list[str] | None = None,
     ) -> None:
         self.analyzer = analyzer
         self.generation = generation
@@ -83,7 +90,9 @@ class Snapshot:
         self.meta = meta or _meta([], [], [], [], [])
         self.position = {cid: i for i, cid in enumerate(self.meta.ids)}
         self._languages = frozenset(str(x) for x in set(self.meta.langs.tolist()) if x)
-        self.bm25 = _build(self.token_ids, self.vocab)
+        self.scorer = scorer or Scorer([Segment(self.token_ids, 0)])
+        # the cache's segment files this snapshot is saved as (BM25Index), oldest first
+        self.files: list[str] = files or []
 
     def __len__(self) -> int:
         return len(self.meta.ids)
@@ -145,13 +154,13 @@ class Snapshot:
         """Top ``n`` chunk ids by BM25 score (zero scores left out); ``query`` is analysed in
         ``lang``, the language it is written in. ``weight_mask`` must come from this snapshot's
         :meth:`mask`."""
-        if self.bm25 is None or n <= 0:
+        if not self.meta.ids or n <= 0:
             return []
         tokens = self.analyze(query, lang)
         query_ids = [self.vocab[t] for t in dict.fromkeys(tokens) if t in self.vocab]
         if not query_ids:
             return []
-        scores = self.bm25.get_scores_from_ids(query_ids, weight_mask=weight_mask)
+        scores = self.scorer.scores(query_ids, weight_mask=weight_mask)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -171,20 +180,6 @@ def _meta(ids, doc_ids, date_ints, langs, sources) -> _Meta:  # type: ignore[no-
 def _analyze(text: str, lang: str | None, name: str) -> list[str]:
     vocabulary = german_vocabulary() if name == "stem-split" and lang == "de" else None
     return analyzer.analyze(text, lang, name, vocabulary)
-
-
-def _build(token_ids: list[np.ndarray], vocab: dict[str, int]) -> object | None:
-    import bm25s
-    from bm25s.tokenization import Tokenized
-
-    if not token_ids:
-        return None
-    # Anserini's k1/b: better than bm25s' 1.5/0.75 on MultiHop-RAG's tuning queries (docs/decisions.md)
-    retriever = bm25s.BM25(k1=0.9, b=0.4)
-    # bm25s wants plain lists; an empty chunk gets no tokens and simply never scores
-    corpus = Tokenized(ids=[t.tolist() for t in token_ids], vocab=dict(vocab))
-    retriever.index(corpus, show_progress=False)
-    return retriever
 
 
 def _read_raw(path: Path, dtype: str) -> np.ndarray | None:
@@ -233,10 +228,15 @@ class BM25Index:
         return self._snapshot.meta
 
     @property
-    def _bm25(self) -> object | None:
-        return self._snapshot.bm25
+    def scorer(self) -> Scorer:
+        return self._snapshot.scorer
 
     # --- persistence ---------------------------------------------------------------------------
+    # The folder holds state.json (generation, tokenizer, the segment names in order) and per
+    # segment NAME.tokens.i32 / NAME.offsets.i64 (raw little-endian arrays, not .npy: numpy
+    # reads a .npy header with ast.literal_eval, and ast.parse in a thread beside another, as
+    # Streamlit compiling the page, fails on Python 3.11), NAME.meta.json (its chunks' ids and
+    # metadata) and NAME.vocab.json (the terms it added, their ids following the last segment's).
     def _load(self) -> None:
         """Read the cache; a damaged one (cut, garbled, or not what _save writes) is left
         unread and rebuilt from Chroma by the next :meth:`sync`."""
@@ -245,29 +245,62 @@ class BM25Index:
             return
         try:
             loaded = self._read()
-        except Exception:  # any damage (BadZipFile, KeyError, ...): built again from Chroma
+        except Exception:  # any damage (missing file, KeyError, ...): built again from Chroma
             loaded = None
-        if loaded is None:
-            return
-        generation, vocab, token_ids, meta = loaded
-        columns = (meta[c] for c in ("ids", "doc_ids", "date_ints", "langs", "sources"))
-        self._snapshot = Snapshot(self.analyzer, generation, vocab, token_ids, _meta(*columns))
+        if loaded is not None:
+            self._snapshot = loaded
 
-    def _read(self) -> tuple[str, dict[str, int], list[np.ndarray], dict[str, list]] | None:
-        """The cache's parts, checked against each other; None when they do not fit."""
+    def _read(self) -> Snapshot | None:
+        """The cache as a snapshot, its parts checked against each other; None when they do
+        not fit."""
         state = json.loads((self.folder / "state.json").read_text())
         if not isinstance(state, dict) or state.get("tokenizer") != self.tokenizer:
             return None
-        generation = state.get("generation")
-        flat = _read_raw(self.folder / "tokens.i32", "<i4")
-        offsets = _read_raw(self.folder / "offsets.i64", "<i8")
+        generation, names = state.get("generation"), state.get("segments")
+        if not isinstance(generation, str) or not isinstance(names, list) or not names:
+            return None
+        terms: list[str] = []
+        token_ids: list[np.ndarray] = []
+        segments: list[Segment] = []
+        columns = ("ids", "doc_ids", "date_ints", "langs", "sources")
+        meta: dict[str, list] = {c: [] for c in columns}
+        for name in names:
+            part = self._read_segment(str(name), len(terms))
+            if part is None:
+                return None
+            added, tokens, seg_meta = part
+            terms += added
+            if max((int(t.max()) for t in tokens if len(t)), default=-1) >= len(terms):
+                return None  # a token id beyond the terms known up to this segment
+            segments.append(Segment(tokens, len(token_ids)))
+            token_ids += tokens
+            for c in columns:
+                meta[c] += seg_meta[c]
+        vocab = {t: i for i, t in enumerate(terms)}
+        if len(vocab) != len(terms) or len(set(meta["ids"])) != len(meta["ids"]):
+            return None  # terms and chunk ids must each be unique
+        return Snapshot(
+            self.analyzer,
+            generation,
+            vocab,
+            token_ids,
+            _meta(*(meta[c] for c in columns)),
+            Scorer(segments),
+            [str(n) for n in names],
+        )
+
+    def _read_segment(
+        self, name: str, first_term: int
+    ) -> tuple[list[str], list[np.ndarray], dict[str, list]] | None:
+        if not re.fullmatch(r"s-[0-9a-f]{12}", name):
+            return None
+        flat = _read_raw(self.folder / f"{name}.tokens.i32", "<i4")
+        offsets = _read_raw(self.folder / f"{name}.offsets.i64", "<i8")
         if flat is None or offsets is None:
             return None
-        vocab = json.loads((self.folder / "vocab.json").read_text())
-        meta = json.loads((self.folder / "meta.json").read_text())
-        if not isinstance(generation, str) or not isinstance(vocab, dict):
-            return None
-        if not all(isinstance(k, str) and type(v) is int for k, v in vocab.items()):
+        added = json.loads((self.folder / f"{name}.vocab.json").read_text())
+        meta = json.loads((self.folder / f"{name}.meta.json").read_text())
+        if not isinstance(added, list) or not all(isinstance(t, str) for t in added):
             return None
         n = len(offsets) - 1
         columns = ("ids", "doc_ids", "date_ints", "langs", "sources")
@@ -279,65 +312,88 @@ class BM25Index:
             return None
         if np.any(np.diff(offsets) < 0) or offsets[-1] != len(flat):
             return None
-        if len(flat) and (flat.min() < 0 or flat.max() >= len(vocab)):
+        if len(flat) and flat.min() < 0:
             return None
-        values = list(vocab.values())
-        if values and (min(values) < 0 or max(values) >= len(values)):
-            return None  # token ids are 0..len(vocab)-1: new tokens get len(vocab)
-        if len(set(values)) != len(values) or len(set(meta["ids"])) != n:
-            return None  # token ids and chunk ids must each be unique
-        token_ids = [flat[offsets[i] : offsets[i + 1]] for i in range(n)]
-        return generation, vocab, token_ids, meta
+        tokens = [flat[offsets[i] : offsets[i + 1]] for i in range(n)]
+        return added, tokens, meta
 
-    def _save(self, snap: Snapshot) -> None:
+    def _save(self, snap: Snapshot, base: Snapshot | None) -> None:
+        """Write ``snap``: only its last segment when it extends ``base`` and the folder holds
+        ``base`` (one sync after new chunks writes their files and a new state.json), else
+        everything into a new folder that replaces the old one."""
+        on_disk = self._on_disk()
+        if base is not None and base.files and on_disk == (base.generation, base.files):
+            if snap.files == base.files:  # no new chunk: the new generation only
+                _write_state(self.folder, snap, self.tokenizer)
+                return
+            if snap.files[:-1] == base.files:
+                self._append(snap, base)
+                return
+        snap.files = [_segment_name()]
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=self.folder.parent))
         try:
-            self._write(tmp, snap)
+            self._write_segment(tmp, snap.files[0], snap, 0, list(snap.vocab))
+            _write_state(tmp, snap, self.tokenizer)
+            old = self.folder.with_name(self.folder.name + ".old")
+            if old.exists():
+                shutil.rmtree(old, ignore_errors=True)
+            if self.folder.exists():
+                os.replace(self.folder, old)
+            os.replace(tmp, self.folder)
+            shutil.rmtree(old, ignore_errors=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)  # a full disk must not keep half a cache
             raise
 
-    def _write(self, tmp: Path, snap: Snapshot) -> None:
-        offsets = np.zeros(len(snap.token_ids) + 1, dtype=np.int64)
-        if snap.token_ids:
-            offsets[1:] = np.cumsum([len(t) for t in snap.token_ids])
-            flat = np.concatenate(snap.token_ids).astype(np.int32)
+    def _on_disk(self) -> tuple[str | None, list[str]] | None:
+        try:
+            state = json.loads((self.folder / "state.json").read_text())
+            return state.get("generation"), list(state.get("segments") or [])
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def _append(self, snap: Snapshot, base: Snapshot) -> None:
+        name = snap.files[-1]
+        terms = list(snap.vocab)[len(base.vocab) :]  # dicts keep insertion order: new ids last
+        try:
+            self._write_segment(self.folder, name, snap, len(base), terms)
+            _write_state(self.folder, snap, self.tokenizer)  # published by one rename
+        except BaseException:
+            for f in self.folder.glob(f"{name}.*"):
+                f.unlink(missing_ok=True)
+            raise
+
+    def _write_segment(
+        self, folder: Path, name: str, snap: Snapshot, start: int, terms: list[str]
+    ) -> None:
+        token_ids = snap.token_ids[start:]
+        offsets = np.zeros(len(token_ids) + 1, dtype=np.int64)
+        if token_ids:
+            offsets[1:] = np.cumsum([len(t) for t in token_ids])
+            flat = np.concatenate(token_ids).astype(np.int32)
         else:
             flat = np.zeros(0, dtype=np.int32)
-        # raw little-endian arrays, not .npy: numpy reads a .npy header with ast.literal_eval,
-        # and ast.parse in a thread beside another (Streamlit compiling the page) fails on
-        # Python 3.11 ("AST constructor recursion depth mismatch")
-        flat.astype("<i4").tofile(tmp / "tokens.i32")
-        offsets.astype("<i8").tofile(tmp / "offsets.i64")
-        (tmp / "vocab.json").write_text(json.dumps(snap.vocab, ensure_ascii=False))
-        (tmp / "meta.json").write_text(
+        flat.astype("<i4").tofile(folder / f"{name}.tokens.i32")
+        offsets.astype("<i8").tofile(folder / f"{name}.offsets.i64")
+        (folder / f"{name}.vocab.json").write_text(json.dumps(terms, ensure_ascii=False))
+        m = snap.meta
+        (folder / f"{name}.meta.json").write_text(
             json.dumps(
                 {
-                    "ids": snap.meta.ids,
-                    "doc_ids": snap.meta.doc_ids.tolist(),
-                    "date_ints": snap.meta.date_ints.tolist(),
-                    "langs": snap.meta.langs.tolist(),
-                    "sources": snap.meta.sources.tolist(),
+                    "ids": m.ids[start:],
+                    "doc_ids": m.doc_ids[start:].tolist(),
+                    "date_ints": m.date_ints[start:].tolist(),
+                    "langs": m.langs[start:].tolist(),
+                    "sources": m.sources[start:].tolist(),
                 },
                 ensure_ascii=False,
             )
         )
-        # state.json last: a folder without it is ignored
-        (tmp / "state.json").write_text(
-            json.dumps({"generation": snap.generation, "tokenizer": self.tokenizer})
-        )
-        old = self.folder.with_name(self.folder.name + ".old")
-        if old.exists():
-            shutil.rmtree(old, ignore_errors=True)
-        if self.folder.exists():
-            os.replace(self.folder, old)
-        os.replace(tmp, self.folder)
-        shutil.rmtree(old, ignore_errors=True)
 
     # --- keeping up with the store -----------------------------------------------------------------
     def sync(self, store: Store) -> bool:
-        """Bring the index up to the store's generation; return True if it was rebuilt."""
+        """Bring the index up to the store's generation; return True if it changed."""
         if store.generation == self._snapshot.generation:
             return False
         with self._sync_lock:  # two sessions after one ingest: one rebuild, the other reuses it
@@ -346,43 +402,89 @@ class BM25Index:
             if generation == old.generation:
                 return False
             ids = store.chunk_ids()
-            known = {cid: old.token_ids[i] for cid, i in old.position.items()}
-            old_meta = {
-                cid: (
-                    old.meta.doc_ids[i],
-                    int(old.meta.date_ints[i]),
-                    old.meta.langs[i],
-                    old.meta.sources[i],
-                )
-                for cid, i in old.position.items()
-            }
+            current = set(ids)
+            new = [cid for cid in ids if cid not in old.position]
+            gone = len(old) - (len(current) - len(new))
             # new tokens go into a copy: searches of the old snapshot keep its vocabulary
             vocab = dict(old.vocab)
-            missing = [cid for cid in ids if cid not in known]
-            for i in range(0, len(missing), 2000):
-                for chunk in store.get_chunks(missing[i : i + 2000]):
+            fresh: dict[str, tuple[np.ndarray, tuple[str, int, str, str]]] = {}
+            for i in range(0, len(new), 2000):
+                for chunk in store.get_chunks(new[i : i + 2000]):
                     tokens = self.analyze(keyword_text(chunk), chunk.lang)
-                    known[chunk.chunk_id] = _ids_for(vocab, tokens)
-                    old_meta[chunk.chunk_id] = (
-                        chunk.doc_id,
-                        date_int(chunk.date) or 0,
-                        chunk.lang or "",
-                        chunk.source,
+                    fresh[chunk.chunk_id] = (
+                        _ids_for(vocab, tokens),
+                        (chunk.doc_id, date_int(chunk.date) or 0, chunk.lang or "", chunk.source),
                     )
-            ids = [cid for cid in ids if cid in known]
-            rows = [old_meta[cid] for cid in ids]
-            snap = Snapshot(
-                self.analyzer,
-                generation,
-                vocab,
-                [known[cid] for cid in ids],
-                _meta(ids, *([r[k] for r in rows] for k in range(4))),
-            )
+            new = [cid for cid in new if cid in fresh]
+            if gone == 0 and old.files and len(old.scorer.segments) < MAX_SEGMENTS:
+                snap = self._appended(old, generation, vocab, new, fresh)
+            else:  # removals, or many segments: everything as one segment again
+                snap = self._rebuilt(old, generation, vocab, ids, fresh)
             self._snapshot = snap  # published whole: one reference assignment
             # a read-only store or a full disk: kept in memory, built again by the next process
             with contextlib.suppress(OSError):
-                self._save(snap)
+                self._save(snap, old)
         return True
+
+    def _appended(
+        self,
+        old: Snapshot,
+        generation: str,
+        vocab: dict[str, int],
+        new: list[str],
+        fresh: dict[str, tuple[np.ndarray, tuple[str, int, str, str]]],
+    ) -> Snapshot:
+        """``old`` and the ``new`` chunks as one more segment (no new chunk: the same index
+        under the new generation)."""
+        m = old.meta
+        rows = [fresh[cid][1] for cid in new]
+        meta = _meta(
+            m.ids + new,
+            [*m.doc_ids.tolist(), *(r[0] for r in rows)],
+            [*m.date_ints.tolist(), *(r[1] for r in rows)],
+            [*m.langs.tolist(), *(r[2] for r in rows)],
+            [*m.sources.tolist(), *(r[3] for r in rows)],
+        )
+        tokens = [fresh[cid][0] for cid in new]
+        if not new:
+            return Snapshot(
+                self.analyzer, generation, vocab, old.token_ids, meta, old.scorer, old.files
+            )
+        return Snapshot(
+            self.analyzer,
+            generation,
+            vocab,
+            old.token_ids + tokens,
+            meta,
+            old.scorer.append(tokens),
+            [*old.files, _segment_name()],
+        )
+
+    def _rebuilt(
+        self,
+        old: Snapshot,
+        generation: str,
+        vocab: dict[str, int],
+        ids: list[str],
+        fresh: dict[str, tuple[np.ndarray, tuple[str, int, str, str]]],
+    ) -> Snapshot:
+        m = old.meta
+        token_ids: list[np.ndarray] = []
+        rows: list[tuple[str, int, str, str]] = []
+        kept: list[str] = []
+        for cid in ids:
+            i = old.position.get(cid)
+            if i is not None:
+                token_ids.append(old.token_ids[i])
+                rows.append((m.doc_ids[i], int(m.date_ints[i]), m.langs[i], m.sources[i]))
+            elif cid in fresh:
+                token_ids.append(fresh[cid][0])
+                rows.append(fresh[cid][1])
+            else:
+                continue
+            kept.append(cid)
+        meta = _meta(kept, *([r[k] for r in rows] for k in range(4)))
+        return Snapshot(self.analyzer, generation, vocab, token_ids, meta)
 
     def analyze(self, text: str, lang: str | None) -> list[str]:
         """The tokens of ``text`` (in ``lang``) as this index sees them (ingest.analyzer)."""
@@ -426,6 +528,19 @@ def _ids_for(vocab: dict[str, int], tokens: list[str]) -> np.ndarray:
             tid = vocab[tok] = len(vocab)
         out[i] = tid
     return out
+
+
+def _segment_name() -> str:
+    return f"s-{uuid.uuid4().hex[:12]}"
+
+
+def _write_state(folder: Path, snap: Snapshot, tokenizer: str) -> None:
+    """state.json last, by one rename: a folder or segment it does not name is ignored."""
+    tmp = folder / f".state-{uuid.uuid4().hex[:8]}.json"
+    tmp.write_text(
+        json.dumps({"generation": snap.generation, "tokenizer": tokenizer, "segments": snap.files})
+    )
+    os.replace(tmp, folder / "state.json")
 
 
 def bm25_folder(store_path: Path, chroma_url: str | None, collection: str) -> Path:

@@ -391,6 +391,12 @@ def _damage_json(path: Path, value: object) -> None:
     path.write_text(json.dumps(value))
 
 
+def _part(folder: Path, suffix: str) -> Path:
+    """A file of the keyword cache's first segment."""
+    first = json.loads((folder / "state.json").read_text())["segments"][0]
+    return folder / f"{first}.{suffix}"
+
+
 def test_the_keyword_cache_is_read_without_parsing_python(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -421,17 +427,26 @@ def test_the_keyword_cache_is_read_without_parsing_python(
 @pytest.mark.parametrize(
     "damage",
     [
-        lambda f: os.truncate(f / "tokens.i32", (f / "tokens.i32").stat().st_size - 4),
-        lambda f: os.truncate(f / "offsets.i64", 13),
-        lambda f: _damage_json(f / "meta.json", {}),
-        lambda f: _damage_json(f / "vocab.json", ["ferry", "sylt"]),
+        lambda f: os.truncate(_part(f, "tokens.i32"), _part(f, "tokens.i32").stat().st_size - 4),
+        lambda f: os.truncate(_part(f, "offsets.i64"), 13),
+        lambda f: _damage_json(_part(f, "meta.json"), {}),
+        lambda f: _damage_json(_part(f, "vocab.json"), ["ferry"]),
         lambda f: _damage_json(
-            f / "meta.json",
-            {k: v[:-1] for k, v in json.loads((f / "meta.json").read_text()).items()},
+            _part(f, "meta.json"),
+            {k: v[:-1] for k, v in json.loads(_part(f, "meta.json").read_text()).items()},
         ),
         lambda f: _damage_json(f / "state.json", []),
+        lambda f: _part(f, "tokens.i32").unlink(),
     ],
-    ids=["tokens-cut", "offsets-cut", "meta-empty", "vocab-list", "ids-short", "state-list"],
+    ids=[
+        "tokens-cut",
+        "offsets-cut",
+        "meta-empty",
+        "vocab-short",
+        "ids-short",
+        "state-list",
+        "segment-gone",
+    ],
 )
 def test_a_damaged_keyword_cache_is_rebuilt(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
     corpus = tmp_path / "c"
