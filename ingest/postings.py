@@ -31,7 +31,7 @@ class Segment:
         self.lengths = np.fromiter((len(t) for t in token_ids), dtype=np.int64, count=self.n)
         if self.n == 0 or int(self.lengths.sum()) == 0:
             self.indptr = np.zeros(1, dtype=np.int64)
-            self.docs = np.zeros(0, dtype=np.int64)
+            self.docs = np.zeros(0, dtype=np.int32)
             self.tfs = np.zeros(0, dtype=np.float32)
             self.df = np.zeros(0, dtype=np.int64)
             return
@@ -42,7 +42,7 @@ class Segment:
         term_of = keys // self.n
         self.df = np.bincount(term_of)  # postings per term = chunks that hold it
         self.indptr = np.concatenate(([0], np.cumsum(self.df)))
-        self.docs = keys % self.n + start
+        self.docs = (keys % self.n + start).astype(np.int32)  # 8 bytes a posting with tfs
         self.tfs = tf.astype(np.float32)
 
     @property
