@@ -11,6 +11,7 @@ per engine (and cached per process), not per question.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -195,7 +196,9 @@ class Engine:
             yield Event("evidence", evidence=result.evidence)
 
             first = parts[0] if parts else []
-            premise = premise_missing(standalone, [ev.chunk for ev in evidence], language)
+            premise = _premise_missing(
+                standalone, [ev.chunk for ev in evidence], language, result.translations
+            )
             decision = decide.before_reading(first, premise, self.calibration)
             if decision is not None:
                 compose.fill_refusal(result, evidence, decision.reason or "")
@@ -630,6 +633,24 @@ def _refused_request(exc: Exception) -> bool:
         getattr(exc, "response", None), "status_code", None
     )
     return isinstance(status, int) and 400 <= status <= 422
+
+
+def _premise_missing(
+    question: str, chunks: list, language: str, translations: dict[str, str] | None
+) -> list[str]:
+    """The question's names that no evidence passage holds, in every form the question was
+    searched in: a name the sources write in their own language ("General Conference on
+    Weights and Measures", "Generalkonferenz für Maß und Gewicht") is found through the
+    question's translation; a name missing from the translation too stays missing."""
+    missing = premise_missing(question, chunks, language)
+    for lang, text in (translations or {}).items():
+        if not missing:
+            break
+        if premise_missing(text, chunks, lang):
+            continue
+        # a name the translation kept as it is was not translated: still missing ("Edison")
+        missing = [m for m in missing if re.search(rf"(?<!\w){re.escape(m)}(?!\w)", text)]
+    return missing
 
 
 def _merged(parts: list[list[Evidence]]) -> list[Evidence]:

@@ -433,3 +433,24 @@ def test_claims_are_not_counted_as_stated_without_a_judge(tmp_path: Path) -> Non
         chat_model=ScriptedChatModel(replies=[_reply(1, "raised its fares", "yes")] * 4),
     )
     assert off.answer(CLAIMS_Q).draft  # the ordinary reader path reads it instead
+
+
+def test_a_name_the_sources_write_in_their_language_is_found_through_the_translation() -> None:
+    from fundstelle.ingest.types import Chunk
+    from fundstelle.qa.engine import _premise_missing
+
+    text = "1960 benannte die Generalkonferenz für Maß und Gewicht die Einheit nach Tesla."
+    chunk = Chunk("d", 0, text, 0, len(text), "s.txt", "Nikola Tesla", lang="de")
+    asked = "What did the General Conference on Weights and Measures name after {} in 1960?"
+    german = "Was benannte die Generalkonferenz für Maß und Gewicht 1960 nach {}?"
+    assert _premise_missing(asked.format("Tesla"), [chunk], "en", None) == ["Weights", "Measures"]
+    assert (
+        _premise_missing(asked.format("Tesla"), [chunk], "en", {"de": german.format("Tesla")}) == []
+    )
+    # a name the translation keeps as it is was not translated: the sources do not hold it
+    edison = _premise_missing(
+        asked.format("Edison"), [chunk], "en", {"de": german.format("Edison")}
+    )
+    assert edison == ["Edison"]
+    italy = {"de": "Wie viele Soldaten wird Italien schicken?"}
+    assert _premise_missing("How many soldiers will Italy send?", [chunk], "en", italy) == ["Italy"]
