@@ -196,8 +196,11 @@ class Engine:
             yield Event("evidence", evidence=result.evidence)
 
             first = parts[0] if parts else []
+            # the passages of the sources the question names (publisher, day) count with their
+            # provenance: "the Sporting News report of November 6" is about them
+            named = [p.chunk for p in retrieval.passages if p.named_matches]
             premise = _premise_missing(
-                standalone, [ev.chunk for ev in evidence], language, result.translations
+                standalone, [ev.chunk for ev in evidence] + named, language, result.translations
             )
             decision = decide.before_reading(first, premise, self.calibration)
             if decision is not None:

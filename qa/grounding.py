@@ -21,6 +21,8 @@ from fundstelle.ingest.bm25 import _stopwords
 from fundstelle.ingest.language import question_language
 from fundstelle.ingest.types import Chunk
 
+from .question import AUXILIARIES_EN
+
 _WORD = re.compile(r"[^\W_][\w\-'’]*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
@@ -144,8 +146,10 @@ def claims(sentence: str, lang: str | None = None) -> list[Claim]:
             name = known or (previous_capital and low not in function and i > 0)
         elif i == 0:
             # capitalised because it starts the sentence: a name only when a table knows it or
-            # a name goes on ("Emmanuel Macron said"); "Several thousand ..." is none
-            name = known or (following and low not in function)
+            # a name goes on ("Emmanuel Macron said"); "Several thousand ..." is none, nor the
+            # auxiliary of a yes/no question ("Does 'The Age' report ...": not every stop word
+            # list has "does"; "May" inside a sentence stays a name)
+            name = known or (following and low not in function and low not in AUXILIARIES_EN)
         else:
             name = low not in function
         if name:

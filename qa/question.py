@@ -46,7 +46,7 @@ _WH = {
         "woraus", "worin", "wovon", "wozu", "wogegen", "wonach", "worum", "wobei",
     ),
 }  # fmt: skip
-_AUX_EN = (
+AUXILIARIES_EN = _AUX_EN = (
     "is", "are", "was", "were", "am", "do", "does", "did", "has", "have", "had", "can", "could",
     "will", "would", "should", "shall", "may", "might", "must",
 )  # fmt: skip

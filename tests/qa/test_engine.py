@@ -377,7 +377,7 @@ def _claim_store(tmp_path: Path) -> Settings:
         "Dock workers went on strike for three days in June. The harbour stayed closed.",
         "Harbour Times",
     )
-    settings = Settings(store_path=tmp_path / "s", translate_queries=False)
+    settings = Settings(store_path=tmp_path / "s", translate_queries=False, source_claims=True)
     ingest([corpus], settings)
     return settings
 

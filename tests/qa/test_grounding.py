@@ -4,7 +4,7 @@ brings that no evidence passage holds) and by verification (a translation that c
 a number; a sentence about someone else)."""
 
 from fundstelle.ingest.types import Chunk
-from fundstelle.qa.grounding import premise_missing, ungrounded
+from fundstelle.qa.grounding import claims, premise_missing, ungrounded
 
 SENTENCES = [
     "Großbritannien und Frankreich könnten dazu Stützpunkte in der Ukraine planen, erklärte Starmer.",
@@ -116,3 +116,11 @@ def test_a_german_adjective_of_a_name_backs_the_name_but_not_another() -> None:
     assert ungrounded("Mexico was there.", source, lang="en") == ["Mexico"]
     # a lower-case word that is no adjective of a name backs no name
     assert ungrounded("May agreed.", ["Sie may zustimmen."], lang="en") == ["May"]
+
+
+def test_the_auxiliary_that_opens_a_question_is_no_name() -> None:
+    """'Does' before a quoted title was a name the sources lacked: MultiHop-RAG questions
+    ("Does 'The New York Times' article ...") were refused for a false premise."""
+    names = [c.text for c in claims("Does 'The Daily Post' article praise Jordan Poyer?", "en")]
+    assert names == ["Daily Post", "Jordan Poyer"]
+    assert [c.text for c in claims("Did 'Le Monde' report it?", "en")] == ["Le Monde"]
