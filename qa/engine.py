@@ -202,6 +202,9 @@ class Engine:
             premise = _premise_missing(
                 standalone, [ev.chunk for ev in evidence] + named, language, result.translations
             )
+            # a publisher the question names is one the store has (Retriever.named): no premise
+            outlets = {w for p in retrieval.named.publishers for w in p.split()}
+            premise = [name for name in premise if not set(name.split()) <= outlets]
             decision = decide.before_reading(first, premise, self.calibration)
             if decision is not None:
                 compose.fill_refusal(result, evidence, decision.reason or "")

@@ -454,3 +454,15 @@ def test_a_name_the_sources_write_in_their_language_is_found_through_the_transla
     assert edison == ["Edison"]
     italy = {"de": "Wie viele Soldaten wird Italien schicken?"}
     assert _premise_missing("How many soldiers will Italy send?", [chunk], "en", italy) == ["Italy"]
+
+
+def test_a_publisher_the_question_names_is_no_missing_premise(tmp_path: Path) -> None:
+    """The store has both outlets; with one passage retrieved the other's name stood in no
+    passage and the question was refused for a false premise."""
+    settings = _claim_store(tmp_path).with_overrides(backend="extractive")
+    q = "Which fares rose, as reported by the Port Gazette and the Harbour Times?"
+    answer = Engine(settings).answer(q, k=1)
+    assert len(answer.passages) == 1
+    assert not (answer.refusal_reason or "").startswith("premise"), answer.refusal_reason
+    unknown = Engine(settings).answer("Which fares rose, as reported by the Coast Courier?", k=1)
+    assert (unknown.refusal_reason or "").startswith("premise not in sources: Coast Courier")
