@@ -30,6 +30,8 @@ from .postings import MAX_SEGMENTS, Scorer, Segment
 from .store import Store, date_int
 from .types import Chunk
 
+# the chunk metadata a segment's meta.json holds, in _Meta's order
+_COLUMNS = ("ids", "doc_ids", "date_ints", "langs", "sources")
 # the cache's stamp: tokens of another analyser or another file layout are not reused
 TOKENIZER = "lower-alnum-stop-en-de-v2-header-k0.9b0.4-seg"
 
@@ -262,8 +264,7 @@ class BM25Index:
         terms: list[str] = []
         token_ids: list[np.ndarray] = []
         segments: list[Segment] = []
-        columns = ("ids", "doc_ids", "date_ints", "langs", "sources")
-        meta: dict[str, list] = {c: [] for c in columns}
+        meta: dict[str, list] = {c: [] for c in _COLUMNS}
         for name in names:
             part = self._read_segment(str(name), len(terms))
             if part is None:
@@ -274,7 +275,7 @@ class BM25Index:
                 return None  # a token id beyond the terms known up to this segment
             segments.append(Segment(tokens, len(token_ids)))
             token_ids += tokens
-            for c in columns:
+            for c in _COLUMNS:
                 meta[c] += seg_meta[c]
         vocab = {t: i for i, t in enumerate(terms)}
         if len(vocab) != len(terms) or len(set(meta["ids"])) != len(meta["ids"]):
@@ -284,7 +285,7 @@ class BM25Index:
             generation,
             vocab,
             token_ids,
-            _meta(*(meta[c] for c in columns)),
+            _meta(*(meta[c] for c in _COLUMNS)),
             Scorer(segments),
             [str(n) for n in names],
         )
@@ -303,9 +304,8 @@ class BM25Index:
         if not isinstance(added, list) or not all(isinstance(t, str) for t in added):
             return None
         n = len(offsets) - 1
-        columns = ("ids", "doc_ids", "date_ints", "langs", "sources")
         if not isinstance(meta, dict) or not all(
-            isinstance(meta.get(c), list) and len(meta[c]) == n for c in columns
+            isinstance(meta.get(c), list) and len(meta[c]) == n for c in _COLUMNS
         ):
             return None
         if flat.ndim != 1 or offsets.ndim != 1 or n < 0 or offsets[0] != 0:

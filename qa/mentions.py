@@ -70,14 +70,20 @@ def named_publishers(question: str, publishers: Iterable[str]) -> set[str]:
     """The publishers of the store that the question names. Names are matched as words and
     must be written as names (each word capitalised, or in capitals): "The Age" is a publisher,
     "the age of" is not."""
-    out: set[str] = set()
+    return {publisher for _, _, publisher in _mentions_of(question, publishers)}
+
+
+def _mentions_of(question: str, publishers: Iterable[str]) -> list[tuple[int, int, str]]:
+    """Where the question names each publisher (start, end, publisher), in any of its names,
+    written as a name."""
+    found: list[tuple[int, int, str]] = []
     for publisher in publishers:
         for name in publisher_names(publisher):
             pattern = r"(?<!\w)" + re.escape(name) + r"(?!\w)"
-            if any(_written_as_name(m.group(0)) for m in re.finditer(pattern, question, re.I)):
-                out.add(publisher)
-                break
-    return out
+            for m in re.finditer(pattern, question, re.I):
+                if _written_as_name(m.group(0)):
+                    found.append((m.start(), m.end(), publisher))
+    return found
 
 
 # function words that stand lower-case inside a name ("The Independent - Life and Style")
@@ -126,13 +132,7 @@ def source_claims(question: str, publishers: Iterable[str]) -> list[SourceClaim]
     """The claims a question attributes to the publishers it names, one per mention, in order:
     the words after a mention followed by "article", "report" etc., else the words before it
     ("... as reported by TechCrunch"). Empty unless at least two mentions each get words."""
-    found: list[tuple[int, int, str]] = []
-    for publisher in publishers:
-        for name in publisher_names(publisher):
-            pattern = r"(?<!\w)" + re.escape(name) + r"(?!\w)"
-            for m in re.finditer(pattern, question, re.I):
-                if _written_as_name(m.group(0)):
-                    found.append((m.start(), m.end(), publisher))
+    found = _mentions_of(question, publishers)
     # the longest name at a place ("The Independent - Life and Style" over "The Independent")
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
     mentions_: list[tuple[int, int, str]] = []
