@@ -189,6 +189,30 @@ class Settings(BaseSettings):
             "(docs/decisions.md)."
         ),
     )
+    bridge_answers: bool = Field(
+        True,
+        description=(
+            "A question for one name by several facts ('Which company, reported by X, did A "
+            "and is accused of B?') that no sentence answers whole is split into its clauses; "
+            "a name of the passages is the answer when sentences naming it are judged to state "
+            "bridge_min_clauses of them (qa/bridge.py). Needs a judge."
+        ),
+    )
+    bridge_min_clauses: int = Field(
+        2, ge=2, le=10, description="Clauses a bridge answer's sentences must state."
+    )
+    bridge_sentences: int = Field(
+        8,
+        ge=1,
+        le=50,
+        description="Best sentences of each clause of a bridge question that may name its answer.",
+    )
+    bridge_candidates: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Names of the passages tried as a bridge answer, most cited first.",
+    )
     open_answers: Literal["span", "sentence"] = Field(
         "sentence",
         description=(

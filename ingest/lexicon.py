@@ -253,6 +253,21 @@ def month_numbers() -> dict[str, int]:
     return out
 
 
+@lru_cache(maxsize=1)
+def calendar_words() -> frozenset[str]:
+    """Month and weekday names of both languages (CLDR, wide and abbreviated), lower case:
+    capitalised like names, they name a time, not a person or body."""
+    from babel import Locale
+
+    out = set(month_numbers())
+    for lang in LANGUAGES:
+        days = Locale.parse(lang).days
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                out |= {d.lower().rstrip(".") for d in days[context][width].values()}
+    return frozenset(out)
+
+
 def date_words(iso: str) -> str:
     """An ISO date's month named in both languages, with day and year ("2023-11-18" ->
     "November 18 2023 18. November 2023"); ``""`` for no date."""

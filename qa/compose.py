@@ -113,8 +113,15 @@ def answer_text(
     verdicts = VERDICT.get(language, VERDICT["en"])
     for i, part in enumerate(sorted({s.part for s in spans})):
         mine = [s for s in spans if s.part == part]
-        plain = "; ".join(_shown(s) for s in mine)
-        text = "; ".join(f"{_shown(s)} [{numbering[s.n]}]" for s in mine)
+        # the same words from several sentences are said once, with each sentence's marker
+        said: dict[str, list[int]] = {}
+        for s in mine:
+            said.setdefault(_shown(s), []).append(numbering[s.n])
+        plain = "; ".join(said)
+        text = "; ".join(
+            shown + " " + "".join(f"[{m}]" for m in dict.fromkeys(marks))
+            for shown, marks in said.items()
+        )
         if verdict and i == 0:
             plain, text = f"{verdicts[verdict]}: {plain}", f"{verdicts[verdict]}: {text}"
         markers = list(dict.fromkeys(numbering[s.n] for s in mine))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,10 +23,10 @@ from fundstelle.core.settings import Settings
 from fundstelle.ingest.language import question_language
 from langchain_core.language_models import BaseChatModel
 
-from . import compose, condense, decide, judge, read, translate, verify
+from . import bridge, compose, condense, decide, judge, read, translate, verify
 from .backends import backend_label, make_chat_model
 from .calibration import calibration_for
-from .evidence import EvidenceSelector, select, select_claims
+from .evidence import EvidenceSelector, is_evidence, select, select_claims
 from .gate import Ticket, gate_for
 from .grounding import premise_missing
 from .mentions import SourceClaim, source_claims
@@ -217,7 +217,14 @@ class Engine:
                     ticket = self.gate.enter()
                 yield from self._wait(ticket, timings)
                 yield from self._answer_from(
-                    result, standalone, parts, evidence, timings, t0, [c for c, _ in claims]
+                    result,
+                    standalone,
+                    parts,
+                    evidence,
+                    timings,
+                    t0,
+                    [c for c, _ in claims],
+                    retrieval.named.publishers,
                 )
         finally:  # also when the consumer stops reading (a closed page closes the stream)
             if ticket is not None:
@@ -244,6 +251,7 @@ class Engine:
         timings: dict[str, float],
         t0: float,
         claims: Sequence[SourceClaim] = (),
+        publishers: Iterable[str] = (),
     ) -> Iterator[Event]:
         """Read each part of the question, verify, compose, decide (the model is held).
 
@@ -251,7 +259,8 @@ class Engine:
         finds nothing there, or what it copies fails verification, the next ones are read, up to
         ``reader_tries`` readings a part. With ``claims`` (a yes/no question that attributes a
         claim to each of several sources) each part is a claim: "yes" only when the judge finds
-        a sentence of its source stating every one; nothing is read."""
+        a sentence of its source stating every one; nothing is read. A question for one name by
+        several facts that nothing answers is tried once more as a bridge (qa.bridge)."""
         queries = [c.question() for c in claims] if claims else question_parts(question)
         by_n = {ev.n: ev for ev in evidence}
         verified: list[Span] = []
@@ -355,6 +364,18 @@ class Engine:
         except BackendError as exc:
             error = str(exc)
         timings["reading"] = time.perf_counter() - t
+        bridged: list[Span] = []
+        if not verified and not claims and not error and s.bridge_answers:
+            t = time.perf_counter()
+            try:
+                bridged = self._bridge(question, result.passages, evidence, publishers)
+            except BackendError as exc:
+                bridged, error = [], str(exc)
+            timings["bridge"] = time.perf_counter() - t
+            if bridged:
+                verified, failures, judged_out = bridged, [], False
+                by_n = {ev.n: ev for ev in evidence}
+                result.evidence = [compose.make_citation(ev.n, ev, ev.score) for ev in evidence]
         if claims:  # every claim stated, or no answer: one claim alone is not a "yes"
             verified = verified if len(verified) == len(claims) else []
             verdict = "yes" if verified else None
@@ -376,7 +397,12 @@ class Engine:
             judged_out=judged_out,
         )
         if decision.kind == "answer":
-            missing = [i for i in range(len(parts)) if not any(s.part == i for s in verified)]
+            # a bridge answers the question whole, whatever parts its wording has
+            missing = [
+                i
+                for i in range(len(parts))
+                if not bridged and not any(s.part == i for s in verified)
+            ]
             compose.fill_answer(
                 result, verified, evidence, verdict if verified[0].part == 0 else None
             )
@@ -391,6 +417,87 @@ class Engine:
             yield Event("token", text=result.text)
         elif result.text != shown:
             yield Event("token", text="")  # the final answer replaces what was shown
+
+    def _bridge(
+        self,
+        question: str,
+        passages: list[Passage],
+        evidence: list[Evidence],
+        publishers: Iterable[str],
+    ) -> list[Span]:
+        """A question for one name by several facts (qa.bridge), answered by a name of the
+        passages: each clause is asked on its own and its ``bridge_sentences`` best sentences
+        found; the names these sentences give for the most clauses are candidates, and the
+        first for which the judge finds ``bridge_min_clauses`` clauses stated of it ("Is it
+        true that <name> <clause>?") by sentences naming it is the answer, one span per such
+        sentence (the name as it spells it). The sentences join ``evidence`` (numbered after
+        it). Never without a judge."""
+        s = self.settings
+        publishers = set(publishers)
+        asked = bridge.entity_question(question, publishers)
+        if asked is None or len(asked.clauses) < s.bridge_min_clauses:
+            return []
+        if s.judge_threshold is None or self.chat_model is None:
+            return []
+        best: list[tuple[str, str, list[Evidence]]] = []
+        for clause in asked.clauses:
+            query = asked.ask(clause)
+            named = bridge.clause_publishers(clause, publishers)
+            pool = [p for p in passages if not named or p.chunk.publisher in named]
+            ranked = [ev for ev in self.selector.score(query, pool) if is_evidence(ev.text)]
+            best.append((clause, query, ranked[: s.bridge_sentences]))
+        # the bridge is named where the facts are stated: count the clauses whose best
+        # sentences name a candidate, not the passages that mention it anywhere
+        names = bridge.candidates(question, passages, publishers)
+        covers = {
+            c.name: sum(any(c.named_in(ev.text) for ev in top) for _, _, top in best) for c in names
+        }
+        order = sorted(
+            (c for c in names if covers[c.name] >= s.bridge_min_clauses and asked.fits(c)),
+            key=lambda c: -covers[c.name],
+        )
+        for candidate in order[: s.bridge_candidates]:
+            stated: list[Evidence] = []
+            for clause, query, top in best:
+                judged = [
+                    ev
+                    for ev in top
+                    if candidate.named_in(ev.text) and not any(_same(ev, x) for x in stated)
+                ][: s.judge_sentences]
+                if not judged:
+                    continue
+                chosen = self._judged(asked.claim(candidate.name, clause), judged, unjudged=None)
+                if chosen is None:
+                    continue
+                ev = judged[chosen]
+                words = candidate.spelled_in(ev.text) or ""
+                span = Span(ev.n, words, ev.start, ev.end, words)
+                check = verify.check_span(
+                    span, ev, query, top[0].score, margin=self.calibration.relevance
+                )
+                if words and check.ok:
+                    stated.append(ev)
+            if len(stated) >= s.bridge_min_clauses:
+                return self._bridge_spans(candidate, stated, evidence)
+        return []
+
+    def _bridge_spans(
+        self, candidate: bridge.Candidate, stated: list[Evidence], evidence: list[Evidence]
+    ) -> list[Span]:
+        known = {(ev.chunk.doc_id, ev.start): ev.n for ev in evidence}
+        spans: list[Span] = []
+        for ev in stated:
+            n = known.get((ev.chunk.doc_id, ev.start))
+            if n is None:
+                n = max((e.n for e in evidence), default=0) + 1
+                ev.n = n
+                evidence.append(ev)
+                known[(ev.chunk.doc_id, ev.start)] = n
+            words = candidate.spelled_in(ev.text) or candidate.name
+            at = ev.start + ev.text.index(words)
+            # one name for all its spellings: the answer shows the fullest ("Sam Bankman-Fried")
+            spans.append(Span(n, words, at, at + len(words), candidate.name))
+        return spans
 
     def _source_claims(
         self, question: str, retrieval: Retrieval
@@ -657,6 +764,10 @@ def _premise_missing(
         # a name the translation kept as it is was not translated: still missing ("Edison")
         missing = [m for m in missing if re.search(rf"(?<!\w){re.escape(m)}(?!\w)", text)]
     return missing
+
+
+def _same(a: Evidence, b: Evidence) -> bool:
+    return a.chunk.doc_id == b.chunk.doc_id and a.start == b.start
 
 
 def _merged(parts: list[list[Evidence]]) -> list[Evidence]:

@@ -466,3 +466,84 @@ def test_a_publisher_the_question_names_is_no_missing_premise(tmp_path: Path) ->
     assert not (answer.refusal_reason or "").startswith("premise"), answer.refusal_reason
     unknown = Engine(settings).answer("Which fares rose, as reported by the Coast Courier?", k=1)
     assert (unknown.refusal_reason or "").startswith("premise not in sources: Coast Courier")
+
+
+def _bridge_store(tmp_path: Path) -> Settings:
+    from fundstelle.ingest.pipeline import ingest
+
+    from tests.qa.test_retrieve import _article
+
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    _article(
+        corpus / "fares.md",
+        "Ferry fares",
+        "2023-05-01",
+        "The ferry line Nordlicht Shipping raised its fares by ten percent in May. "
+        "Passengers complained loudly at the terminal.",
+        "Port Gazette",
+    )
+    _article(
+        corpus / "ballast.md",
+        "Marina pollution",
+        "2023-06-02",
+        "Regulators accuse Nordlicht Shipping of dumping ballast water near the marina. "
+        "The company denies it, and the harbour master Olaf Lind will decide in July.",
+        "Harbour Times",
+    )
+    settings = Settings(store_path=tmp_path / "s", translate_queries=False)
+    ingest([corpus], settings)
+    return settings
+
+
+BRIDGE_Q = (
+    "Which shipping line, covered by the Harbour Times and Port Gazette, raised its fares by ten "
+    "percent in May, and is accused of dumping ballast water near the marina?"
+)
+
+
+def test_a_name_that_sentences_of_two_facts_share_answers_a_bridge_question(
+    tmp_path: Path,
+) -> None:
+    """No sentence answers the whole question (the judge says so); each clause has a sentence
+    naming the same line: that name is the answer, cited to both sentences."""
+    settings = _bridge_store(tmp_path)
+    engine = Engine(settings, chat_model=ScriptedChatModel(replies=[]))
+    asked: list[str] = []
+
+    def judge(question, evidence, unjudged=0):  # type: ignore[no-untyped-def]
+        asked.append(question)
+        return None if question == BRIDGE_Q else 0
+
+    engine._judged = judge  # type: ignore[method-assign]
+    answer = engine.answer(BRIDGE_Q)
+    assert asked[1:] == [
+        "Is it true that Nordlicht Shipping raised its fares by ten percent in May?",
+        "Is it true that Nordlicht Shipping is accused of dumping ballast water near the marina?",
+    ]
+    assert answer.kind == "answer" and answer.text == "Nordlicht Shipping [1][2]"
+    assert [c.quote for c in answer.citations] == [
+        "The ferry line Nordlicht Shipping raised its fares by ten percent in May.",
+        "Regulators accuse Nordlicht Shipping of dumping ballast water near the marina.",
+    ]
+    assert {c.words for c in answer.citations} == {"Nordlicht Shipping"}
+    # the cited sentences are among the evidence the page shows
+    shown = {c.quote for c in answer.evidence}
+    assert {c.quote for c in answer.citations} <= shown
+
+
+def test_one_fact_stated_is_no_bridge_answer(tmp_path: Path) -> None:
+    settings = _bridge_store(tmp_path)
+    engine = Engine(settings, chat_model=ScriptedChatModel(replies=[]))
+    engine._judged = lambda q, ev, unjudged=0: 0 if "fares" in q and q != BRIDGE_Q else None  # type: ignore[method-assign]
+    answer = engine.answer(BRIDGE_Q)
+    assert answer.kind != "answer" and "Nordlicht" not in answer.text
+
+
+def test_no_bridge_answer_without_a_judge(tmp_path: Path) -> None:
+    """A backend without token probabilities cannot judge the clauses: the bridge stays shut."""
+    settings = _bridge_store(tmp_path).with_overrides(judge_threshold=None)
+    engine = Engine(settings, chat_model=ScriptedChatModel(replies=[_reply(0)] * 4))
+    answer = engine.answer(BRIDGE_Q)
+    assert "bridge" not in answer.timings or answer.kind != "answer"
+    assert answer.text != "Nordlicht Shipping [1][2]"
