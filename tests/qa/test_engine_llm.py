@@ -110,3 +110,53 @@ def test_the_real_judge_tells_the_answering_sentence_from_one_sharing_a_name(
     }
     assert p[BASES] is not None and p[other] is not None
     assert p[BASES] > p[other]
+
+
+def test_the_real_judge_finds_the_name_that_two_facts_share(tmp_path: Path) -> None:
+    """A bridge question on the real model: the clauses are judged as claims of each
+    candidate; the line both facts are stated of is the answer, cited to both sentences, and
+    no line is the answer where each fact is stated of another one."""
+    from tests.qa.test_engine import BRIDGE_Q
+    from tests.qa.test_retrieve import _article
+
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    _article(
+        corpus / "fares.md",
+        "Ferry fares",
+        "2023-05-01",
+        "The ferry line Nordlicht Shipping raised its fares by ten percent in May. "
+        "Baltic Ferries sponsors the football club of Kiel.",
+        "Port Gazette",
+    )
+    _article(
+        corpus / "ballast.md",
+        "Marina pollution",
+        "2023-06-02",
+        "Regulators accuse Nordlicht Shipping of dumping ballast water near the marina. "
+        "Baltic Ferries opened a new office in Rostock in June.",
+        "Harbour Times",
+    )
+    settings = Settings(store_path=tmp_path / "s", translate_queries=False)
+    ingest([corpus], settings)
+    engine = Engine(settings)
+    retrieval = engine.retrieve(BRIDGE_Q)
+    evidence = engine.evidence(BRIDGE_Q, retrieval.passages)
+    spans = engine._bridge(
+        BRIDGE_Q, retrieval.passages, evidence, {"Harbour Times", "Port Gazette"}
+    )
+    assert {s.text for s in spans} == {"Nordlicht Shipping"}
+    quotes = {ev.text for ev in evidence if ev.n in {s.n for s in spans}}
+    assert quotes == {
+        "The ferry line Nordlicht Shipping raised its fares by ten percent in May.",
+        "Regulators accuse Nordlicht Shipping of dumping ballast water near the marina.",
+    }
+    # each fact stated of another line: no line has both, so no name is the answer
+    other = BRIDGE_Q.replace(
+        "raised its fares by ten percent in May", "opened a new office in Rostock"
+    )
+    retrieval = engine.retrieve(other)
+    evidence = engine.evidence(other, retrieval.passages)
+    assert (
+        engine._bridge(other, retrieval.passages, evidence, {"Harbour Times", "Port Gazette"}) == []
+    )
