@@ -30,62 +30,31 @@ from .types import Passage
 
 # what may follow the question word before the clauses start: a noun phrase of a few words
 _HEAD_WORDS = 4
-_RELATIVE = frozenset(["that", "who", "which", "whom", "der", "die", "das", "welche", "welcher"])
-_AUX_DE = frozenset(["ist", "war", "sind", "waren", "hat", "hatte", "haben", "wird", "wurde"])
-_WHO = frozenset(["who", "wer"])
-_WHICH = frozenset(["which", "what", "welche", "welcher", "welches", "welchen", "welchem"])
+_RELATIVE = frozenset(["that", "who", "which", "whom"])
+_WHO = frozenset(["who"])
+_WHICH = frozenset(["which", "what"])
 # where one clause ends and the next begins: a comma or semicolon, "while", "and" before a
 # finite verb ("... and is accused of ..."), "but also"
 _BOUNDARY = re.compile(
-    r"\s*[,;]\s+(?:(?:and|but|yet|und|aber)\s+)?|\s+(?:while|whereas|während)\s+|"
+    r"\s*[,;]\s+(?:(?:and|but|yet)\s+)?|\s+(?:while|whereas)\s+|"
     r"\s+and\s+(?=(?:is|was|are|were|has|had|have|also)\b)|\s+but\s+(?=also\b)",
     re.I,
 )
 # connecting words at a clause's edges, not part of its fact
 _LEAD = re.compile(
-    r"^(?:(?:also|and|but|yet|both|then|that|who|which|while|whilst|whereas|und|auch|sowie|"
-    r"während)\b\s*)+",
-    re.I,
+    r"^(?:(?:also|and|but|yet|both|then|that|who|which|while|whilst|whereas)\b\s*)+", re.I
 )
 _TRAIL = re.compile(
-    r"(?:\s+(?:and|or|by|from|in|to|of|as|per|according|both|the|that|who|which|und|von|laut|"
-    r"der|die|das))+$",
-    re.I,
+    r"(?:\s+(?:and|or|by|from|in|to|of|as|per|according|both|the|that|who|which))+$", re.I
 )
 # the words of saying where something was reported, a closed class of journalism's words
 _REPORTING = frozenset(
-    [
-        "article",
-        "articles",
-        "report",
-        "reports",
-        "reported",
-        "reporting",
-        "piece",
-        "pieces",
-        "story",
-        "stories",
-        "coverage",
-        "covered",
-        "featured",
-        "discussed",
-        "noted",
-        "mentioned",
-        "highlighted",
-        "published",
-        "according",
-        "across",
-        "recently",
-        "both",
-        "per",
-        "artikel",
-        "artikeln",
-        "bericht",
-        "berichten",
-        "berichtet",
-        "laut",
-    ]
-)
+    (
+        "article", "articles", "report", "reports", "reported", "reporting", "piece", "pieces",
+        "story", "stories", "coverage", "covered", "featured", "discussed", "noted", "mentioned",
+        "highlighted", "published", "according", "across", "recently", "both", "per",
+    )
+)  # fmt: skip
 # a clause needs this many words that are not function words to be a fact of its own; shorter
 # pieces belong to the clause before them ("... fraud for wealth, power, and influence")
 _MIN_CONTENT = 2
@@ -145,7 +114,8 @@ def entity_question(question: str, publishers: Iterable[str] = ()) -> EntityQues
         head, body = " ".join(tokens[:cut]).rstrip(","), " ".join(tokens[cut:])
     else:
         return None
-    body = re.sub(r"^[,\s]*(?:that|who|which|der|die|das)\s+", "", body, flags=re.I)
+    body = re.sub(r"^[,\s]*(?:that|who|which)\s+", "", body, flags=re.I)
+    publishers = list(publishers)  # read once per piece
     outlets = {w.lower() for p in publishers for w in _tokens(p)}
     clauses: list[str] = []
     for piece in _BOUNDARY.split(body):
@@ -167,7 +137,7 @@ def _head_end(tokens: list[str]) -> int | None:
     the organization behind ChatGPT"): at a comma, a relative pronoun or a finite auxiliary;
     ``None`` when none comes within a few words (then the form is not known)."""
     start = 1
-    if len(tokens) > 2 and tokens[1].lower() in (*AUXILIARIES_EN, *_AUX_DE):
+    if len(tokens) > 2 and tokens[1].lower() in AUXILIARIES_EN:
         # "What is the name of ...": the one form of "what is" that asks for a name ("What is
         # the first letter of ...", "What is the position held by ..." ask for something else)
         if [t.lower() for t in tokens[2:5]] != ["the", "name", "of"]:
@@ -178,7 +148,7 @@ def _head_end(tokens: list[str]) -> int | None:
         limit = _HEAD_WORDS
     for i in range(start, min(len(tokens), start + limit + 1)):
         word = tokens[i].lower().strip(",")
-        if i > start and (word in _RELATIVE or word in AUXILIARIES_EN or word in _AUX_DE):
+        if i > start and (word in _RELATIVE or word in AUXILIARIES_EN):
             return i
         if tokens[i].endswith(","):
             return i + 1
