@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from fundstelle.ingest import lexicon
 
 from .grounding import Claim, SourceText, _acronym, _name_grounded, claims
-from .mentions import _mentions_of
+from .mentions import named_publishers
 from .question import AUXILIARIES_EN, words
 from .types import Passage
 
@@ -122,7 +122,10 @@ def entity_question(question: str, publishers: Iterable[str] = ()) -> EntityQues
         piece = _TRAIL.sub("", _LEAD.sub("", piece.strip(" ,;"))).strip(" ,;'\"")
         if not piece:
             continue
-        if _attribution(piece, publishers) and _content(piece, outlets | _REPORTING) < _MIN_CONTENT:
+        if (
+            named_publishers(piece, publishers)
+            and _content(piece, outlets | _REPORTING) < _MIN_CONTENT
+        ):
             continue  # "featured in articles by Sporting News": where, not what
         if _content(piece, outlets) < _MIN_CONTENT or _names_only(piece):
             if clauses:
@@ -155,33 +158,25 @@ def _head_end(tokens: list[str]) -> int | None:
     return None
 
 
-def _content(piece: str, outlets: set[str]) -> int:
+def _content_words(piece: str, outlets: set[str] = frozenset()) -> list[str]:
     from .grounding import _function_words
 
     function = _function_words()
-    return sum(1 for w in _tokens(piece) if w.lower() not in function and w.lower() not in outlets)
+    return [w for w in _tokens(piece) if w.lower() not in function and w.lower() not in outlets]
+
+
+def _content(piece: str, outlets: set[str]) -> int:
+    return len(_content_words(piece, outlets))
 
 
 def _names_only(piece: str) -> bool:
     """A piece of names alone continues a list ("in Italy, the Byzantine Empire and Armenia")."""
-    from .grounding import _function_words
-
-    function = _function_words()
-    content = [w for w in _tokens(piece) if w.lower() not in function]
+    content = _content_words(piece)
     return bool(content) and all(w[0].isupper() for w in content)
 
 
 def _tokens(text: str) -> list[str]:
     return re.findall(r"\w[\w'’-]*", text)  # numbers count: "was elected in 2019"
-
-
-def _attribution(piece: str, publishers: Iterable[str]) -> bool:
-    return bool(_mentions_of(piece, publishers))
-
-
-def clause_publishers(clause: str, publishers: Iterable[str]) -> set[str]:
-    """The publishers a clause names ("suggested by The Age to be ..."): its fact is theirs."""
-    return {p for _, _, p in _mentions_of(clause, publishers)}
 
 
 @dataclass(frozen=True)
@@ -192,8 +187,9 @@ class Candidate:
     claim: Claim
     documents: int
 
-    def named_in(self, text: str) -> bool:
-        return _name_grounded(self.claim, SourceText(text))
+    def named_in(self, source: SourceText) -> bool:
+        """Whether ``source`` (a sentence prepared once for all candidates) names it."""
+        return _name_grounded(self.claim, source)
 
     def spelled_in(self, text: str) -> str | None:
         """The words ``text`` names the candidate by (its fullest form there), verbatim."""

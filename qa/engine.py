@@ -28,8 +28,8 @@ from .backends import backend_label, make_chat_model
 from .calibration import calibration_for
 from .evidence import EvidenceSelector, is_evidence, select, select_claims
 from .gate import Ticket, gate_for
-from .grounding import premise_missing
-from .mentions import SourceClaim, source_claims
+from .grounding import SourceText, premise_missing
+from .mentions import SourceClaim, named_publishers, source_claims
 from .question import expected_kind, is_yes_no, opens_yes_no
 from .question import parts as question_parts
 from .retrieve import Retrieval, Retriever
@@ -442,27 +442,31 @@ class Engine:
         best: list[tuple[str, str, list[Evidence]]] = []
         for clause in asked.clauses:
             query = asked.ask(clause)
-            named = bridge.clause_publishers(clause, publishers)
+            named = named_publishers(clause, publishers)
             pool = [p for p in passages if not named or p.chunk.publisher in named]
             ranked = [ev for ev in self.selector.score(query, pool) if is_evidence(ev.text)]
             best.append((clause, query, ranked[: s.bridge_sentences]))
+        # each best sentence prepared once for the lookups of every candidate
+        source = {_key(ev): SourceText(ev.text) for _, _, top in best for ev in top}
+
+        def names(c: bridge.Candidate, ev: Evidence) -> bool:
+            return c.named_in(source[_key(ev)])
+
         # the bridge is named where the facts are stated: count the clauses whose best
         # sentences name a candidate, not the passages that mention it anywhere
-        names = bridge.candidates(question, passages, publishers)
-        covers = {
-            c.name: sum(any(c.named_in(ev.text) for ev in top) for _, _, top in best) for c in names
-        }
+        found = bridge.candidates(question, passages, publishers)
+        covers = {c.name: sum(any(names(c, ev) for ev in top) for _, _, top in best) for c in found}
         order = sorted(
-            (c for c in names if covers[c.name] >= s.bridge_min_clauses and asked.fits(c)),
+            (c for c in found if covers[c.name] >= s.bridge_min_clauses and asked.fits(c)),
             key=lambda c: -covers[c.name],
         )
         for candidate in order[: s.bridge_candidates]:
-            stated: list[Evidence] = []
+            stated: list[tuple[Evidence, str]] = []  # a sentence and the words naming it
             for clause, query, top in best:
                 judged = [
                     ev
                     for ev in top
-                    if candidate.named_in(ev.text) and not any(_same(ev, x) for x in stated)
+                    if names(candidate, ev) and _key(ev) not in {_key(x) for x, _ in stated}
                 ][: s.judge_sentences]
                 if not judged:
                     continue
@@ -476,24 +480,26 @@ class Engine:
                     span, ev, query, top[0].score, margin=self.calibration.relevance
                 )
                 if words and check.ok:
-                    stated.append(ev)
+                    stated.append((ev, words))
             if len(stated) >= s.bridge_min_clauses:
                 return self._bridge_spans(candidate, stated, evidence)
         return []
 
     def _bridge_spans(
-        self, candidate: bridge.Candidate, stated: list[Evidence], evidence: list[Evidence]
+        self,
+        candidate: bridge.Candidate,
+        stated: list[tuple[Evidence, str]],
+        evidence: list[Evidence],
     ) -> list[Span]:
-        known = {(ev.chunk.doc_id, ev.start): ev.n for ev in evidence}
+        known = {_key(ev): ev.n for ev in evidence}
         spans: list[Span] = []
-        for ev in stated:
-            n = known.get((ev.chunk.doc_id, ev.start))
+        for ev, words in stated:
+            n = known.get(_key(ev))
             if n is None:
                 n = max((e.n for e in evidence), default=0) + 1
                 ev.n = n
                 evidence.append(ev)
-                known[(ev.chunk.doc_id, ev.start)] = n
-            words = candidate.spelled_in(ev.text) or candidate.name
+                known[_key(ev)] = n
             at = ev.start + ev.text.index(words)
             # one name for all its spellings: the answer shows the fullest ("Sam Bankman-Fried")
             spans.append(Span(n, words, at, at + len(words), candidate.name))
@@ -766,8 +772,9 @@ def _premise_missing(
     return missing
 
 
-def _same(a: Evidence, b: Evidence) -> bool:
-    return a.chunk.doc_id == b.chunk.doc_id and a.start == b.start
+def _key(ev: Evidence) -> tuple[str, int]:
+    """What tells one evidence sentence from another (as qa.evidence numbers them)."""
+    return (ev.chunk.doc_id, ev.start)
 
 
 def _merged(parts: list[list[Evidence]]) -> list[Evidence]:

@@ -3,6 +3,7 @@ names of the passages that may answer it."""
 
 from fundstelle.ingest.types import Chunk
 from fundstelle.qa.bridge import candidates, entity_question
+from fundstelle.qa.grounding import SourceText
 from fundstelle.qa.types import Passage
 
 OUTLETS = {"Harbour Times", "Port Gazette", "The Age"}
@@ -96,7 +97,7 @@ def test_candidates_are_names_of_most_documents_not_named_in_the_question() -> N
     assert "Kiel" not in names  # the question names it
     assert not names & {"Monday", "May", "Harbour Times"}  # times and publishers
     assert found[0].spelled_in(passages[1].chunk.text) == "Nordlicht"
-    assert found[0].named_in(passages[2].chunk.text)
+    assert found[0].named_in(SourceText(passages[2].chunk.text))
 
 
 def test_a_candidate_is_spelled_by_its_longest_form_that_is_often_cited() -> None:

@@ -356,30 +356,44 @@ def test_re_rank_keeps_the_named_publisher_first(tmp_path: Path) -> None:
     assert answer.passages[0].chunk.publisher == "Port Gazette"
 
 
-def _claim_store(tmp_path: Path) -> Settings:
+def _news_store(
+    tmp_path: Path, articles: list[tuple[str, str, str, str, str]], **overrides: object
+) -> Settings:
+    """A store of English articles (file name, title, date, text, publisher), ingested."""
     from fundstelle.ingest.pipeline import ingest
 
     from tests.qa.test_retrieve import _article
 
     corpus = tmp_path / "news"
     corpus.mkdir()
-    _article(
-        corpus / "gazette.md",
-        "Ferry fares",
-        "2023-05-01",
-        "The ferry company raised its fares by ten percent in May. Passengers complained loudly.",
-        "Port Gazette",
-    )
-    _article(
-        corpus / "times.md",
-        "Harbour strike",
-        "2023-06-02",
-        "Dock workers went on strike for three days in June. The harbour stayed closed.",
-        "Harbour Times",
-    )
-    settings = Settings(store_path=tmp_path / "s", translate_queries=False, source_claims=True)
+    for name, title, date, text, publisher in articles:
+        _article(corpus / name, title, date, text, publisher)
+    settings = Settings(store_path=tmp_path / "s", translate_queries=False, **overrides)
     ingest([corpus], settings)
     return settings
+
+
+def _claim_store(tmp_path: Path) -> Settings:
+    return _news_store(
+        tmp_path,
+        [
+            (
+                "gazette.md",
+                "Ferry fares",
+                "2023-05-01",
+                "The ferry company raised its fares by ten percent in May. Passengers complained loudly.",
+                "Port Gazette",
+            ),
+            (
+                "times.md",
+                "Harbour strike",
+                "2023-06-02",
+                "Dock workers went on strike for three days in June. The harbour stayed closed.",
+                "Harbour Times",
+            ),
+        ],
+        source_claims=True,
+    )
 
 
 CLAIMS_Q = (
@@ -468,32 +482,34 @@ def test_a_publisher_the_question_names_is_no_missing_premise(tmp_path: Path) ->
     assert (unknown.refusal_reason or "").startswith("premise not in sources: Coast Courier")
 
 
-def _bridge_store(tmp_path: Path) -> Settings:
-    from fundstelle.ingest.pipeline import ingest
-
-    from tests.qa.test_retrieve import _article
-
-    corpus = tmp_path / "news"
-    corpus.mkdir()
-    _article(
-        corpus / "fares.md",
-        "Ferry fares",
-        "2023-05-01",
-        "The ferry line Nordlicht Shipping raised its fares by ten percent in May. "
-        "Passengers complained loudly at the terminal.",
-        "Port Gazette",
+def _bridge_store(
+    tmp_path: Path,
+    after_fares: str = "Passengers complained loudly at the terminal.",
+    after_ballast: str = "The company denies it, and the harbour master Olaf Lind will decide in July.",
+) -> Settings:
+    """Two articles of two publishers, each stating one fact of the line Nordlicht Shipping,
+    then a sentence of its own."""
+    return _news_store(
+        tmp_path,
+        [
+            (
+                "fares.md",
+                "Ferry fares",
+                "2023-05-01",
+                "The ferry line Nordlicht Shipping raised its fares by ten percent in May. "
+                + after_fares,
+                "Port Gazette",
+            ),
+            (
+                "ballast.md",
+                "Marina pollution",
+                "2023-06-02",
+                "Regulators accuse Nordlicht Shipping of dumping ballast water near the marina. "
+                + after_ballast,
+                "Harbour Times",
+            ),
+        ],
     )
-    _article(
-        corpus / "ballast.md",
-        "Marina pollution",
-        "2023-06-02",
-        "Regulators accuse Nordlicht Shipping of dumping ballast water near the marina. "
-        "The company denies it, and the harbour master Olaf Lind will decide in July.",
-        "Harbour Times",
-    )
-    settings = Settings(store_path=tmp_path / "s", translate_queries=False)
-    ingest([corpus], settings)
-    return settings
 
 
 BRIDGE_Q = (

@@ -116,29 +116,13 @@ def test_the_real_judge_finds_the_name_that_two_facts_share(tmp_path: Path) -> N
     """A bridge question on the real model: the clauses are judged as claims of each
     candidate; the line both facts are stated of is the answer, cited to both sentences, and
     no line is the answer where each fact is stated of another one."""
-    from tests.qa.test_engine import BRIDGE_Q
-    from tests.qa.test_retrieve import _article
+    from tests.qa.test_engine import BRIDGE_Q, _bridge_store
 
-    corpus = tmp_path / "news"
-    corpus.mkdir()
-    _article(
-        corpus / "fares.md",
-        "Ferry fares",
-        "2023-05-01",
-        "The ferry line Nordlicht Shipping raised its fares by ten percent in May. "
+    settings = _bridge_store(
+        tmp_path,
         "Baltic Ferries sponsors the football club of Kiel.",
-        "Port Gazette",
-    )
-    _article(
-        corpus / "ballast.md",
-        "Marina pollution",
-        "2023-06-02",
-        "Regulators accuse Nordlicht Shipping of dumping ballast water near the marina. "
         "Baltic Ferries opened a new office in Rostock in June.",
-        "Harbour Times",
     )
-    settings = Settings(store_path=tmp_path / "s", translate_queries=False)
-    ingest([corpus], settings)
     engine = Engine(settings)
     retrieval = engine.retrieve(BRIDGE_Q)
     evidence = engine.evidence(BRIDGE_Q, retrieval.passages)
