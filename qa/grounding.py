@@ -106,7 +106,7 @@ def claims(sentence: str, lang: str | None = None) -> list[Claim]:
     out: list[Claim] = []
     for m in _NUMBER.finditer(sentence):
         out.append(Claim(m.group(0), "number"))
-    words = [(m.group(0).strip("'’-"), m.start(), m.end()) for m in _WORD.finditer(sentence)]
+    words = [(_bare(m.group(0)), m.start(), m.end()) for m in _WORD.finditer(sentence)]
     run: list[str] = []
 
     def close() -> None:
@@ -143,7 +143,9 @@ def claims(sentence: str, lang: str | None = None) -> list[Claim]:
         known = lexicon.is_name(word) or _acronym(word)
         following = i + 1 < len(words) and _is_capitalised(words[i + 1][0])
         if lang == "de":
-            name = known or (previous_capital and low not in function and i > 0)
+            name = known or (
+                previous_capital and low not in function and i > 0 and not _german_noun(word)
+            )
         elif i == 0:
             # capitalised because it starts the sentence: a name only when a table knows it or
             # a name goes on ("Emmanuel Macron said"); "Several thousand ..." is none, nor the
@@ -159,6 +161,30 @@ def claims(sentence: str, lang: str | None = None) -> list[Claim]:
         previous_capital = capital and low not in function
     close()
     return out
+
+
+def _bare(word: str) -> str:
+    """A word without the apostrophes and hyphens at its edges and without the English
+    possessive: "James Hutton's" names James Hutton, "BSkyB's" BSkyB."""
+    return re.sub(r"['’]s$", "", word).strip("'’-")
+
+
+# German capitalises every noun, so two capitalised words in a row ("die Römer Angst", "wollen
+# Paläoklimatologen Daten") are often two nouns, not a name. A word far more frequent in German
+# than in English text is a noun of the language ("Angst", "Daten", "Anfang"); a name is about
+# as frequent in both ("Trump", "Macron", "Manning"), and so are nouns both languages share
+# ("Union", "Line"), which stay names.
+_NOUN_ZIPF = 4.0
+_NOUN_GAP = 1.0
+
+
+@lru_cache(maxsize=65536)
+def _german_noun(word: str) -> bool:
+    from wordfreq import zipf_frequency
+
+    low = word.lower()
+    de = zipf_frequency(low, "de")
+    return de >= _NOUN_ZIPF and de - zipf_frequency(low, "en") >= _NOUN_GAP
 
 
 # --- the sources' side ------------------------------------------------------------------------
@@ -344,7 +370,8 @@ def with_provenance(chunk: Chunk, text: str) -> str:
     """``text`` of ``chunk`` with what its document says about itself (title, publisher, date):
     a question may name the source ("According to TechCrunch ... published on November 18,
     2023"), which no sentence of the article repeats."""
-    parts = [text, chunk.title or "", chunk.publisher or ""]
+    # a title taken from a file or page name writes its spaces as underscores
+    parts = [text, (chunk.title or "").replace("_", " "), chunk.publisher or ""]
     if chunk.date:
         parts.append(lexicon.date_words(chunk.date))
     return "\n".join(p for p in parts if p)

@@ -124,3 +124,31 @@ def test_the_auxiliary_that_opens_a_question_is_no_name() -> None:
     names = [c.text for c in claims("Does 'The Daily Post' article praise Jordan Poyer?", "en")]
     assert names == ["Daily Post", "Jordan Poyer"]
     assert [c.text for c in claims("Did 'Le Monde' report it?", "en")] == ["Le Monde"]
+
+
+def test_two_german_nouns_in_a_row_are_no_name_but_a_name_after_a_noun_is() -> None:
+    """German capitalises every noun: "hatten die Römer Angst" holds no name "Angst", "in
+    Oklahoma Anfang des Jahrhunderts" no premise "Anfang"; "Präsident Macron", "Bundeskanzler
+    Merz" keep their names."""
+
+    def names(text: str) -> list[str]:
+        return [c.text for c in claims(text, "de") if c.kind == "name"]
+
+    assert "Angst" not in " ".join(names("Vor welchen Stämmen hatten die Römer Angst?"))
+    assert names("Wollen Paläoklimatologen Daten über das Wetter gewinnen?") == []
+    assert names("Laut Präsident Macron und Bundeskanzler Merz kommen sie.") == ["Macron", "Merz"]
+    q = "Was strebte die Bevölkerung in Oklahoma Anfang des 20. Jahrhunderts an?"
+    passages = [_chunk("Die Bevölkerung in Oklahoma wollte einen eigenen Bundesstaat.", "a")]
+    assert premise_missing(q, passages, "de") == []
+
+
+def test_an_english_possessive_is_no_part_of_the_name() -> None:
+    names = [c.text for c in claims("What was the main idea of James Hutton's paper?", "en")]
+    assert names == ["James Hutton"]
+    assert ungrounded("BSkyB's broadcasts", ["Die BSkyB-Sendungen in Standardauflösung."]) == []
+
+
+def test_a_title_with_underscores_names_what_its_words_name() -> None:
+    q = "Who translated the anthem at the Super Bowl?"
+    plain = _chunk("Marlee Matlin übersetzte die Nationalhymne.", "a", title="Super_Bowl_50")
+    assert premise_missing(q, [plain], "en") == []
