@@ -267,11 +267,26 @@ def holds_kind(text: str, kind: str, strict: bool = False) -> bool:
             from .grounding import claims
 
             return any(c.kind == "name" for c in claims(text))
-        # a name or (German) a noun: a capitalised word that is not a pronoun
-        return any(w[:1].isupper() and w.lower() not in _PRONOUNS for w in ws) or any(
+        # a name or (German) a noun: a capitalised word that is not a pronoun, a function word
+        # capitalised at the start ("Am 23. September 1896"), a month or a weekday
+        return any(w[:1].isupper() and not _no_agent(w) for w in ws) or any(
             w.isupper() and len(w) > 1 for w in ws
         )
     return True
+
+
+def _no_agent(word: str) -> bool:
+    """A capitalised word that names no person, body or place: a pronoun, a function word, a
+    month or a weekday."""
+    from fundstelle.ingest.analyzer import stopwords
+
+    low = word.lower()
+    return (
+        low in _PRONOUNS
+        or low in stopwords()
+        or low in lexicon.month_numbers()
+        or bool(lexicon.keys(word) & {f"D:{d}" for d in range(7)})
+    )
 
 
 _PRONOUNS = frozenset(

@@ -178,3 +178,15 @@ def test_a_span_that_only_repeats_the_question_does_not_answer() -> None:
         _span(ev, "unterzeichnet"), ev, "Was wurde 1985 unterzeichnet?", 0.9, margin=0.1
     )
     assert not check.ok and "repeats" in check.reason
+
+
+def test_a_date_is_no_place_or_person_even_in_german_capitals() -> None:
+    """German capitalises nouns, so a capitalised word counts for "wo" / "wer"; the function
+    word that opens a span ("Am"), a month or a weekday does not."""
+    assert not holds_kind("Am 23. September 1896", "place")
+    assert not holds_kind("Am Montag", "agent")
+    assert holds_kind("Im Royal Mausoleum", "place") and holds_kind("Schwiegersohn", "agent")
+    ev = _ev("Am 23. September 1896 überdauerte Victorias Regierungszeit die ihres Großvaters.")
+    q = "Wo wurde Victorias Mann beerdigt?"
+    check = check_span(_span(ev, "Am 23. September 1896"), ev, q, 0.9, margin=0.1)
+    assert not check.ok and "place" in check.reason
