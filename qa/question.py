@@ -12,6 +12,7 @@ import re
 from fundstelle.core.errors import InputError
 from fundstelle.core.settings import Settings
 from fundstelle.ingest import lexicon
+from fundstelle.ingest.analyzer import stopwords
 
 
 def check_question(text: str, settings: Settings) -> str:
@@ -278,15 +279,16 @@ def holds_kind(text: str, kind: str, strict: bool = False) -> bool:
 def _no_agent(word: str) -> bool:
     """A capitalised word that names no person, body or place: a pronoun, a function word, a
     month or a weekday."""
-    from fundstelle.ingest.analyzer import stopwords
-
     low = word.lower()
     return (
         low in _PRONOUNS
         or low in stopwords()
         or low in lexicon.month_numbers()
-        or bool(lexicon.keys(word) & {f"D:{d}" for d in range(7)})
+        or bool(lexicon.keys(word) & _WEEKDAYS)
     )
+
+
+_WEEKDAYS = frozenset(f"D:{d}" for d in range(7))
 
 
 _PRONOUNS = frozenset(
