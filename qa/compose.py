@@ -154,7 +154,7 @@ def add_quotes(result: Answer, quotes: list[Evidence]) -> None:
     known = {(c.doc_id, c.start): c.n for c in result.citations}
     pieces = []
     for ev in quotes:
-        n = known.get((ev.chunk.doc_id, ev.start))
+        n = known.get(ev.key)
         if n is None:
             n = len(result.citations) + 1
             result.citations.append(make_citation(n, ev, ev.score))

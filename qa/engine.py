@@ -447,10 +447,10 @@ class Engine:
             ranked = [ev for ev in self.selector.score(query, pool) if is_evidence(ev.text)]
             best.append((clause, query, ranked[: s.bridge_sentences]))
         # each best sentence prepared once for the lookups of every candidate
-        source = {_key(ev): SourceText(ev.text) for _, _, top in best for ev in top}
+        source = {ev.key: SourceText(ev.text) for _, _, top in best for ev in top}
 
         def names(c: bridge.Candidate, ev: Evidence) -> bool:
-            return c.named_in(source[_key(ev)])
+            return c.named_in(source[ev.key])
 
         # the bridge is named where the facts are stated: count the clauses whose best
         # sentences name a candidate, not the passages that mention it anywhere
@@ -466,7 +466,7 @@ class Engine:
                 judged = [
                     ev
                     for ev in top
-                    if names(candidate, ev) and _key(ev) not in {_key(x) for x, _ in stated}
+                    if names(candidate, ev) and ev.key not in {x.key for x, _ in stated}
                 ][: s.judge_sentences]
                 if not judged:
                     continue
@@ -491,15 +491,15 @@ class Engine:
         stated: list[tuple[Evidence, str]],
         evidence: list[Evidence],
     ) -> list[Span]:
-        known = {_key(ev): ev.n for ev in evidence}
+        known = {ev.key: ev.n for ev in evidence}
         spans: list[Span] = []
         for ev, words in stated:
-            n = known.get(_key(ev))
+            n = known.get(ev.key)
             if n is None:
                 n = max((e.n for e in evidence), default=0) + 1
                 ev.n = n
                 evidence.append(ev)
-                known[_key(ev)] = n
+                known[ev.key] = n
             at = ev.start + ev.text.index(words)
             # one name for all its spellings: the answer shows the fullest ("Sam Bankman-Fried")
             spans.append(Span(n, words, at, at + len(words), candidate.name))
@@ -770,11 +770,6 @@ def _premise_missing(
         # a name the translation kept as it is was not translated: still missing ("Edison")
         missing = [m for m in missing if re.search(rf"(?<!\w){re.escape(m)}(?!\w)", text)]
     return missing
-
-
-def _key(ev: Evidence) -> tuple[str, int]:
-    """What tells one evidence sentence from another (as qa.evidence numbers them)."""
-    return (ev.chunk.doc_id, ev.start)
 
 
 def _merged(parts: list[list[Evidence]]) -> list[Evidence]:

@@ -296,8 +296,7 @@ def select(
         ]
         chosen = ranked[:per_part]
         for ev in chosen:
-            key = (ev.chunk.doc_id, ev.start)
-            ev.n = numbered.setdefault(key, len(numbered) + 1)
+            ev.n = numbered.setdefault(ev.key, len(numbered) + 1)
         out.append(chosen)
     return out
 
@@ -314,6 +313,6 @@ def select_claims(
     for text, passages in claims:
         chosen = [ev for ev in selector.score(text, passages) if is_evidence(ev.text)][:per_part]
         for ev in chosen:
-            ev.n = numbered.setdefault((ev.chunk.doc_id, ev.start), len(numbered) + 1)
+            ev.n = numbered.setdefault(ev.key, len(numbered) + 1)
         out.append(chosen)
     return out

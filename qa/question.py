@@ -251,7 +251,7 @@ def holds_kind(text: str, kind: str, strict: bool = False) -> bool:
         months = lexicon.month_numbers()
         return any(
             w.lower() in months
-            or lexicon.keys(w) & {f"D:{d}" for d in range(7)}
+            or lexicon.keys(w) & _WEEKDAYS
             or _TIME_NOUN.match(w)
             or _is_number_word(w)
             for w in ws

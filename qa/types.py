@@ -95,6 +95,12 @@ class Evidence:
     def chunk(self) -> Chunk:
         return self.passage.chunk
 
+    @property
+    def key(self) -> tuple[str, int]:
+        """What tells one sentence from another: its document and where it starts there (one
+        number for a sentence two parts or two neighbouring chunks share)."""
+        return (self.passage.chunk.doc_id, self.start)
+
 
 @dataclass
 class Citation:
