@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from fundstelle.core.settings import Settings
-from fundstelle.qa import judge
+from fundstelle.qa import judge, read
 from fundstelle.qa.engine import Engine
 from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -42,6 +42,8 @@ def main() -> None:
     args = ap.parse_args()
     engine = Engine(Settings())
     model = engine.chat_model
+    assert model is not None
+    kind = read.model_kind(model)
     rows = []
     for report in args.reports:
         for item in json.loads(report.read_text(encoding="utf-8"))["items"]:
@@ -49,11 +51,7 @@ def main() -> None:
                 continue
             c = item["citations"][0]
             proposed = c.get("words") or item["answer"]
-            p = judge.share_of_yes(
-                model.first_token_probabilities(  # type: ignore[union-attr]
-                    messages(item["question"], c["quote"], proposed), judge.YES + judge.NO
-                )
-            )
+            p = judge.yes_probability(model, kind, messages(item["question"], c["quote"], proposed))
             rows.append(
                 {
                     "run": report.parent.name,

@@ -14,15 +14,12 @@ Development sets only (benchmarks/devsets.py).
 from __future__ import annotations
 
 import argparse
-import random
 from typing import Any
 
-from fundstelle.core.settings import Settings
 from fundstelle.eval import metrics as m
-from fundstelle.qa.engine import Engine
 from fundstelle.qa.evidence import EvidenceSelector, is_evidence
 
-from benchmarks.devsets import dev_items
+from benchmarks.devsets import dev_engine
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "before 2026-12-01": {},
@@ -47,14 +44,7 @@ def main() -> None:
         help="the question translated by the generator for keyword search and shared words",
     )
     args = ap.parse_args()
-    store, items = dev_items(args.dataset, Settings())
-    if args.limit and args.limit < len(items):
-        items = random.Random(args.seed).sample(items, args.limit)
-    engine = Engine(
-        store.with_overrides(
-            backend="llamacpp" if args.translate else "extractive", translate_queries=args.translate
-        )
-    )
+    engine, items = dev_engine(args.dataset, args.limit, args.seed, args.translate)
     selectors = {
         name: EvidenceSelector(engine.retriever.embedder, **kw) for name, kw in VARIANTS.items()
     }

@@ -16,18 +16,15 @@ Development sets only (benchmarks/devsets.py).
 from __future__ import annotations
 
 import argparse
-import random
 import re
 from collections.abc import Callable
 
-from fundstelle.core.settings import Settings
 from fundstelle.eval import metrics as m
 from fundstelle.qa import verify
-from fundstelle.qa.engine import Engine
 from fundstelle.qa.grounding import ungrounded_claims, with_provenance
 from fundstelle.qa.types import Evidence
 
-from benchmarks.devsets import dev_items
+from benchmarks.devsets import dev_engine
 
 
 def _window(ev: Evidence, names: list, **_: object) -> bool:
@@ -83,15 +80,7 @@ def main() -> None:
         "retrieval, evidence and the name check (one LLM call a question)",
     )
     args = ap.parse_args()
-    store, items = dev_items(args.dataset, Settings())
-    if args.limit and args.limit < len(items):
-        items = random.Random(args.seed).sample(items, args.limit)
-    engine = Engine(
-        store.with_overrides(
-            backend="llamacpp" if args.translate else "extractive",
-            translate_queries=args.translate,
-        )
-    )
+    engine, items = dev_engine(args.dataset, args.limit, args.seed, args.translate)
     counts = {name: [0, 0] for name in VARIANTS}  # passed: [gold sentences, other sentences]
     totals = [0, 0]
     with_names = 0

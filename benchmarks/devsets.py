@@ -7,8 +7,12 @@ set's development part, MultiHop-RAG queries outside the 300-query test sample.
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 from fundstelle.core.settings import Settings
+
+if TYPE_CHECKING:
+    from fundstelle.qa.engine import Engine
 
 
 def dev_items(dataset: str, settings: Settings) -> tuple[Settings, list[tuple[str, list[str]]]]:
@@ -52,3 +56,22 @@ def dev_items(dataset: str, settings: Settings) -> tuple[Settings, list[tuple[st
         gold = [g for g in load_gold(DEFAULT_GOLD) if not g.unanswerable]
         return settings, [(g.question, [a for alts in g.facts for a in alts]) for g in gold]
     raise SystemExit(f"unknown dataset {dataset}")
+
+
+def dev_engine(
+    dataset: str, limit: int | None, seed: int, translate: bool
+) -> tuple[Engine, list[tuple[str, list[str]]]]:
+    """An engine over a development set's store, as ``ask`` ranks without a generator
+    (``extractive``) or with the generator translating the question (``translate``), and a
+    seeded sample of ``limit`` of its items (all without a limit)."""
+    from fundstelle.qa.engine import Engine
+
+    store, items = dev_items(dataset, Settings())
+    if limit and limit < len(items):
+        items = random.Random(seed).sample(items, limit)
+    engine = Engine(
+        store.with_overrides(
+            backend="llamacpp" if translate else "extractive", translate_queries=translate
+        )
+    )
+    return engine, items
