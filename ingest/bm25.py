@@ -238,7 +238,9 @@ class BM25Index:
     # segment NAME.tokens.i32 / NAME.offsets.i64 (raw little-endian arrays, not .npy: numpy
     # reads a .npy header with ast.literal_eval, and ast.parse in a thread beside another, as
     # Streamlit compiling the page, fails on Python 3.11), NAME.meta.json (its chunks' ids and
-    # metadata) and NAME.vocab.json (the terms it added, their ids following the last segment's).
+    # metadata), NAME.vocab.json (the terms it added, their ids following the last segment's)
+    # and its postings NAME.indptr.i64 / NAME.docs.i32 / NAME.tfs.f32 (optional: without them,
+    # or where they do not fit the tokens, the postings are built from the tokens on reading).
     def _load(self) -> None:
         """Read the cache; a damaged one (cut, garbled, or not what _save writes) is left
         unread and rebuilt from Chroma by the next :meth:`sync`."""
@@ -269,11 +271,12 @@ class BM25Index:
             part = self._read_segment(str(name), len(terms))
             if part is None:
                 return None
-            added, tokens, seg_meta = part
+            added, tokens, seg_meta, flat = part
             terms += added
-            if max((int(t.max()) for t in tokens if len(t)), default=-1) >= len(terms):
+            if len(flat) and int(flat.max()) >= len(terms):
                 return None  # a token id beyond the terms known up to this segment
-            segments.append(Segment(tokens, len(token_ids)))
+            segment = self._read_postings(str(name), tokens, len(token_ids), len(terms))
+            segments.append(segment or Segment(tokens, len(token_ids)))
             token_ids += tokens
             for c in _COLUMNS:
                 meta[c] += seg_meta[c]
@@ -292,7 +295,7 @@ class BM25Index:
 
     def _read_segment(
         self, name: str, first_term: int
-    ) -> tuple[list[str], list[np.ndarray], dict[str, list]] | None:
+    ) -> tuple[list[str], list[np.ndarray], dict[str, list], np.ndarray] | None:
         if not re.fullmatch(r"s-[0-9a-f]{12}", name):
             return None
         flat = _read_raw(self.folder / f"{name}.tokens.i32", "<i4")
@@ -315,7 +318,27 @@ class BM25Index:
         if len(flat) and flat.min() < 0:
             return None
         tokens = [flat[offsets[i] : offsets[i + 1]] for i in range(n)]
-        return added, tokens, meta
+        return added, tokens, meta, flat
+
+    def _read_postings(
+        self, name: str, tokens: list[np.ndarray], start: int, n_terms: int
+    ) -> Segment | None:
+        """The segment's postings as written beside its tokens; None where they are missing
+        (a cache written before they were) or do not fit its tokens: then built from them."""
+        try:
+            indptr = _read_raw(self.folder / f"{name}.indptr.i64", "<i8")
+            docs = _read_raw(self.folder / f"{name}.docs.i32", "<i4")
+            tfs = _read_raw(self.folder / f"{name}.tfs.f32", "<f4")
+        except OSError:
+            return None
+        if indptr is None or docs is None or tfs is None or len(indptr) - 1 > n_terms:
+            return None
+        lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+        segment = Segment.of_postings(lengths, indptr, docs, tfs, start)
+        # every token is one count of one posting: a file of another segment cannot pass
+        if segment is None or int(segment.tfs.sum()) != int(lengths.sum()):
+            return None
+        return segment
 
     def _save(self, snap: Snapshot, base: Snapshot | None) -> None:
         """Write ``snap``: only its last segment when it extends ``base`` and the folder holds
@@ -376,6 +399,13 @@ class BM25Index:
             flat = np.zeros(0, dtype=np.int32)
         flat.astype("<i4").tofile(folder / f"{name}.tokens.i32")
         offsets.astype("<i8").tofile(folder / f"{name}.offsets.i64")
+        # its postings too: a new process reads them instead of sorting every token again
+        segment = next((g for g in snap.scorer.segments if g.start == start), None)
+        if segment is not None and segment.n == len(token_ids):
+            indptr, docs, tfs = segment.postings_arrays()
+            indptr.astype("<i8").tofile(folder / f"{name}.indptr.i64")
+            docs.astype("<i4").tofile(folder / f"{name}.docs.i32")
+            tfs.astype("<f4").tofile(folder / f"{name}.tfs.f32")
         (folder / f"{name}.vocab.json").write_text(json.dumps(terms, ensure_ascii=False))
         m = snap.meta
         (folder / f"{name}.meta.json").write_text(

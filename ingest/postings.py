@@ -45,6 +45,41 @@ class Segment:
         self.docs = (keys % self.n + start).astype(np.int32)  # 8 bytes a posting with tfs
         self.tfs = tf.astype(np.float32)
 
+    @classmethod
+    def of_postings(
+        cls,
+        lengths: np.ndarray,
+        indptr: np.ndarray,
+        local_docs: np.ndarray,
+        tfs: np.ndarray,
+        start: int,
+    ) -> Segment | None:
+        """The segment as :meth:`postings_arrays` wrote it (read from a cache instead of built
+        from the tokens); None when the arrays do not fit together."""
+        n = len(lengths)
+        if indptr.ndim != 1 or len(indptr) < 1 or indptr[0] != 0:
+            return None
+        if indptr[-1] != len(local_docs) or len(local_docs) != len(tfs):
+            return None
+        df = np.diff(indptr)
+        if np.any(df < 0) or (len(local_docs) and (local_docs.min() < 0 or local_docs.max() >= n)):
+            return None
+        if len(tfs) and tfs.min() < 1:
+            return None
+        seg = cls.__new__(cls)
+        seg.start, seg.n = start, n
+        seg.lengths = lengths.astype(np.int64, copy=False)
+        seg.indptr = indptr.astype(np.int64, copy=False)
+        seg.df = df
+        seg.docs = (local_docs + start).astype(np.int32, copy=False)
+        seg.tfs = tfs.astype(np.float32, copy=False)
+        return seg
+
+    def postings_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What :meth:`of_postings` needs beside the lengths: the term pointers, the chunks
+        counted from this segment's first and the term frequencies."""
+        return self.indptr, self.docs - self.start, self.tfs
+
     @property
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.lengths, self.indptr, self.docs, self.tfs, self.df))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+import pytest
 from bm25s.tokenization import Tokenized
 from fundstelle.ingest import postings
 from fundstelle.ingest.bm25 import BM25Index
@@ -84,7 +85,8 @@ def test_new_chunks_become_a_segment_of_their_own_on_disk(tmp_path: Path) -> Non
     assert index.sync(store)  # type: ignore[arg-type]
     after = _files(folder)
     assert {k: v for k, v in after.items() if k in before} == before  # nothing rewritten
-    assert len(after) == len(before) + 4  # tokens, offsets, vocab, meta of the new segment
+    # tokens, offsets, vocab, meta and postings (pointers, chunks, frequencies) of the new one
+    assert len(after) == len(before) + 7
     assert len(index.scorer.segments) == 2
     # read back by another process: the same index, and the same ranking as one built whole
     again = BM25Index(folder)
@@ -113,3 +115,45 @@ def test_removals_and_many_segments_give_one_segment_again(tmp_path: Path) -> No
     assert "c00003" not in {cid for cid, _ in index.search("cargo3 harbour", 100)}
     state = json.loads((tmp_path / "bm25" / "state.json").read_text())
     assert len(state["segments"]) == 1 and BM25Index(tmp_path / "bm25").generation == "removed"
+
+
+def test_a_new_process_reads_the_postings_instead_of_building_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the cache does not sort every token again (what made a start at 1M chunks slow);
+    postings that are missing or do not fit the tokens are built from the tokens instead."""
+    store = _Growing()
+    store.add(0, 120, "grain")
+    folder = tmp_path / "bm25"
+    index = BM25Index(folder)
+    index.sync(store)  # type: ignore[arg-type]
+    store.add(120, 40, "coal")
+    index.sync(store)  # type: ignore[arg-type]
+    assert len(index.scorer.segments) == 2
+    queries = ("coal harbour", "cargo17 ship3", "grain")
+    expected = [index.search(q, 10) for q in queries]
+
+    built: list[int] = []
+    init = postings.Segment.__init__
+
+    def counted(self, token_ids, start):  # type: ignore[no-untyped-def]
+        if len(token_ids):  # an empty index starts with an empty segment
+            built.append(start)
+        init(self, token_ids, start)
+
+    monkeypatch.setattr(postings.Segment, "__init__", counted)
+    again = BM25Index(folder)
+    assert built == [] and [again.search(q, 10) for q in queries] == expected
+
+    # postings of another segment's size, or none at all: built from the tokens, same ranking
+    name = json.loads((folder / "state.json").read_text())["segments"][0]
+    tfs = folder / f"{name}.tfs.f32"
+    tfs.write_bytes(tfs.read_bytes()[:-4])
+    (folder / f"{name}.docs.i32").write_bytes((folder / f"{name}.docs.i32").read_bytes()[:-4])
+    damaged = BM25Index(folder)
+    assert built == [0] and [damaged.search(q, 10) for q in queries] == expected
+    for suffix in ("indptr.i64", "docs.i32", "tfs.f32"):
+        (folder / f"{name}.{suffix}").unlink()
+    last = BM25Index(folder)
+    assert built == [0, 0], built
+    assert [last.search(q, 10) for q in queries] == expected
