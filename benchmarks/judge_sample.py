@@ -47,19 +47,33 @@ def sample(
     *,
     paired: bool = False,
     only_open: bool = False,
+    only_changed: bool = False,
 ) -> None:
     """``paired``: the same questions (drawn from the first report) from every report, so that
-    variants are compared on the same items; ``only_open``: questions that ask for no value."""
+    variants are compared on the same items; ``only_open``: questions that ask for no value;
+    ``only_changed``: questions whose answer is not the same in every report (paired: where
+    the variants agree, judging them tells nothing about the difference)."""
     rng = random.Random(seed)
     seed_gold = _seed_gold()
     items: list[dict] = []
     key: dict[str, str] = {}
     drawn: set[str] | None = None
+    changed: set[str] | None = None
+    if only_changed:
+        answers: dict[str, set[str]] = {}
+        for report in reports:
+            data = json.loads(report.read_text(encoding="utf-8"))
+            for r in data.get("items") or data.get("rows") or []:
+                answers.setdefault(r["question"], set()).add(r.get("answer", ""))
+        changed = {q for q, a in answers.items() if len(a) > 1}
+        paired = True
     for report in reports:
         data = json.loads(report.read_text(encoding="utf-8"))
         rows = [r for r in data.get("items") or data.get("rows") or [] if "answer" in r]
         if only_open:
             rows = [r for r in rows if _is_open(r["question"])]
+        if changed is not None:
+            rows = [r for r in rows if r["question"] in changed]
         if paired and drawn is not None:
             picked = [r for r in rows if r["question"] in drawn]
         else:
@@ -121,13 +135,22 @@ def main() -> None:
     s.add_argument("-o", "--out", type=Path, required=True)
     s.add_argument("--paired", action="store_true", help="the same questions from every report")
     s.add_argument("--only-open", action="store_true", help="questions that ask for no value")
+    s.add_argument(
+        "--only-changed", action="store_true", help="questions whose answers differ (paired)"
+    )
     c = sub.add_parser("score")
     c.add_argument("key", type=Path)
     c.add_argument("labels", type=Path)
     args = ap.parse_args()
     if args.cmd == "sample":
         sample(
-            args.reports, args.n, args.seed, args.out, paired=args.paired, only_open=args.only_open
+            args.reports,
+            args.n,
+            args.seed,
+            args.out,
+            paired=args.paired,
+            only_open=args.only_open,
+            only_changed=args.only_changed,
         )
     else:
         score(args.key, args.labels)

@@ -239,6 +239,17 @@ class Settings(BaseSettings):
     judge_sentences: int = Field(
         2, ge=1, le=20, description="How many of the best evidence sentences the judge may ask."
     )
+    judge_confident: float | None = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description=(
+            "Below this probability of 'yes' (and at or above judge_threshold) the judge is "
+            "unsure: no answer is drawn from the sentence; the sentences it judged are shown as "
+            "the sources' words, marked as such (docs/decisions.md). None: every sentence the "
+            "judge passes is read."
+        ),
+    )
     min_evidence_score: float | None = Field(
         None,
         description=(

@@ -42,16 +42,21 @@ def after_reading(
     error: str | None = None,
     extractive: bool = False,
     judged_out: bool = False,
+    unsure: str | None = None,
 ) -> Decision:
     """After reading and verification: ``answered`` when some part has a verified span;
     ``judged_out`` when the generator judged that a sentence in line to be read does not
-    answer: then nothing is quoted either, the evidence being about something else."""
+    answer: then nothing is quoted either, the evidence being about something else;
+    ``unsure`` (why) when the judge passed a sentence without confidence: nothing is drawn from
+    it, the judged sentences are shown as the sources' words."""
     if answered:
         return Decision("answer")
     if extractive:
         return Decision("quotes", "extractive backend")
     if error:
         return Decision("quotes", "generator error")
+    if unsure:
+        return Decision("quotes", unsure)
     strong = bool(evidence) and evidence[0].score >= calibration.strong
     if reader_none and not failures:
         return Decision("quotes" if strong else "refusal", "reader found nothing")

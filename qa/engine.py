@@ -268,6 +268,9 @@ class Engine:
         verdict: str | None = None
         nones: list[bool] = []
         judged_out = False
+        unsure: list[str] = []  # parts whose sentence the judge passed without confidence
+        unsure_quotes: list[Evidence] = []
+        seen_keys: set[tuple[str, int]] = set()
         drafts: list[str] = []
         error: str | None = None
         shown = ""
@@ -292,7 +295,17 @@ class Engine:
                         verified.append(compose.sentence_span(part_ev[chosen], i))
                     continue
                 judged = part_ev[: s.judge_sentences]
-                chosen = self._judged(query, judged) if judged else 0
+                chosen, p = self._judge(query, judged) if judged else (0, None)
+                if chosen is not None and p is not None and p < (s.judge_confident or 0.0):
+                    # passed, but without confidence: what such sentences yield is as often
+                    # wrong as right (docs/decisions.md), so the sources' words are shown
+                    unsure.append(
+                        f"the generator is unsure that sentence {judged[chosen].n} answers "
+                        f"(P(yes) {p:.2f} < {s.judge_confident:.2f})"
+                    )
+                    unsure_quotes += [ev for ev in judged if ev.key not in seen_keys]
+                    seen_keys.update(ev.key for ev in judged)
+                    continue
                 if chosen is None:
                     # the generator judges that none of the best sentences answers: not read,
                     # not quoted (their ranking was led by a shared name, not the question)
@@ -395,6 +408,7 @@ class Engine:
             calibration=self.calibration,
             error=error,
             judged_out=judged_out,
+            unsure="; ".join(unsure) or None,
         )
         if decision.kind == "answer":
             # a bridge answers the question whole, whatever parts its wording has
@@ -409,7 +423,8 @@ class Engine:
             if missing:  # a part no span answers: its best sentence, as the sources' words
                 compose.add_quotes(result, [parts[i][0] for i in missing if parts[i]])
         elif decision.kind == "quotes":
-            compose.fill_quotes(result, _best(parts), decision.reason)
+            shown_quotes = unsure_quotes if unsure and not error else _best(parts)
+            compose.fill_quotes(result, shown_quotes, decision.reason)
         else:
             compose.fill_refusal(result, evidence, decision.reason or "")
         if "first_token" not in timings:
@@ -693,10 +708,17 @@ class Engine:
         (qa.judge): asked one sentence at a time, best first, the index of the first that
         reaches ``judge_threshold``; ``None`` when none does. ``unjudged`` (0: the first)
         without a judge or where the backend gives no probabilities."""
+        return self._judge(question, evidence, unjudged)[0]
+
+    def _judge(
+        self, question: str, evidence: list[Evidence], unjudged: int | None = 0
+    ) -> tuple[int | None, float | None]:
+        """:meth:`_judged`, with the judge's P(yes) of the sentence it passed (None where
+        nothing was judged or none passed)."""
         threshold = self.settings.judge_threshold
         model = self.chat_model
         if threshold is None or model is None:
-            return unjudged
+            return unjudged, None
         kind = read.model_kind(model)
         titles = self.settings.reader_titles
         for i, ev in enumerate(evidence):
@@ -706,13 +728,13 @@ class Engine:
                 raise
             except Exception as exc:
                 if _refused_request(exc):  # a server that gives no token probabilities
-                    return unjudged
+                    return unjudged, None
                 raise BackendError(self._backend_error(exc)) from exc
             if p is None:
-                return unjudged
+                return unjudged, None
             if p >= threshold:
-                return i
-        return None
+                return i, p
+        return None, None
 
     def _translate_spans(self, spans: list[Span], language: str) -> None:
         """Translate spans copied from sources in another language, in one short call; a span

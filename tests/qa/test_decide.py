@@ -56,3 +56,17 @@ def test_a_sentence_the_generator_judged_not_to_answer_is_not_quoted() -> None:
         strong, answered=True, reader_none=False, failures=[], calibration=CAL, judged_out=True
     )
     assert later.kind == "answer"
+
+
+def test_a_sentence_the_judge_passed_without_confidence_is_quoted_not_answered() -> None:
+    weak = _evidence(0.82)
+    why = "the generator is unsure that sentence 1 answers (P(yes) 0.31 < 0.40)"
+    unsure = after_reading(
+        weak, answered=False, reader_none=False, failures=[], calibration=CAL, unsure=why
+    )
+    assert (unsure.kind, unsure.reason) == ("quotes", why)
+    # another part answered: the answer stands (the unsure part is quoted beside it)
+    both = after_reading(
+        weak, answered=True, reader_none=False, failures=[], calibration=CAL, unsure=why
+    )
+    assert both.kind == "answer"

@@ -38,6 +38,17 @@ def _engine(
     return Engine(settings, chat_model=model), model
 
 
+def _confident(choose):  # type: ignore[no-untyped-def]
+    """A judge for Engine._judge from a function that names the sentence passed (or None),
+    passing it with full confidence."""
+
+    def judge(question, evidence, unjudged=0):  # type: ignore[no-untyped-def]
+        chosen = choose(question, evidence, unjudged)
+        return chosen, None if chosen is None else 1.0
+
+    return judge
+
+
 def _number(settings: Settings, question: str, sentence: str) -> int:
     """The number the reader sees for the evidence sentence that starts with ``sentence``."""
     engine = Engine(settings.with_overrides(backend="extractive", translate_queries=False))
@@ -413,7 +424,7 @@ def test_a_claim_for_each_named_source_is_judged_in_its_own_articles(tmp_path: P
         asked.append((question, [ev.chunk.publisher for ev in evidence]))
         return 0
 
-    engine._judged = judge  # type: ignore[method-assign]
+    engine._judge = _confident(judge)  # type: ignore[method-assign]
     answer = engine.answer(CLAIMS_Q)
     assert [q for q, _ in asked] == [
         "Does the Port Gazette article say: that the ferry company raised its fares?",
@@ -430,7 +441,7 @@ def test_a_claim_for_each_named_source_is_judged_in_its_own_articles(tmp_path: P
 def test_one_claim_that_no_sentence_states_is_no_yes(tmp_path: Path) -> None:
     settings = _claim_store(tmp_path)
     engine = Engine(settings, chat_model=ScriptedChatModel(replies=[]))
-    engine._judged = lambda q, ev, unjudged=0: None if "Harbour" in q else 0  # type: ignore[method-assign]
+    engine._judge = _confident(lambda q, ev, unjudged=0: None if "Harbour" in q else 0)  # type: ignore[method-assign]
     answer = engine.answer(CLAIMS_Q)
     assert answer.refused and "Harbour Times" in (answer.refusal_reason or "")
     assert "Yes" not in answer.text
@@ -531,7 +542,7 @@ def test_a_name_that_sentences_of_two_facts_share_answers_a_bridge_question(
         asked.append(question)
         return None if question == BRIDGE_Q else 0
 
-    engine._judged = judge  # type: ignore[method-assign]
+    engine._judge = _confident(judge)  # type: ignore[method-assign]
     answer = engine.answer(BRIDGE_Q)
     assert asked[1:] == [
         "Is it true that Nordlicht Shipping raised its fares by ten percent in May?",
@@ -551,15 +562,48 @@ def test_a_name_that_sentences_of_two_facts_share_answers_a_bridge_question(
 def test_one_fact_stated_is_no_bridge_answer(tmp_path: Path) -> None:
     settings = _bridge_store(tmp_path)
     engine = Engine(settings, chat_model=ScriptedChatModel(replies=[]))
-    engine._judged = lambda q, ev, unjudged=0: 0 if "fares" in q and q != BRIDGE_Q else None  # type: ignore[method-assign]
+    engine._judge = _confident(  # type: ignore[method-assign]
+        lambda q, ev, unjudged=0: 0 if "fares" in q and q != BRIDGE_Q else None
+    )
     answer = engine.answer(BRIDGE_Q)
     assert answer.kind != "answer" and "Nordlicht" not in answer.text
 
 
 def test_no_bridge_answer_without_a_judge(tmp_path: Path) -> None:
     """A backend without token probabilities cannot judge the clauses: the bridge stays shut."""
-    settings = _bridge_store(tmp_path).with_overrides(judge_threshold=None)
+    settings = _bridge_store(tmp_path).model_copy(update={"judge_threshold": None})
     engine = Engine(settings, chat_model=ScriptedChatModel(replies=[_reply(0)] * 4))
     answer = engine.answer(BRIDGE_Q)
     assert "bridge" not in answer.timings or answer.kind != "answer"
     assert answer.text != "Nordlicht Shipping [1][2]"
+
+
+def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
+    seed_settings: Settings,
+) -> None:
+    """The judge passed the best sentence, but below ``judge_confident``: nothing is read from
+    it and no answer is claimed; the judged sentences are quoted, marked as the sources'."""
+    n = _number(seed_settings, BASES_DE, BASES)
+    engine, model = _engine(
+        seed_settings, _reply(n, "Großbritannien und Frankreich"), judge_sentences=2
+    )
+    judged: list[list[str]] = []
+
+    def judge(question, evidence, unjudged=0):  # type: ignore[no-untyped-def]
+        judged.append([ev.text for ev in evidence])
+        return 0, 0.31
+
+    engine._judge = judge  # type: ignore[method-assign]
+    answer = engine.answer(BASES_DE)
+    assert answer.kind == "quotes" and not answer.refused and not model.calls
+    assert "unsure" in (answer.refusal_reason or "") and "0.31" in (answer.refusal_reason or "")
+    assert [c.quote for c in answer.citations] == judged[0] and len(judged[0]) == 2
+    assert all(f"„{q}“" in answer.text for q in judged[0])
+
+    # confident, or the setting off: the sentence is read and the span answers
+    off = seed_settings.model_copy(update={"judge_confident": None})
+    for p, settings in ((0.62, seed_settings), (0.31, off)):
+        engine, model = _engine(settings, _reply(n, "Großbritannien und Frankreich"))
+        engine._judge = lambda q, ev, unjudged=0, p=p: (0, p)  # type: ignore[method-assign]
+        answer = engine.answer(BASES_DE)
+        assert answer.kind == "answer" and answer.text == "Großbritannien und Frankreich [1]"

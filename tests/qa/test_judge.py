@@ -40,5 +40,5 @@ def test_engine_keeps_every_sentence_without_a_judge(seed_settings: Settings) ->
     engine = Engine(seed_settings, chat_model=model)
     evidence = [_ev("Der Hafen liegt in Kiel."), _ev("Kiel ist eine Stadt.")]
     assert engine._judged("Wo liegt der Hafen?", evidence) == 0
-    off = Engine(seed_settings.with_overrides(judge_threshold=None), chat_model=model)
+    off = Engine(seed_settings.model_copy(update={"judge_threshold": None}), chat_model=model)
     assert off._judged("Wo liegt der Hafen?", evidence) == 0
