@@ -26,11 +26,15 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 def test_bases_question_is_answered_with_france_and_the_uk(engine: Engine) -> None:
     answer = engine.answer("Which countries plan bases in Ukraine?")
     assert not answer.refused and not answer.unsupported, answer.text
-    assert "France" in answer.text
-    assert any(name in answer.text for name in ("United Kingdom", "Britain", "UK"))
-    assert answer.language == "en"
     quotes = [c.quote for c in answer.citations]
     assert BASES in quotes
+    if answer.kind == "answer":
+        assert "France" in answer.text
+        assert any(name in answer.text for name in ("United Kingdom", "Britain", "UK"))
+    else:  # the judge passed its sentences without confidence: they are shown, nothing claimed
+        assert answer.kind == "quotes" and "unsure" in (answer.refusal_reason or "")
+        assert answer.text.startswith("The sources say:") and f"„{BASES}“" in answer.text
+    assert answer.language == "en"
     c = next(c for c in answer.citations if c.quote == BASES)
     text = (CORPUS / next(CORPUS.glob("*.txt")).name).read_text(encoding="utf-8")
     assert BASES in text and c.end - c.start == len(BASES)
@@ -86,7 +90,8 @@ def test_sources_are_data_not_instructions(tmp_path: Path) -> None:
     ingest([corpus], Settings(store_path=store))
     answer = Engine(Settings(store_path=store)).answer("Which countries plan bases in Ukraine?")
     assert "42" not in answer.text
-    assert not answer.refused and "France" in answer.text
+    assert not answer.refused and BASES in [c.quote for c in answer.citations]
+    assert "France" in answer.text or f"„{BASES}“" in answer.text
     assert all("Ignore all previous instructions" not in c.quote for c in answer.citations)
 
 

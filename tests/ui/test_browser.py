@@ -190,6 +190,13 @@ def _answer_text(page: object, question: str) -> str:
     return page.inner_text("body").split(question, 1)[-1]  # type: ignore[attr-defined]
 
 
+def _answers_bases(answer: str) -> bool:
+    """The page answers the bases question: by name, or, where the judge passed its sentences
+    without confidence, with them quoted as the sources' words (nothing claimed)."""
+    named = "France" in answer and any(n in answer for n in ("United Kingdom", "Britain", "UK"))
+    return named or ("The sources say:" in answer and f"„{BASES_QUOTE}“" in answer)
+
+
 def test_ask_in_a_real_browser(browser: object, server: Server) -> None:
     page = _open(browser, server)
     _ask(page, BASES)
@@ -198,8 +205,7 @@ def test_ask_in_a_real_browser(browser: object, server: Server) -> None:
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "chat-page.png"), full_page=False)
     answer = _answer_text(page, BASES)
-    assert "France" in answer
-    assert any(name in answer for name in ("United Kingdom", "Britain", "UK"))
+    assert _answers_bases(answer)
     assert "[1]" in answer
     assert BASES_QUOTE in answer
     assert (ARTIFACTS / "chat-page.png").stat().st_size > 10_000
@@ -230,7 +236,7 @@ def test_two_sessions_ask_at_the_same_moment(browser: object, server: Server) ->
     assert any(waited), "the second session said it was waiting for the model"
     for i, page in enumerate(pages):
         answer = _answer_text(page, BASES)
-        assert "France" in answer and "[1]" in answer and BASES_QUOTE in answer
+        assert _answers_bases(answer) and "[1]" in answer and BASES_QUOTE in answer
         if waited[i]:
             assert "waited" in answer and "for the model" in answer  # kept in the timing line
         page.context.close()
