@@ -4,7 +4,10 @@ Refusals come only from the evidence (nothing close enough to the question; a na
 brings that no evidence passage holds) or from the reader's explicit "none" where the evidence
 is weak too. When the reader found nothing, or its span failed verification, while the
 evidence is strong, the best evidence sentences are shown as quotes, marked as such: what the
-sources hold is never lost to a weak reader.
+sources hold is never lost to a weak reader. Where the judge passed a sentence without
+confidence (below ``judge_confident``), nothing is drawn from it either: the sentences it judged
+are shown as the sources' words, since answers drawn from such sentences are as often wrong as
+right (docs/decisions.md, "The judge's confidence").
 """
 
 from __future__ import annotations
