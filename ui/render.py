@@ -83,10 +83,12 @@ def render_answer(answer: Answer, width: int = 100) -> str:
             )
         )
     if answer.kind == "quotes" and not answer.error:
+        # the rule that decided, so that a reader knows why there is no short answer
+        why = f": {answer.refusal_reason}" if answer.refusal_reason else ""
         lines.append(
             click.style(
-                "(no answer was verified; these are the sources' own words, the closest to the "
-                "question)",
+                f"(no answer was verified{why}; these are the sources' own words, the closest "
+                "to the question)",
                 dim=True,
             )
         )

@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from fundstelle.ui.cli import cli
@@ -251,3 +252,15 @@ def test_fundstelle_toml_then_environment_then_options(
     monkeypatch.setenv("FUNDSTELLE_K", "3")
     assert passages() == 3
     assert passages("--k", "1") == 1
+
+
+def test_quotes_say_which_rule_gave_no_answer() -> None:
+    """An answer of the sources' words names the rule that decided (here: an unsure judge)."""
+    from fundstelle.qa.types import Answer
+    from fundstelle.ui.render import render_answer
+
+    why = "the generator is unsure that sentence 1 answers (P(yes) 0.36 < 0.40)"
+    answer = Answer(question="Q?", text="The sources say: „Kiel.“ [1]", language="en")
+    answer.kind, answer.refusal_reason = "quotes", why
+    shown = click.unstyle(render_answer(answer))
+    assert f"(no answer was verified: {why}; these are the sources' own words" in shown
