@@ -192,7 +192,8 @@ def conversation_markdown(answers: list[Answer]) -> str:
         for s in a.unsupported:
             lines.append(f"> unsupported: {s.text}")
         if a.kind == "quotes":
-            lines.append("> no answer was verified: the sources' own words, closest first")
+            why = f" ({a.refusal_reason})" if a.refusal_reason else ""
+            lines.append(f"> no answer was verified{why}: the sources' own words, closest first")
         if a.citations:
             lines.append("Closest passages:" if a.refused else "Sources:")
             lines.append("")

@@ -264,3 +264,12 @@ def test_quotes_say_which_rule_gave_no_answer() -> None:
     answer.kind, answer.refusal_reason = "quotes", why
     shown = click.unstyle(render_answer(answer))
     assert f"(no answer was verified: {why}; these are the sources' own words" in shown
+
+
+def test_the_downloaded_conversation_names_the_rule_too() -> None:
+    from fundstelle.qa.types import Answer
+    from fundstelle.ui.webview import conversation_markdown
+
+    answer = Answer(question="Q?", text="The sources say: „Kiel.“ [1]", language="en")
+    answer.kind, answer.refusal_reason = "quotes", "reader found nothing"
+    assert "> no answer was verified (reader found nothing):" in conversation_markdown([answer])
