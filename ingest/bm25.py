@@ -271,11 +271,11 @@ class BM25Index:
             part = self._read_segment(str(name), len(terms))
             if part is None:
                 return None
-            added, tokens, seg_meta, flat = part
+            added, tokens, seg_meta, flat, lengths = part
             terms += added
             if len(flat) and int(flat.max()) >= len(terms):
                 return None  # a token id beyond the terms known up to this segment
-            segment = self._read_postings(str(name), tokens, len(token_ids), len(terms))
+            segment = self._read_postings(str(name), lengths, len(token_ids), len(terms))
             segments.append(segment or Segment(tokens, len(token_ids)))
             token_ids += tokens
             for c in _COLUMNS:
@@ -295,7 +295,9 @@ class BM25Index:
 
     def _read_segment(
         self, name: str, first_term: int
-    ) -> tuple[list[str], list[np.ndarray], dict[str, list], np.ndarray] | None:
+    ) -> tuple[list[str], list[np.ndarray], dict[str, list], np.ndarray, np.ndarray] | None:
+        """The segment's terms, tokens per chunk, metadata, all tokens in one array and the
+        chunks' lengths; None where its files do not fit together."""
         if not re.fullmatch(r"s-[0-9a-f]{12}", name):
             return None
         flat = _read_raw(self.folder / f"{name}.tokens.i32", "<i4")
@@ -318,10 +320,10 @@ class BM25Index:
         if len(flat) and flat.min() < 0:
             return None
         tokens = [flat[offsets[i] : offsets[i + 1]] for i in range(n)]
-        return added, tokens, meta, flat
+        return added, tokens, meta, flat, np.diff(offsets)
 
     def _read_postings(
-        self, name: str, tokens: list[np.ndarray], start: int, n_terms: int
+        self, name: str, lengths: np.ndarray, start: int, n_terms: int
     ) -> Segment | None:
         """The segment's postings as written beside its tokens; None where they are missing
         (a cache written before they were) or do not fit its tokens: then built from them."""
@@ -333,7 +335,6 @@ class BM25Index:
             return None
         if indptr is None or docs is None or tfs is None or len(indptr) - 1 > n_terms:
             return None
-        lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
         segment = Segment.of_postings(lengths, indptr, docs, tfs, start)
         # every token is one count of one posting: a file of another segment cannot pass
         if segment is None or int(segment.tfs.sum()) != int(lengths.sum()):

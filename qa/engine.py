@@ -270,7 +270,6 @@ class Engine:
         judged_out = False
         unsure: list[str] = []  # parts whose sentence the judge passed without confidence
         unsure_quotes: list[Evidence] = []
-        seen_keys: set[tuple[str, int]] = set()
         drafts: list[str] = []
         error: str | None = None
         shown = ""
@@ -303,8 +302,8 @@ class Engine:
                         f"the generator is unsure that sentence {judged[chosen].n} answers "
                         f"(P(yes) {p:.2f} < {s.judge_confident:.2f})"
                     )
-                    unsure_quotes += [ev for ev in judged if ev.key not in seen_keys]
-                    seen_keys.update(ev.key for ev in judged)
+                    quoted = {q.key for q in unsure_quotes}
+                    unsure_quotes += [ev for ev in judged if ev.key not in quoted]
                     continue
                 if chosen is None:
                     # the generator judges that none of the best sentences answers: not read,
