@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from fundstelle.ingest import lexicon
 from fundstelle.ingest.language import answer_language
+from fundstelle.qa.question import expected_kind, is_yes_no
 from fundstelle.qa.types import Answer
 
 # --- retrieval --------------------------------------------------------------------------------
@@ -350,6 +351,12 @@ def citation_support(answer: Answer) -> bool | None:
     return True
 
 
+def asks_value(question: str) -> bool:
+    """A factoid question: it asks for a value of a kind (a date, a number, a person, a place),
+    not for a yes or no and not for an explanation."""
+    return bool(question) and expected_kind(question) is not None and not is_yes_no(question)
+
+
 def answer_words(answer: str) -> int:
     """An answer's length in words, markers left out."""
     return len(re.sub(r"\[\d+\]", " ", answer).split())
@@ -359,7 +366,9 @@ def loss_summary(rows: Sequence[dict]) -> dict[str, float]:
     """Where answers are lost, over answered rows with ``correct``, ``refused`` and (where the
     gold can be looked for) ``in_evidence``: the share whose gold is inside the evidence shown to
     the generator, the share of those answered correctly (what the answer step keeps), refusals,
-    and the share of answers written in the question's language."""
+    and the share of answers written in the question's language. ``words_p50_factoid``: the
+    median length of the answers to questions that ask for a value (who, when, how many ...),
+    where a short answer is the aim; an open question is answered by its sentence."""
     out: dict[str, float] = {}
     judged = [r for r in rows if r.get("in_evidence") is not None]
     if judged:
@@ -374,6 +383,9 @@ def loss_summary(rows: Sequence[dict]) -> dict[str, float]:
     answered = [r for r in rows if not r.get("refused") and "words" in r]
     if answered:
         out["words_p50"] = percentile([r["words"] for r in answered], 50)
+        factoid = [r["words"] for r in answered if asks_value(r.get("question") or "")]
+        if factoid:
+            out["words_p50_factoid"] = percentile(factoid, 50)
         supported = [
             r["citation_support"] for r in answered if r.get("citation_support") is not None
         ]

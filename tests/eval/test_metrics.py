@@ -121,3 +121,25 @@ def test_shipped_gold_set_is_well_formed() -> None:
     assert sum(i.unanswerable for i in items) >= 6
     for i in items:
         assert i.unanswerable or (i.facts and i.evidence in text), i.id
+
+
+def test_loss_summary_gives_the_median_length_of_factoid_answers_apart() -> None:
+    rows = [
+        {"question": "When was the treaty signed?", "words": 3, "correct": True, "refused": False},
+        {"question": "Wie viele Kasus gibt es?", "words": 5, "correct": True, "refused": False},
+        {"question": "Who signed the declaration?", "words": 2, "correct": True, "refused": False},
+        {"question": "Why did the talks fail?", "words": 30, "correct": True, "refused": False},
+        {"question": "Was sagt der Bericht?", "words": 28, "correct": False, "refused": False},
+        {"question": "Who resigned?", "words": 0, "correct": False, "refused": True},
+    ]
+    out = m.loss_summary(rows)
+    assert out["words_p50"] == 5  # all five answers
+    assert out["words_p50_factoid"] == 3  # date, number and person questions; refusal left out
+    assert "words_p50_factoid" not in m.loss_summary(rows[3:5])
+
+
+def test_asks_value_tells_factoid_from_open_and_yes_no_questions() -> None:
+    assert m.asks_value("Wann starb die Mutter von Queen Victoria?")
+    assert m.asks_value("How many people live in Fresno?")
+    assert not m.asks_value("Does the article say that the talks failed?")
+    assert not m.asks_value("What led to the first tuberculosis test?")
