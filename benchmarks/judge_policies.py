@@ -1,0 +1,84 @@
+"""How the judge's choice of sentence would fare under other rules, read off records of
+``benchmarks.bench_judge --top 4`` (each question's first sentences with P(yes) and whether a
+gold answer stands in each), without running the model again.
+
+    python -m benchmarks.judge_policies eval/runs/s28/judge-top4.jsonl
+
+Rules (threshold 0.25 to pass, 0.40 to be confident, as ``FUNDSTELLE_JUDGE_THRESHOLD`` and
+``FUNDSTELLE_JUDGE_CONFIDENT``):
+- ``first``: today's: the first of the best two that passes; confident: an answer is drawn
+  from it; unsure: both are quoted; none passes: refusal.
+- ``further``: as ``first``, but when unsure the next two are judged and the first of them the
+  judge is confident of gives the answer.
+- ``likeliest``: both of the best two judged, the likelier one taken.
+Printed per rule: answers drawn from a sentence holding the gold / not holding it, quotes
+holding it / not, refusals (answerable questions), what unanswerable ones got, and the judge
+calls per question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+PASS, CONFIDENT = 0.25, 0.40
+
+
+def _p(sentence: dict) -> float:
+    return sentence["p"] or 0.0
+
+
+def outcome(sentences: list[dict], rule: str) -> tuple[str, bool, int]:
+    """(answer | quotes | refused, whether the gold stands in what is shown, judge calls)."""
+    best = sentences[:2]
+    if rule == "likeliest":
+        calls = len(best)
+        chosen = max(best, key=_p) if best and _p(max(best, key=_p)) >= PASS else None
+    else:
+        calls, chosen = 0, None
+        for s in best:
+            calls += 1
+            if _p(s) >= PASS:
+                chosen = s
+                break
+    if chosen is None:
+        return "refused", False, calls
+    if _p(chosen) >= CONFIDENT:
+        return "answer", bool(chosen["gold"]), calls
+    if rule == "further":
+        for s in sentences[2:4]:
+            calls += 1
+            if _p(s) >= CONFIDENT:
+                return "answer", bool(s["gold"]), calls
+    return "quotes", any(s["gold"] for s in best), calls
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("records", type=Path)
+    args = ap.parse_args()
+    records = [json.loads(line) for line in args.records.read_text().splitlines() if line]
+    print(f"{len(records)} questions, {sum(r['answerable'] for r in records)} answerable")
+    print("| rule | answer: gold / not | quotes: gold / not | refused | unanswerable: "
+          "answered / quoted / refused | judge calls per question |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for rule in ("first", "further", "likeliest"):
+        c: Counter = Counter()
+        calls = 0
+        for r in records:
+            kind, gold, n = outcome(r["sentences"], rule)
+            calls += n
+            c[(r["answerable"], kind, gold)] += 1
+        print(
+            f"| {rule} | {c[(True, 'answer', True)]} / {c[(True, 'answer', False)]} | "
+            f"{c[(True, 'quotes', True)]} / {c[(True, 'quotes', False)]} | "
+            f"{c[(True, 'refused', False)]} | {c[(False, 'answer', False)]} / "
+            f"{c[(False, 'quotes', False)]} / {c[(False, 'refused', False)]} | "
+            f"{calls / len(records):.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
