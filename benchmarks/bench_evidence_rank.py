@@ -14,6 +14,7 @@ Development sets only (benchmarks/devsets.py).
 from __future__ import annotations
 
 import argparse
+from itertools import pairwise
 from typing import Any
 
 from fundstelle.eval import metrics as m
@@ -33,6 +34,31 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+class _Neighbour(EvidenceSelector):
+    """Tried 2026-12-02 (docs/decisions.md): a sentence raised towards the score of the better
+    sentence before it in its passage, by ``beta`` of the difference (the sentence that names
+    the subject is ranked first, its neighbour answers)."""
+
+    def __init__(self, embedder: Any, beta: float, **kw: Any) -> None:
+        super().__init__(embedder, **kw)
+        self.beta = beta
+
+    def score(self, question: str, passages: Any, translations: Any = None, **kw: Any) -> Any:
+        out = super().score(question, passages, translations, **kw)
+        base = {id(ev): ev.score for ev in out}
+        order = sorted(out, key=lambda ev: (ev.chunk.chunk_id, ev.start))
+        for a, b in pairwise(order):
+            if a.chunk.chunk_id == b.chunk.chunk_id and base[id(a)] > base[id(b)]:
+                b.score = base[id(b)] + self.beta * (base[id(a)] - base[id(b)])
+        out.sort(key=lambda ev: -ev.score)
+        for n, ev in enumerate(out, start=1):
+            ev.n = n
+        return out
+
+
+NEIGHBOUR = (0.3, 0.5, 0.7)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="germanquad")
@@ -48,9 +74,13 @@ def main() -> None:
     selectors = {
         name: EvidenceSelector(engine.retriever.embedder, **kw) for name, kw in VARIANTS.items()
     }
+    for beta in NEIGHBOUR:
+        selectors[f"chosen, neighbour {beta}"] = _Neighbour(
+            engine.retriever.embedder, beta, idf=True, rank_weight=0.02
+        )
     for sel in selectors.values():
         sel.vectors = engine.selector.vectors  # one cache of sentence vectors for all
-    hits = {name: {1: 0, 2: 0, 4: 0} for name in VARIANTS}
+    hits = {name: {1: 0, 2: 0, 4: 0} for name in selectors}
     passages_hold = 0
     for question, forms in items:
         retrieval, translations = engine._retrieve(question, None, None)
