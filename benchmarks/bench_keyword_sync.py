@@ -7,6 +7,14 @@ everything (what every sync did before segments). Prints the figures and their r
 memory of the index and a search's time.
 
     python -m benchmarks.bench_keyword_sync --size 200000 --add 10000
+
+``--keep DIR`` keeps the first index (``DIR/bm25``) and a copy without its postings files
+(``DIR/bm25-tokens-only``); ``--read FOLDER`` only reads an index back and prints the seconds,
+so that reads can be timed in fresh processes, alternating:
+
+    python -m benchmarks.bench_keyword_sync --size 200000 --add 10000 --keep /tmp/kw
+    for i in 1 2; do for f in bm25 bm25-tokens-only; do
+      python -m benchmarks.bench_keyword_sync --read /tmp/kw/$f; done; done
 """
 
 from __future__ import annotations
@@ -71,7 +79,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=200_000)
     ap.add_argument("--add", type=int, default=10_000)
+    ap.add_argument("--keep", type=Path, help="keep the first index and its tokens-only copy")
+    ap.add_argument("--read", type=Path, help="only read this index folder back, timed")
     args = ap.parse_args()
+    if args.read:
+        t = time.perf_counter()
+        BM25Index(args.read)
+        print(f"read {args.read}: {time.perf_counter() - t:.2f} s")
+        return
     store = _Store(_sentences())
     with tempfile.TemporaryDirectory() as tmp:
         index = BM25Index(Path(tmp) / "bm25")
@@ -92,6 +107,10 @@ def main() -> None:
         t = time.perf_counter()
         BM25Index(copy)
         load_built = time.perf_counter() - t
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(Path(tmp) / "bm25", args.keep / "bm25", dirs_exist_ok=True)
+            shutil.copytree(copy, args.keep / "bm25-tokens-only", dirs_exist_ok=True)
         shutil.rmtree(copy)
         store.grow(args.add)
         t = time.perf_counter()
