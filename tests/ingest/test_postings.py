@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from bm25s.tokenization import Tokenized
 from fundstelle.ingest import postings
-from fundstelle.ingest.bm25 import BM25Index
+from fundstelle.ingest.bm25 import BM25Index, postings_fit
 from fundstelle.ingest.postings import Scorer, Segment
 from fundstelle.ingest.types import Chunk
 
@@ -157,3 +157,18 @@ def test_a_new_process_reads_the_postings_instead_of_building_them(
     last = BM25Index(folder)
     assert built == [0, 0], built
     assert [last.search(q, 10) for q in queries] == expected
+
+
+def test_postings_of_a_segment_beyond_float32s_exact_integers_fit_their_tokens() -> None:
+    """A segment of more than 2**24 tokens (some 110k chunks): its postings read back must
+    fit its token count exactly, not as a float32 sum rounds it (every read then built them
+    again from the tokens)."""
+    lengths = np.array([2**24 + 1], dtype=np.int64)  # one chunk, one term counted 2**24 + 1 times
+    indptr = np.array([0, 1, 2], dtype=np.int64)
+    docs = np.array([0, 0], dtype=np.int32)
+    tfs = np.array([2**24, 1], dtype=np.float32)
+    assert float(tfs.sum()) != 2**24 + 1  # what the check summed before
+    segment = Segment.of_postings(lengths, indptr, docs, tfs, 0)
+    assert segment is not None
+    assert postings_fit(segment, lengths)
+    assert not postings_fit(segment, lengths + 1)  # another segment's files still fail
