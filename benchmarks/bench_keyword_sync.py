@@ -160,7 +160,10 @@ def main() -> None:
         f"| {append / rebuild:.3f} | {percentile(times, 50) * 1000:.1f} / "
         f"{percentile(times, 95) * 1000:.1f} ms | {mb:.0f} MB | {disk:.0f} MB |"
     )
-    print(f"same top 10 as the index built whole: {same}; segments: {len(index.scorer.segments)}")
+    compared = "not built (--skip-rebuild)" if args.skip_rebuild else same
+    print(
+        f"same top 10 as the index built whole: {compared}; segments: {len(index.scorer.segments)}"
+    )
     print(
         f"read back with its postings {load:.1f} s; without them (built from the tokens, as "
         f"before) {load_built:.1f} s: ratio {load / load_built:.3f}"
