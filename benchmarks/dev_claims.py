@@ -26,7 +26,8 @@ from fundstelle.qa.question import opens_yes_no
 
 
 def _judging(engine: Engine, log: list[dict]) -> None:
-    """Record every judge call of ``engine`` (question, sentences, index passed, P(yes))."""
+    """Record every judge call of ``engine`` into ``log`` (question, sentences, index passed,
+    P(yes)); once per engine, the caller empties ``log`` between questions."""
     inner = engine._judge
 
     def judged(question, evidence, unjudged=0):  # type: ignore[no-untyped-def]
@@ -64,13 +65,16 @@ def main() -> None:
             retriever=first.retriever,
             chat_model=first.chat_model,
         )
+    logs: dict[str, list[dict]] = {v: [] for v in engines}
+    for v, engine in engines.items():
+        _judging(engine, logs[v])
     rows = []
     for q in sample:
         gold = m.multihop_plain(q.answer).strip()
         row: dict = {"id": q.qid, "type": q.question_type, "question": q.query, "gold": q.answer}
         for v, engine in engines.items():
-            log: list[dict] = []
-            _judging(engine, log)
+            log = logs[v]
+            log.clear()
             ans = engine.answer(q.query, k=10)
             right = (not ans.refused) and m.multihop_answer_correct(
                 m.multihop_plain(ans.text), gold
@@ -81,14 +85,13 @@ def main() -> None:
                 "reason": ans.refusal_reason,
                 "right": right,
                 "claims": "claims" in ans.timings,
-                "judged": log,
+                "judged": list(log),
                 "total_s": round(ans.timings.get("total", 0.0), 2),
                 "citations": [
                     {"quote": c.quote, "source": c.source, "publisher": c.publisher, "date": c.date}
                     for c in ans.citations
                 ],
             }
-            engine._judge = type(engine)._judge.__get__(engine)  # type: ignore[method-assign]
         rows.append(row)
         print(
             json.dumps(

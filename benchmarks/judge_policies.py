@@ -4,8 +4,8 @@ gold answer stands in each), without running the model again.
 
     python -m benchmarks.judge_policies eval/runs/s28/judge-top4.jsonl
 
-Rules (threshold 0.25 to pass, 0.40 to be confident, as ``FUNDSTELLE_JUDGE_THRESHOLD`` and
-``FUNDSTELLE_JUDGE_CONFIDENT``):
+Rules (the default thresholds of ``FUNDSTELLE_JUDGE_THRESHOLD`` to pass, 0.25, and of
+``FUNDSTELLE_JUDGE_CONFIDENT`` to be confident, 0.40):
 - ``first``: today's: the first of the best two that passes; confident: an answer is drawn
   from it; unsure: both are quoted; none passes: refusal.
 - ``further``: as ``first``, but when unsure the next two are judged and the first of them the
@@ -23,7 +23,13 @@ import json
 from collections import Counter
 from pathlib import Path
 
-PASS, CONFIDENT = 0.25, 0.40
+from fundstelle.core.settings import Settings
+
+_DEFAULTS = Settings.model_fields
+# the shipped defaults, so that the replay follows them
+PASS = float(_DEFAULTS["judge_threshold"].default)
+CONFIDENT = float(_DEFAULTS["judge_confident"].default)
+JUDGED = int(_DEFAULTS["judge_sentences"].default)  # the best sentences judged first (2)
 
 
 def _p(sentence: dict) -> float:
@@ -32,7 +38,7 @@ def _p(sentence: dict) -> float:
 
 def outcome(sentences: list[dict], rule: str) -> tuple[str, bool, int]:
     """(answer | quotes | refused, whether the gold stands in what is shown, judge calls)."""
-    best = sentences[:2]
+    best = sentences[:JUDGED]
     if rule == "likeliest":
         calls = len(best)
         chosen = max(best, key=_p) if best and _p(max(best, key=_p)) >= PASS else None
@@ -48,7 +54,7 @@ def outcome(sentences: list[dict], rule: str) -> tuple[str, bool, int]:
     if _p(chosen) >= CONFIDENT:
         return "answer", bool(chosen["gold"]), calls
     if rule == "further":
-        for s in sentences[2:4]:
+        for s in sentences[JUDGED : 2 * JUDGED]:
             calls += 1
             if _p(s) >= CONFIDENT:
                 return "answer", bool(s["gold"]), calls

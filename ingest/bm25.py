@@ -184,13 +184,6 @@ def _analyze(text: str, lang: str | None, name: str) -> list[str]:
     return analyzer.analyze(text, lang, name, vocabulary)
 
 
-def postings_fit(segment: Segment, lengths: np.ndarray) -> bool:
-    """Every token is one count of one posting: postings read from another segment's files
-    cannot pass. Summed in float64: a float32 sum is inexact beyond 2**24 tokens (a segment of
-    some 110k chunks), which made every larger segment's postings be built again on reading."""
-    return int(segment.tfs.sum(dtype=np.float64)) == int(lengths.sum())
-
-
 def _read_raw(path: Path, dtype: str) -> np.ndarray | None:
     """A raw array written by ``tofile``; None when the file is cut inside an element."""
     size = np.dtype(dtype).itemsize
@@ -342,8 +335,7 @@ class BM25Index:
             return None
         if indptr is None or docs is None or tfs is None or len(indptr) - 1 > n_terms:
             return None
-        segment = Segment.of_postings(lengths, indptr, docs, tfs, start)
-        return segment if segment is not None and postings_fit(segment, lengths) else None
+        return Segment.of_postings(lengths, indptr, docs, tfs, start)
 
     def _save(self, snap: Snapshot, base: Snapshot | None) -> None:
         """Write ``snap``: only its last segment when it extends ``base`` and the folder holds

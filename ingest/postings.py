@@ -55,7 +55,7 @@ class Segment:
         start: int,
     ) -> Segment | None:
         """The segment as :meth:`postings_arrays` wrote it (read from a cache instead of built
-        from the tokens); None when the arrays do not fit together."""
+        from the tokens); None when the arrays do not fit together or not the ``lengths``."""
         n = len(lengths)
         if indptr.ndim != 1 or len(indptr) < 1 or indptr[0] != 0:
             return None
@@ -65,6 +65,10 @@ class Segment:
         if np.any(df < 0) or (len(local_docs) and (local_docs.min() < 0 or local_docs.max() >= n)):
             return None
         if len(tfs) and tfs.min() < 1:
+            return None
+        # every token is one count of one posting, so another segment's files cannot pass;
+        # summed in float64: a float32 sum is inexact beyond 2**24 tokens (~110k chunks)
+        if int(tfs.sum(dtype=np.float64)) != int(lengths.sum()):
             return None
         seg = cls.__new__(cls)
         seg.start, seg.n = start, n
