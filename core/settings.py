@@ -239,6 +239,18 @@ class Settings(BaseSettings):
     judge_sentences: int = Field(
         2, ge=1, le=20, description="How many of the best evidence sentences the judge may ask."
     )
+    judge_pick: Literal["first", "best"] = Field(
+        "first",
+        description=(
+            "Which sentence the judge takes: 'first', the first of the best judge_sentences "
+            "that passes judge_threshold; 'best', all of them judged and the one with the "
+            "highest P(yes) + judge_rank_weight × (its ranking score − the best one's) "
+            "(benchmarks/judge_policies.py)."
+        ),
+    )
+    judge_rank_weight: float = Field(
+        1.0, ge=0, description="With judge_pick 'best': how much the ranking score counts."
+    )
     judge_confident: float | None = Field(
         0.4,
         ge=0,

@@ -294,7 +294,9 @@ class Engine:
                         verified.append(compose.sentence_span(part_ev[chosen], i))
                     continue
                 judged = part_ev[: s.judge_sentences]
-                chosen, p = self._judge(query, judged) if judged else (0, None)
+                chosen, p, rejected = (
+                    self._judge(query, judged) if judged else (0, None, frozenset())
+                )
                 if chosen is not None and p is not None and p < (s.judge_confident or 0.0):
                     # passed, but without confidence: what such sentences yield is as often
                     # wrong as right (docs/decisions.md), so the sources' words are shown
@@ -333,10 +335,14 @@ class Engine:
                     else:
                         failures.append(check.reason)
                     continue
+                # read from the sentence the judge took, then the next ones; never from one it
+                # judged not to answer
+                order = [part_ev[chosen]] if chosen is not None else []
+                order += [ev for j, ev in enumerate(part_ev) if j != chosen and j not in rejected]
                 for start in range(
-                    0, min(len(part_ev), s.reader_sentences * s.reader_tries), s.reader_sentences
+                    0, min(len(order), s.reader_sentences * s.reader_tries), s.reader_sentences
                 ):
-                    seen = part_ev[start : start + s.reader_sentences]
+                    seen = order[start : start + s.reader_sentences]
                     cross = any(ev.chunk.lang and ev.chunk.lang != result.language for ev in seen)
                     raw = ""
                     for delta in self._read(query, seen, yes_no):
@@ -711,29 +717,38 @@ class Engine:
 
     def _judge(
         self, question: str, evidence: list[Evidence], unjudged: int | None = 0
-    ) -> tuple[int | None, float | None]:
-        """:meth:`_judged`, with the judge's P(yes) of the sentence it passed (None where
-        nothing was judged or none passed)."""
-        threshold = self.settings.judge_threshold
+    ) -> tuple[int | None, float | None, frozenset[int]]:
+        """:meth:`_judged`, with the judge's P(yes) of the sentence it takes (None where nothing
+        was judged or none passed) and the indexes of the sentences it judged not to answer."""
+        s = self.settings
+        threshold = s.judge_threshold
         model = self.chat_model
         if threshold is None or model is None:
-            return unjudged, None
+            return unjudged, None, frozenset()
         kind = read.model_kind(model)
-        titles = self.settings.reader_titles
+        passed: list[tuple[int, float]] = []
         for i, ev in enumerate(evidence):
             try:
-                p = judge.yes_probability(model, kind, judge.messages(question, ev, titles))
+                p = judge.yes_probability(
+                    model, kind, judge.messages(question, ev, s.reader_titles)
+                )
             except BackendError:
                 raise
             except Exception as exc:
                 if _refused_request(exc):  # a server that gives no token probabilities
-                    return unjudged, None
+                    return unjudged, None, frozenset()
                 raise BackendError(self._backend_error(exc)) from exc
             if p is None:
-                return unjudged, None
+                return unjudged, None, frozenset()
             if p >= threshold:
-                return i, p
-        return None, None
+                if s.judge_pick == "first":
+                    return i, p, frozenset(range(i))
+                passed.append((i, p))
+        rejected = frozenset(range(len(evidence))) - {i for i, _ in passed}
+        if not passed:
+            return None, None, rejected
+        i, p = judge.pick(passed, [ev.score for ev in evidence], s.judge_rank_weight)
+        return i, p, rejected
 
     def _translate_spans(self, spans: list[Span], language: str) -> None:
         """Translate spans copied from sources in another language, in one short call; a span

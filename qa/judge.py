@@ -57,3 +57,13 @@ def yes_probability(model: BaseChatModel, kind: str, msgs: list[Any]) -> float |
         top = {c["token"]: math.exp(c["logprob"]) for c in content[0].get("top_logprobs", [])}
         return share_of_yes(top)
     return None
+
+
+def pick(
+    passed: list[tuple[int, float]], scores: list[float], rank_weight: float
+) -> tuple[int, float]:
+    """Of the sentences the judge passed ((index, P(yes)), best ranked first), the one with the
+    highest P(yes) + ``rank_weight`` × (its ranking score − the best ranking score): the judge's
+    P(yes) is noisy, and a sentence ranked far below the first needs a clearly higher one."""
+    top = max(scores) if scores else 0.0
+    return max(passed, key=lambda ip: (ip[1] + rank_weight * (scores[ip[0]] - top), -ip[0]))

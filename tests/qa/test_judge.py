@@ -42,3 +42,14 @@ def test_engine_keeps_every_sentence_without_a_judge(seed_settings: Settings) ->
     assert engine._judged("Wo liegt der Hafen?", evidence) == 0
     off = Engine(seed_settings.model_copy(update={"judge_threshold": None}), chat_model=model)
     assert off._judged("Wo liegt der Hafen?", evidence) == 0
+
+
+def test_pick_weighs_p_yes_against_the_ranking_score() -> None:
+    scores = [1.0, 0.95, 0.6]
+    # P(yes) decides between sentences ranked close together
+    assert judge.pick([(0, 0.3), (1, 0.5)], scores, 1.0) == (1, 0.5)
+    # a sentence ranked far below needs a clearly higher P(yes)
+    assert judge.pick([(0, 0.5), (2, 0.8)], scores, 1.0) == (0, 0.5)
+    assert judge.pick([(0, 0.5), (2, 0.95)], scores, 0.0) == (2, 0.95)
+    # a tie goes to the better-ranked sentence
+    assert judge.pick([(0, 0.25), (1, 0.75)], [1.0, 0.5], 1.0) == (0, 0.25)
