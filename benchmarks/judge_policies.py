@@ -11,6 +11,10 @@ Rules (the default thresholds of ``FUNDSTELLE_JUDGE_THRESHOLD`` to pass, 0.25, a
 - ``further``: as ``first``, but when unsure the next two are judged and the first of them the
   judge is confident of gives the answer.
 - ``likeliest``: both of the best two judged, the likelier one taken.
+- ``best N/W`` (``FUNDSTELLE_JUDGE_PICK=best``, ``FUNDSTELLE_JUDGE_SENTENCES=N``,
+  ``FUNDSTELLE_JUDGE_RANK_WEIGHT=W``): the best N judged, the one with the highest P(yes) + W ×
+  (its ranking score − the first's) among those that pass; unsure: that sentence and the
+  best-ranked other one quoted.
 Printed per rule: answers drawn from a sentence holding the gold / not holding it, quotes
 holding it / not, refusals (answerable questions), what unanswerable ones got, and the judge
 calls per question.
@@ -24,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 from fundstelle.core.settings import Settings
+from fundstelle.qa.judge import pick
 
 _DEFAULTS = Settings.model_fields
 # the shipped defaults, so that the replay follows them
@@ -39,6 +44,18 @@ def _p(sentence: dict) -> float:
 def outcome(sentences: list[dict], rule: str) -> tuple[str, bool, int]:
     """(answer | quotes | refused, whether the gold stands in what is shown, judge calls)."""
     best = sentences[:JUDGED]
+    if rule.startswith("best"):
+        n, weight = rule.split()[1].split("/")
+        best = sentences[: int(n)]
+        passed = [(i, _p(x)) for i, x in enumerate(best) if _p(x) >= PASS]
+        if not passed:
+            return "refused", False, len(best)
+        i, p = pick(passed, [x["score"] for x in best], float(weight))
+        if p >= CONFIDENT:
+            return "answer", bool(best[i]["gold"]), len(best)
+        # quoted: the sentence taken and the best-ranked other one
+        other = [j for j in range(len(best)) if j != i][:1]
+        return "quotes", any(best[j]["gold"] for j in [i, *other]), len(best)
     if rule == "likeliest":
         calls = len(best)
         chosen = max(best, key=_p) if best and _p(max(best, key=_p)) >= PASS else None
@@ -64,13 +81,20 @@ def outcome(sentences: list[dict], rule: str) -> tuple[str, bool, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("records", type=Path)
+    ap.add_argument("--best-n", default="2,3", help="sentences judged by the 'best' rules")
+    ap.add_argument("--weights", default="0,1,2", help="ranking weights of the 'best' rules")
+    ap.add_argument("--sets", help="only records of these sets (comma-separated)")
     args = ap.parse_args()
     records = [json.loads(line) for line in args.records.read_text().splitlines() if line]
+    if args.sets:
+        records = [r for r in records if r["set"] in args.sets.split(",")]
     print(f"{len(records)} questions, {sum(r['answerable'] for r in records)} answerable")
     print("| rule | answer: gold / not | quotes: gold / not | refused | unanswerable: "
           "answered / quoted / refused | judge calls per question |")  # fmt: skip
     print("|---|---|---|---|---|---|")
-    for rule in ("first", "further", "likeliest"):
+    rules = ["first", "further", "likeliest"]
+    rules += [f"best {n}/{w}" for n in args.best_n.split(",") for w in args.weights.split(",")]
+    for rule in rules:
         c: Counter = Counter()
         calls = 0
         for r in records:

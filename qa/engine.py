@@ -304,8 +304,12 @@ class Engine:
                         f"the generator is unsure that sentence {judged[chosen].n} answers "
                         f"(P(yes) {p:.2f} < {s.judge_confident:.2f})"
                     )
+                    # the sentence it took and the best-ranked other one, in ranking order
+                    other = [j for j in range(len(judged)) if j != chosen][:1]
                     quoted = {q.key for q in unsure_quotes}
-                    unsure_quotes += [ev for ev in judged if ev.key not in quoted]
+                    unsure_quotes += [
+                        judged[j] for j in sorted([chosen, *other]) if judged[j].key not in quoted
+                    ]
                     continue
                 if chosen is None:
                     # the generator judges that none of the best sentences answers: not read,
