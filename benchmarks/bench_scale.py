@@ -8,7 +8,9 @@ Corpus sizes: the MultiHop-RAG corpus (609 articles, 7,982 chunks of <= 1,000 ch
 once under eval/cache) gives the real chunks. Larger sizes are made deterministically without
 re-embedding: synthetic chunk j joins the first half of real chunk a and the second half of real
 chunk b (a, b drawn by random.Random(j)), and its vector is the normalised mean of theirs; ten
-synthetic chunks form a synthetic document. 1k is the first 1,000 real chunks.
+synthetic chunks form a synthetic document, with its record in the store as ingest writes it
+(since 2026-12-02: a question reads the document records for its filters and named
+publishers). 1k is the first 1,000 real chunks.
 
 The server rows also measure the keyword side at that size (issue 21): the memory the client's
 keyword cache takes (RSS growth of the client while it builds it, and the arrays themselves:
@@ -115,12 +117,54 @@ def build_store(
             ids=b_ids, embeddings=np.stack(b_vecs), documents=b_texts, metadatas=b_metas
         )
     chroma_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    write_documents(store, size, source, first)
+    documents_s = time.perf_counter() - t0
     store.bump_generation()
     if first:
-        return {"chroma_write_s": chroma_s}
+        return {"chroma_write_s": chroma_s, "documents_s": documents_s}
     t0 = time.perf_counter()
     BM25Index(bm25_folder(path, None, settings.collection)).sync(store)
-    return {"chroma_write_s": chroma_s, "bm25_build_s": time.perf_counter() - t0}
+    return {
+        "chroma_write_s": chroma_s,
+        "documents_s": documents_s,
+        "bm25_build_s": time.perf_counter() - t0,
+    }
+
+
+_DOC_FIELDS = ("source", "title", "date", "date_int", "url", "lang", "publisher")
+
+
+def write_documents(
+    store: object,
+    size: int,
+    source: tuple[list[str], list[str], list[dict], np.ndarray],
+    first: int = 0,
+) -> int:
+    """The document records of the chunks ``first`` .. ``size`` (one per real article, one per
+    ten synthetic chunks), complete, as ingest leaves them: what a question's filters, named
+    publishers and the check for half-written documents read. Returns how many."""
+    ids, _, metas, _ = source
+    docs: dict[str, dict] = {}
+    real = 0 if first else min(size, len(ids))
+    for meta in metas[:real]:
+        docs.setdefault(meta["doc_id"], {k: meta[k] for k in _DOC_FIELDS if k in meta})
+        docs[meta["doc_id"]]["n_chunks"] = docs[meta["doc_id"]].get("n_chunks", 0) + 1
+    for j in range(max(first, real), size, 10):
+        meta = dict(metas[random.Random(j).randrange(len(ids))])
+        meta["source"] = f"synthetic://{j // 10}"
+        docs[f"syn-doc-{j // 10}"] = {k: meta[k] for k in _DOC_FIELDS if k in meta}
+        docs[f"syn-doc-{j // 10}"]["n_chunks"] = min(10, size - j)
+    rows = list(docs.items())
+    for i in range(0, len(rows), 4000):
+        batch = rows[i : i + 4000]
+        store._docs.upsert(  # type: ignore[attr-defined]
+            ids=[doc_id for doc_id, _ in batch],
+            embeddings=[[0.0]] * len(batch),
+            documents=["" for _ in batch],
+            metadatas=[{**m, "status": "complete", "file_sha256": ""} for _, m in batch],
+        )
+    return len(rows)
 
 
 # --- measuring in a child process (clean memory figures) ---------------------------------------------
@@ -247,6 +291,15 @@ def retrieval_section(
         built = path / "built.json"
         if keep and built.exists():
             build = json.loads(built.read_text())  # a kept store: measure it again
+            if "documents_s" not in build:  # built before stores had document records
+                from fundstelle.ingest.store import Store
+
+                store = Store.open(Settings(store_path=path))
+                t0 = time.perf_counter()
+                write_documents(store, size, source)
+                build["documents_s"] = time.perf_counter() - t0
+                store.bump_generation()
+                built.write_text(json.dumps(build))
         else:
             shutil.rmtree(path, ignore_errors=True)
             build = build_store(path, size, source, emb.name, emb.dim)

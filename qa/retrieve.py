@@ -57,6 +57,7 @@ class Retriever:
             settings.keyword_analyzer,
         )
         self._documents_cache: tuple[str, dict[str, DocRecord]] | None = None
+        self._publishers_cache: tuple[str, frozenset[str]] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
 
     # --- filters ------------------------------------------------------------------------------------
@@ -74,7 +75,17 @@ class Retriever:
         """The store's publishers and the dates that ``question`` names (empty when off)."""
         if not self.settings.prefer_named_sources:
             return Mentions()
-        return mentions(question, {d.publisher for d in self._documents().values() if d.publisher})
+        return mentions(question, self._publishers())
+
+    def _publishers(self) -> frozenset[str]:
+        """The store's publishers, gathered once per generation (not once per question: an
+        archive has hundreds of thousands of documents)."""
+        documents = self._documents()
+        generation = self.bm25.generation or ""
+        if self._publishers_cache is None or self._publishers_cache[0] != generation:
+            found = frozenset(d.publisher for d in documents.values() if d.publisher)
+            self._publishers_cache = (generation, found)
+        return self._publishers_cache[1]
 
     def _matches(self, named: Mentions, chunk_id: str, index: Snapshot) -> int:
         if not named:
