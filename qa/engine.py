@@ -294,9 +294,7 @@ class Engine:
                         verified.append(compose.sentence_span(part_ev[chosen], i))
                     continue
                 judged = part_ev[: s.judge_sentences]
-                chosen, p, rejected = (
-                    self._judge(query, judged) if judged else (0, None, frozenset())
-                )
+                chosen, p = self._judge(query, judged) if judged else (0, None)
                 if chosen is not None and p is not None and p < (s.judge_confident or 0.0):
                     # passed, but without confidence: what such sentences yield is as often
                     # wrong as right (docs/decisions.md), so the sources' words are shown
@@ -339,14 +337,13 @@ class Engine:
                     else:
                         failures.append(check.reason)
                     continue
-                # read from the sentence the judge took, then the next ones; never from one it
-                # judged not to answer
-                order = [part_ev[chosen]] if chosen is not None else []
-                order += [ev for j, ev in enumerate(part_ev) if j != chosen and j not in rejected]
+                # read in the ranking's order, the judge having passed one of the best: starting
+                # at the sentence it took instead lost as many right answers as it won
+                # (docs/decisions.md, eighth session)
                 for start in range(
-                    0, min(len(order), s.reader_sentences * s.reader_tries), s.reader_sentences
+                    0, min(len(part_ev), s.reader_sentences * s.reader_tries), s.reader_sentences
                 ):
-                    seen = order[start : start + s.reader_sentences]
+                    seen = part_ev[start : start + s.reader_sentences]
                     cross = any(ev.chunk.lang and ev.chunk.lang != result.language for ev in seen)
                     raw = ""
                     for delta in self._read(query, seen, yes_no):
@@ -721,14 +718,14 @@ class Engine:
 
     def _judge(
         self, question: str, evidence: list[Evidence], unjudged: int | None = 0
-    ) -> tuple[int | None, float | None, frozenset[int]]:
+    ) -> tuple[int | None, float | None]:
         """:meth:`_judged`, with the judge's P(yes) of the sentence it takes (None where nothing
-        was judged or none passed) and the indexes of the sentences it judged not to answer."""
+        was judged or none passed)."""
         s = self.settings
         threshold = s.judge_threshold
         model = self.chat_model
         if threshold is None or model is None:
-            return unjudged, None, frozenset()
+            return unjudged, None
         kind = read.model_kind(model)
         passed: list[tuple[int, float]] = []
         for i, ev in enumerate(evidence):
@@ -740,19 +737,17 @@ class Engine:
                 raise
             except Exception as exc:
                 if _refused_request(exc):  # a server that gives no token probabilities
-                    return unjudged, None, frozenset()
+                    return unjudged, None
                 raise BackendError(self._backend_error(exc)) from exc
             if p is None:
-                return unjudged, None, frozenset()
+                return unjudged, None
             if p >= threshold:
                 if s.judge_pick == "first":
-                    return i, p, frozenset(range(i))
+                    return i, p
                 passed.append((i, p))
-        rejected = frozenset(range(len(evidence))) - {i for i, _ in passed}
         if not passed:
-            return None, None, rejected
-        i, p = judge.pick(passed, [ev.score for ev in evidence], s.judge_rank_weight)
-        return i, p, rejected
+            return None, None
+        return judge.pick(passed, [ev.score for ev in evidence], s.judge_rank_weight)
 
     def _translate_spans(self, spans: list[Span], language: str) -> None:
         """Translate spans copied from sources in another language, in one short call; a span

@@ -44,8 +44,7 @@ def _confident(choose):  # type: ignore[no-untyped-def]
 
     def judge(question, evidence, unjudged=0):  # type: ignore[no-untyped-def]
         chosen = choose(question, evidence, unjudged)
-        rejected = frozenset(range(len(evidence) if chosen is None else chosen))
-        return chosen, None if chosen is None else 1.0, rejected
+        return chosen, None if chosen is None else 1.0
 
     return judge
 
@@ -211,27 +210,6 @@ def test_a_span_that_fails_verification_sends_the_reader_to_the_next_sentence(
     assert answer.kind == "quotes"  # neither reading gave a date
 
 
-def test_the_reader_starts_at_the_sentence_the_judge_took_and_skips_those_it_rejected(
-    seed_settings: Settings,
-) -> None:
-    """The judge rejects the best-ranked sentence and passes the second: the reader reads the
-    second first and never the first, also when the second gives nothing that verifies."""
-    q = "Wann könnten Großbritannien und Frankreich Stützpunkte in der Ukraine planen?"
-    engine, model = _engine(seed_settings, reader_sentences=1, reader_tries=2)
-    evidence = engine.evidence(q, engine.retrieve(q).passages)
-    first, second, third = evidence[0], evidence[1], evidence[2]
-    model.replies = [
-        _reply(second.n, second.text.split()[0]),
-        _reply(third.n, third.text.split()[0]),
-    ]
-    engine._judge = lambda q, ev, unjudged=0: (1, 0.9, frozenset({0}))  # type: ignore[method-assign]
-    engine.answer(q)
-    assert len(model.calls) == 2
-    assert f"[{second.n}] " in model.calls[0]["messages"][1][1]
-    assert f"[{third.n}] " in model.calls[1]["messages"][1][1]
-    assert all(f"[{first.n}] " not in call["messages"][1][1] for call in model.calls)
-
-
 def test_judge_pick_best_takes_the_likeliest_sentence_unless_ranked_far_below(
     seed_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -252,11 +230,11 @@ def test_judge_pick_best_takes_the_likeliest_sentence_unless_ranked_far_below(
 
     monkeypatch.setattr(judge_module, "yes_probability", yes)
     first = Engine(seed_settings.with_overrides(judge_pick="first"), chat_model=engine.chat_model)
-    assert first._judge(q, evidence) == (0, 0.3, frozenset())
+    assert first._judge(q, evidence) == (0, 0.3)
     assert len(asked) == 1
     best = Engine(seed_settings.with_overrides(judge_pick="best"), chat_model=engine.chat_model)
     asked.clear()
-    assert best._judge(q, evidence) == (1, 0.9, frozenset({2}))
+    assert best._judge(q, evidence) == (1, 0.9)
     assert len(asked) == 3
     # the ranking counts: a weight that makes the score gap outweigh 0.6 of P(yes) keeps the first
     gap = evidence[0].score - evidence[1].score
@@ -645,7 +623,7 @@ def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
 
     def judge(question, evidence, unjudged=0):  # type: ignore[no-untyped-def]
         judged.append([ev.text for ev in evidence])
-        return 0, 0.31, frozenset()
+        return 0, 0.31
 
     engine._judge = judge  # type: ignore[method-assign]
     answer = engine.answer(BASES_DE)
@@ -658,6 +636,6 @@ def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
     off = seed_settings.model_copy(update={"judge_confident": None})
     for p, settings in ((0.62, seed_settings), (0.31, off)):
         engine, model = _engine(settings, _reply(n, "Großbritannien und Frankreich"))
-        engine._judge = lambda q, ev, unjudged=0, p=p: (0, p, frozenset())  # type: ignore[method-assign]
+        engine._judge = lambda q, ev, unjudged=0, p=p: (0, p)  # type: ignore[method-assign]
         answer = engine.answer(BASES_DE)
         assert answer.kind == "answer" and answer.text == "Großbritannien und Frankreich [1]"
