@@ -63,6 +63,20 @@ class Settings(BaseSettings):
         ),
     )
     embedding_api_key: str | None = Field(None, description="API key for the embedding server.")
+    embedding_query_prefix: str = Field(
+        "",
+        description=(
+            "With embedding_url: put before each question sent to the server, for a model "
+            "trained with prompts (E5: 'query: '). The store records it with the model."
+        ),
+    )
+    embedding_passage_prefix: str = Field(
+        "",
+        description=(
+            "With embedding_url: put before each chunk and sentence sent to the server (E5: "
+            "'passage: '). The store records it with the model."
+        ),
+    )
     embedding_parallel: int = Field(
         4, ge=1, le=64, description="Requests in flight to the embedding server at once."
     )

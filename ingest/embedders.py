@@ -283,6 +283,8 @@ class ServerEmbedder(Embedder):
         parallel: int = 4,
         timeout: float = 60.0,
         retries: int = _RETRIES,
+        query_prefix: str = "",
+        passage_prefix: str = "",
     ) -> None:
         from langchain_openai import OpenAIEmbeddings
 
@@ -291,8 +293,12 @@ class ServerEmbedder(Embedder):
         self.parallel = parallel
         self.timeout = timeout
         self._api_key = api_key
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
         self.model = model or self._only_model()
-        self.name = URL_PREFIX + self.model
+        # the prompts change every vector: a store built with them is another model's store
+        prompts = f"[query:{query_prefix!r},passage:{passage_prefix!r}]"
+        self.name = URL_PREFIX + self.model + (prompts if query_prefix or passage_prefix else "")
         self._client = OpenAIEmbeddings(
             model=self.model,
             base_url=self.url,
@@ -391,8 +397,7 @@ class ServerEmbedder(Embedder):
             raise EmbeddingError(f"the embedding server at {self.url} answered NaN or infinity")
         return _normalise(vectors)
 
-    def encode_passages(self, texts: list[str]) -> np.ndarray:
-        texts = list(texts)
+    def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         step = self.batch_size
@@ -401,8 +406,13 @@ class ServerEmbedder(Embedder):
             return self._request(parts[0])
         return np.concatenate(list(self._pool.map(self._request, parts)))
 
-    # servers add no "query: " or "passage: " prompts: both sides are encoded alike
-    encode_queries = encode_passages
+    # servers add no prompts of their own: a model trained with them (E5's "query: " and
+    # "passage: ") gets them from FUNDSTELLE_EMBEDDING_QUERY_PREFIX / _PASSAGE_PREFIX
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.passage_prefix + t for t in texts])
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.query_prefix + t for t in texts])
 
 
 def _base_url(url: str) -> str:
@@ -428,10 +438,19 @@ def load_server_embedder(
     batch_size: int = 16,
     parallel: int = 4,
     timeout: float = 60.0,
+    query_prefix: str = "",
+    passage_prefix: str = "",
 ) -> ServerEmbedder:
     """Connect to an embedding server once per process (and settings)."""
     return ServerEmbedder(
-        url, model, api_key=api_key, batch_size=batch_size, parallel=parallel, timeout=timeout
+        url,
+        model,
+        api_key=api_key,
+        batch_size=batch_size,
+        parallel=parallel,
+        timeout=timeout,
+        query_prefix=query_prefix,
+        passage_prefix=passage_prefix,
     )
 
 
@@ -447,5 +466,7 @@ def embedder_for(settings: Settings) -> Embedder:
             settings.embedding_batch_size,
             settings.embedding_parallel,
             settings.embedding_timeout_s,
+            settings.embedding_query_prefix,
+            settings.embedding_passage_prefix,
         )
     return load_embedder(settings.embedding_model, settings.embedding_threads)

@@ -41,6 +41,7 @@ class Behaviour:
     fail_next: int = 0  # answer this many /embeddings requests with 503 first
     delay_s: float = 0.0
     batches: list[int] = field(default_factory=list)  # texts per /embeddings request
+    texts: list[str] = field(default_factory=list)  # every text asked for
     in_flight: int = 0
     most_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -98,6 +99,7 @@ def _handler(b: Behaviour) -> type[BaseHTTPRequestHandler]:
                 texts = [texts] if isinstance(texts, str) else texts
                 with b.lock:
                     b.batches.append(len(texts))
+                    b.texts.extend(str(t) for t in texts)
                 data = [
                     {"object": "embedding", "index": i, "embedding": _vector(str(t), b.dim)}
                     for i, t in enumerate(texts)
@@ -296,3 +298,32 @@ def test_cli_embedding_url_option(server: tuple[str, Behaviour], tmp_path: Path)
         ],
     )
     assert result.exit_code == 0, result.output
+
+
+def test_prompts_for_a_model_trained_with_them(
+    server: tuple[str, Behaviour], tmp_path: Path
+) -> None:
+    """E5-style models want "query: " before questions and "passage: " before texts; a server
+    adds none, so the settings do, and the store records them with the model."""
+    url, b = server
+    settings = Settings(
+        store_path=tmp_path,
+        embedding_url=url,
+        embedding_query_prefix="query: ",
+        embedding_passage_prefix="passage: ",
+    )
+    emb = embedder_for(settings)
+    b.texts.clear()
+    emb.encode_passages(["Der Hafen liegt in Kiel."])
+    emb.encode_query("Wo liegt der Hafen?")
+    assert b.texts == ["passage: Der Hafen liegt in Kiel.", "query: Wo liegt der Hafen?"]
+    assert emb.name == "url:tiny-embed[query:'query: ',passage:'passage: ']"
+    # without prompts: the texts as they are, and the name of before
+    plain = embedder_for(Settings(store_path=tmp_path, embedding_url=url))
+    b.texts.clear()
+    plain.encode_query("Wo liegt der Hafen?")
+    assert b.texts == ["Wo liegt der Hafen?"] and plain.name == "url:tiny-embed"
+    # a store built with the prompts cannot be asked without them
+    ingest([CORPUS], settings)
+    with pytest.raises(StoreError, match="tiny-embed"):
+        Retriever(Settings(store_path=tmp_path, embedding_url=url))

@@ -103,3 +103,18 @@ def test_ingest_and_search_through_infinity(infinity: str, tmp_path: Path) -> No
     assert result.exit_code == 2 and "url:minilm" in result.output
     with pytest.raises(StoreError, match="FUNDSTELLE_EMBEDDING_URL"):
         Retriever(Settings(store_path=tmp_path / "s", embedding_model="minilm"))
+
+
+def test_prompts_reach_the_real_server(infinity: str) -> None:
+    """The query and passage prompts are part of what the server embeds: a question with
+    "query: " before it is the server's vector of that text, not of the bare question."""
+    prompted = ServerEmbedder(
+        infinity, "minilm", query_prefix="query: ", passage_prefix="passage: "
+    )
+    bare = ServerEmbedder(infinity, "minilm")
+    question = "Why did ships wait at the Elbe?"
+    q = prompted.encode_query(question)
+    assert float(q @ bare.encode_query("query: " + question)) > 0.999
+    assert float(q @ bare.encode_query(question)) < 0.99
+    p = prompted.encode_passages([DOCS["harbour.txt"]])[0]
+    assert float(p @ bare.encode_passages(["passage: " + DOCS["harbour.txt"]])[0]) > 0.999
