@@ -307,7 +307,7 @@ class Retriever:
                 for cid in window
                 if cid in chunks
             ]
-            kept = collapse_near_duplicates(candidates)[:k]
+            kept = collapse_near_duplicates(candidates, limit=k)
         return kept, len(set(matched.values())) > 1
 
 
@@ -345,12 +345,17 @@ def _shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
 
 
-def collapse_near_duplicates(passages: list[Passage], threshold: float = 0.8) -> list[Passage]:
+def collapse_near_duplicates(
+    passages: list[Passage], threshold: float = 0.8, limit: int | None = None
+) -> list[Passage]:
     """Drop passages whose word 3-grams mostly repeat a better-ranked passage (syndicated copies,
-    the same article ingested twice); overlapping neighbours of one document stay."""
+    the same article ingested twice); overlapping neighbours of one document stay. Stops once
+    ``limit`` passages are kept (the rest are not compared)."""
     kept: list[Passage] = []
     kept_shingles: list[set[tuple[str, ...]]] = []
     for p in passages:
+        if limit is not None and len(kept) >= limit:
+            break
         sh = _shingles(p.chunk.text)
         duplicate = False
         for q, qsh in zip(kept, kept_shingles, strict=True):

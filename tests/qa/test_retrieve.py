@@ -88,6 +88,9 @@ def test_collapse_keeps_overlapping_neighbours_of_one_document() -> None:
     b = p("d1", "c2", "one two three four five six seven")  # same document, another chunk
     c = p("d2", "c3", "one two three four five six")  # another document, same text
     assert collapse_near_duplicates([a, b, c]) == [a, b]
+    d = p("d3", "c4", "seven eight nine ten eleven twelve")
+    # a limit keeps the first that are no duplicates, the duplicate skipped on the way
+    assert collapse_near_duplicates([a, c, d, b], limit=2) == [a, d]
 
 
 def test_half_written_documents_are_not_retrieved(tmp_path: Path) -> None:
