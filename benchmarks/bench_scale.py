@@ -291,10 +291,11 @@ def retrieval_section(
         built = path / "built.json"
         if keep and built.exists():
             build = json.loads(built.read_text())  # a kept store: measure it again
-            if "documents_s" not in build:  # built before stores had document records
-                from fundstelle.ingest.store import Store
+            from fundstelle.ingest.store import Store
 
-                store = Store.open(Settings(store_path=path))
+            store = Store.open(Settings(store_path=path))
+            store.ensure(emb.name, emb.dim)  # as the next ingest would: what it lacks is added
+            if "documents_s" not in build:  # built before stores had document records
                 t0 = time.perf_counter()
                 write_documents(store, size, source)
                 build["documents_s"] = time.perf_counter() - t0

@@ -37,7 +37,15 @@ from .chunker import chunk_document
 from .embedders import Embedder, embedder_for
 from .loaders import Loaded, is_supported, parse, read_file, unsupported_reason
 from .sentence_cache import SENTENCES_FILE, DiskVectors, sentence_texts
-from .store import DocRecord, Store, chroma_dir, release, source_file, store_exists
+from .store import (
+    PENDING_SUFFIX,
+    DocRecord,
+    Store,
+    chroma_dir,
+    release,
+    source_file,
+    store_exists,
+)
 from .types import Chunk, Document
 
 # on_progress(kind, advance, total): kind is "files" or "chunks"; total may grow as files are read.
@@ -741,7 +749,7 @@ def _other_collections(settings: Settings) -> list[str]:
             conn.close()
     except sqlite3.Error:
         return []
-    ours = {settings.collection, settings.collection + "-documents"}
+    ours = {settings.collection + suffix for suffix in ("", "-documents", PENDING_SUFFIX)}
     return sorted(n for n in names if n not in ours)
 
 
@@ -792,7 +800,7 @@ def _rebuild_on_server(
     on_state: OnProgress | None = None,
 ) -> IngestReport:
     store = Store.open(settings)
-    for name in (settings.collection, settings.collection + "-documents"):
+    for name in (settings.collection + suffix for suffix in ("", "-documents", PENDING_SUFFIX)):
         with contextlib.suppress(Exception):  # not there: nothing to delete
             store.client.delete_collection(name)
     return ingest(paths, settings, on_progress=on_progress, on_state=on_state)

@@ -101,7 +101,36 @@ def test_half_written_documents_are_not_retrieved(tmp_path: Path) -> None:
     # simulate a crash between writing chunks and committing the document
     meta = store._docs.get(ids=[doc.doc_id], include=["metadatas"])["metadatas"][0]
     store._docs.update(ids=[doc.doc_id], metadatas=[{**meta, "status": "pending"}])
+    store._mark_pending([doc.doc_id])
+    assert store.pending_ids() == {doc.doc_id}
     assert Retriever(settings).search("Stützpunkte Ukraine").passages == []
+
+
+def test_a_store_without_the_pending_collection_is_scanned_and_then_given_one(
+    tmp_path: Path,
+) -> None:
+    """Stores written before the pending marks: their pending records are found by a scan,
+    and the next ingest creates the marks from that scan; a mark whose record says complete
+    (stopped between the two writes) is dropped by the repair, the document kept."""
+    from fundstelle.ingest.store import PENDING_SUFFIX
+
+    settings = Settings(store_path=tmp_path / "s")
+    ingest([CORPUS], settings)
+    store = Store.open(settings)
+    (doc,) = store.documents()
+    meta = store._docs.get(ids=[doc.doc_id], include=["metadatas"])["metadatas"][0]
+    store._docs.update(ids=[doc.doc_id], metadatas=[{**meta, "status": "pending"}])
+    store.client.delete_collection(settings.collection + PENDING_SUFFIX)
+    old = Store.open(settings)
+    assert old._pending is None and old.pending_ids() == {doc.doc_id}
+    assert Retriever(settings).search("Stützpunkte Ukraine").passages == []
+    old.ensure(old.embedding_model or "", None)  # what ingest does first
+    assert old._pending is not None and old.pending_ids() == {doc.doc_id}
+    # the record says complete again, the mark is left: the repair keeps the document
+    old._docs.update(ids=[doc.doc_id], metadatas=[meta])
+    assert old.repair() == 0 and old.pending_ids() == set()
+    assert [d.doc_id for d in old.documents()] == [doc.doc_id]
+    assert Retriever(settings).search("Stützpunkte Ukraine").passages
 
 
 def test_score_fusion_adds_weighted_min_max_scores() -> None:
