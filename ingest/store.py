@@ -40,6 +40,7 @@ _DOCS_SUFFIX = "-documents"
 # finding them among all records (a metadata filter) cost 13 ms a question at 100k documents
 PENDING_SUFFIX = "-pending"
 _GET_BATCH = 5000
+_ID_PAGE = 100_000  # chunk ids per reply of a Chroma server
 
 
 @dataclass(frozen=True)
@@ -594,15 +595,20 @@ class Store:
         return int(self._chunks.count()) if self._existing() else 0
 
     def chunk_ids(self) -> list[str]:
+        """Every chunk's id (what a keyword-cache sync compares). An embedded store is read in
+        one call: pages cost more the further they go (1M chunks: 2.2 s in one call, 26.6 s in
+        pages of 20,000); a server's answers are paged to keep each reply bounded."""
         self.require()
+        if self._embedded_key is not None:
+            return list(self._chunks.get(include=[])["ids"])
         out: list[str] = []
         offset = 0
         while True:
-            got = self._chunks.get(include=[], limit=_GET_BATCH * 4, offset=offset)
+            got = self._chunks.get(include=[], limit=_ID_PAGE, offset=offset)
             out.extend(got["ids"])
-            if len(got["ids"]) < _GET_BATCH * 4:
+            if len(got["ids"]) < _ID_PAGE:
                 return out
-            offset += _GET_BATCH * 4
+            offset += _ID_PAGE
 
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
         """Chunks by id, in the order asked (missing ids are left out)."""
