@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from fundstelle.ingest import embedders
 
@@ -62,3 +63,28 @@ def test_concurrent_first_connections_build_one_server_embedder(
         embedders.load_server_embedder.cache_clear()
     assert len(got) == 6 and counted.made == 1
     assert all(e is got[0] for e in got)
+
+
+def test_a_question_is_embedded_once_for_the_stages_that_ask_for_it() -> None:
+    """Retrieval, re-rank and evidence ranking each ask for the question's vector: the model is
+    asked once, and the vector handed out cannot be changed by one of them."""
+    from fundstelle.ingest.embedders import Embedder
+
+    class Counting(Embedder):
+        calls = 0
+
+        def encode_queries(self, texts: list[str]) -> np.ndarray:
+            Counting.calls += len(texts)
+            return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    emb = Counting()
+    first = emb.encode_query("Wo liegt der Hafen?")
+    assert emb.encode_query("Wo liegt der Hafen?") is first and Counting.calls == 1
+    emb.encode_query("Where is the port?")
+    assert Counting.calls == 2
+    with pytest.raises(ValueError):
+        first[0] = 0.0
+    for i in range(Embedder.QUERY_CACHE):
+        emb.encode_query(f"question {i}")
+    emb.encode_query("Wo liegt der Hafen?")  # pushed out by newer ones: embedded again
+    assert Counting.calls == 3 + Embedder.QUERY_CACHE
