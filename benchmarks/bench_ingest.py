@@ -143,6 +143,8 @@ def _evidence_times(settings: Settings, queries: list[str]) -> dict[str, float]:
     engine.answer("Zebra crossing regulations in medieval Iceland")  # loads models; off topic
     shown, rerank, search = [], [], []
     for q in queries:
+        # each question as if new: the other store's run embedded the same questions
+        engine.retriever.embedder.forget_queries()
         timings = engine.answer(q).timings
         shown.append(timings["evidence_shown"])
         rerank.append(timings.get("rerank", 0.0))

@@ -47,6 +47,10 @@ class Embedder(Embeddings):
 
     QUERY_CACHE = 64  # recent questions whose vectors are kept
 
+    def forget_queries(self) -> None:
+        """Drop the kept question vectors (benchmarks that time a question's embedding)."""
+        getattr(self, "_queries", {}).clear()
+
     def encode_query(self, text: str) -> np.ndarray:
         """The question's vector; the last few are kept, since one question is embedded by the
         retrieval, the re-rank and the evidence ranking in turn (15-50 ms each on 2 cores)."""
