@@ -38,10 +38,10 @@ from .embedders import Embedder, embedder_for
 from .loaders import Loaded, is_supported, parse, read_file, unsupported_reason
 from .sentence_cache import SENTENCES_FILE, DiskVectors, sentence_texts
 from .store import (
-    PENDING_SUFFIX,
     DocRecord,
     Store,
     chroma_dir,
+    collection_names,
     release,
     source_file,
     store_exists,
@@ -725,7 +725,7 @@ def stored_files(settings: Settings) -> list[str] | None:
                 "JOIN embeddings e ON m.id = e.id JOIN segments s ON e.segment_id = s.id "
                 "JOIN collections c ON s.collection = c.id "
                 "WHERE c.name = ? AND m.key IN ('source', 'file')",
-                (settings.collection + "-documents",),
+                (collection_names(settings.collection)[1],),
             ).fetchall()
         finally:
             conn.close()
@@ -749,7 +749,7 @@ def _other_collections(settings: Settings) -> list[str]:
             conn.close()
     except sqlite3.Error:
         return []
-    ours = {settings.collection + suffix for suffix in ("", "-documents", PENDING_SUFFIX)}
+    ours = set(collection_names(settings.collection))
     return sorted(n for n in names if n not in ours)
 
 
@@ -800,7 +800,7 @@ def _rebuild_on_server(
     on_state: OnProgress | None = None,
 ) -> IngestReport:
     store = Store.open(settings)
-    for name in (settings.collection + suffix for suffix in ("", "-documents", PENDING_SUFFIX)):
+    for name in collection_names(settings.collection):
         with contextlib.suppress(Exception):  # not there: nothing to delete
             store.client.delete_collection(name)
     return ingest(paths, settings, on_progress=on_progress, on_state=on_state)

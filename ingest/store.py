@@ -39,6 +39,14 @@ _DOCS_SUFFIX = "-documents"
 # the ids of documents being written, beside their records: every search excludes them, and
 # finding them among all records (a metadata filter) cost 13 ms a question at 100k documents
 PENDING_SUFFIX = "-pending"
+
+
+def collection_names(collection: str) -> tuple[str, str, str]:
+    """The Chroma collections of a store named ``collection``: chunks, document records, and
+    the marks of documents being written."""
+    return collection, collection + _DOCS_SUFFIX, collection + PENDING_SUFFIX
+
+
 _GET_BATCH = 5000
 _ID_PAGE = 100_000  # chunk ids per reply of a Chroma server
 

@@ -56,17 +56,22 @@ class Retriever:
             bm25_folder(settings.store_path, settings.chroma_url, settings.collection),
             settings.keyword_analyzer,
         )
-        self._documents_cache: tuple[str, dict[str, DocRecord]] | None = None
-        self._publishers_cache: tuple[str, frozenset[str]] | None = None
+        # per generation: the documents by id, and their publishers (asked for every question)
+        self._documents_cache: tuple[str, dict[str, DocRecord], frozenset[str]] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
 
     # --- filters ------------------------------------------------------------------------------------
     def _documents(self) -> dict[str, DocRecord]:
         """The store's documents by id, read again when the store changed."""
+        return self._documents_and_publishers()[0]
+
+    def _documents_and_publishers(self) -> tuple[dict[str, DocRecord], frozenset[str]]:
         generation = self.bm25.generation or ""
         if self._documents_cache is None or self._documents_cache[0] != generation:
-            self._documents_cache = (generation, {d.doc_id: d for d in self.store.documents()})
-        return self._documents_cache[1]
+            documents = {d.doc_id: d for d in self.store.documents()}
+            publishers = frozenset(d.publisher for d in documents.values() if d.publisher)
+            self._documents_cache = (generation, documents, publishers)
+        return self._documents_cache[1], self._documents_cache[2]
 
     def _known_sources(self) -> list[str]:
         return [d.source for d in self._documents().values()]
@@ -75,17 +80,8 @@ class Retriever:
         """The store's publishers and the dates that ``question`` names (empty when off)."""
         if not self.settings.prefer_named_sources:
             return Mentions()
-        return mentions(question, self._publishers())
-
-    def _publishers(self) -> frozenset[str]:
-        """The store's publishers, gathered once per generation (not once per question: an
-        archive has hundreds of thousands of documents)."""
-        documents = self._documents()
-        generation = self.bm25.generation or ""
-        if self._publishers_cache is None or self._publishers_cache[0] != generation:
-            found = frozenset(d.publisher for d in documents.values() if d.publisher)
-            self._publishers_cache = (generation, found)
-        return self._publishers_cache[1]
+        # gathered once per generation, not per question: an archive has 100k documents
+        return mentions(question, self._documents_and_publishers()[1])
 
     def _matches(self, named: Mentions, chunk_id: str, index: Snapshot) -> int:
         if not named:

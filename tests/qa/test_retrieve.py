@@ -93,16 +93,22 @@ def test_collapse_keeps_overlapping_neighbours_of_one_document() -> None:
     assert collapse_near_duplicates([a, c, d, b], limit=2) == [a, d]
 
 
-def test_half_written_documents_are_not_retrieved(tmp_path: Path) -> None:
+def _half_written(tmp_path: Path) -> tuple[Settings, Store, str, dict]:
+    """The shipped article ingested, then its record set back to pending, as a crash between
+    writing its chunks and committing it leaves it: (settings, store, its id, its record)."""
     settings = Settings(store_path=tmp_path / "s")
     ingest([CORPUS], settings)
     store = Store.open(settings)
     (doc,) = store.documents()
-    # simulate a crash between writing chunks and committing the document
     meta = store._docs.get(ids=[doc.doc_id], include=["metadatas"])["metadatas"][0]
     store._docs.update(ids=[doc.doc_id], metadatas=[{**meta, "status": "pending"}])
-    store._mark_pending([doc.doc_id])
-    assert store.pending_ids() == {doc.doc_id}
+    return settings, store, doc.doc_id, meta
+
+
+def test_half_written_documents_are_not_retrieved(tmp_path: Path) -> None:
+    settings, store, doc_id, _ = _half_written(tmp_path)
+    store._mark_pending([doc_id])
+    assert store.pending_ids() == {doc_id}
     assert Retriever(settings).search("Stützpunkte Ukraine").passages == []
 
 
@@ -112,24 +118,19 @@ def test_a_store_without_the_pending_collection_is_scanned_and_then_given_one(
     """Stores written before the pending marks: their pending records are found by a scan,
     and the next ingest creates the marks from that scan; a mark whose record says complete
     (stopped between the two writes) is dropped by the repair, the document kept."""
-    from fundstelle.ingest.store import PENDING_SUFFIX
+    from fundstelle.ingest.store import collection_names
 
-    settings = Settings(store_path=tmp_path / "s")
-    ingest([CORPUS], settings)
-    store = Store.open(settings)
-    (doc,) = store.documents()
-    meta = store._docs.get(ids=[doc.doc_id], include=["metadatas"])["metadatas"][0]
-    store._docs.update(ids=[doc.doc_id], metadatas=[{**meta, "status": "pending"}])
-    store.client.delete_collection(settings.collection + PENDING_SUFFIX)
+    settings, store, doc_id, meta = _half_written(tmp_path)
+    store.client.delete_collection(collection_names(settings.collection)[2])
     old = Store.open(settings)
-    assert old._pending is None and old.pending_ids() == {doc.doc_id}
+    assert old._pending is None and old.pending_ids() == {doc_id}
     assert Retriever(settings).search("Stützpunkte Ukraine").passages == []
     old.ensure(old.embedding_model or "", None)  # what ingest does first
-    assert old._pending is not None and old.pending_ids() == {doc.doc_id}
+    assert old._pending is not None and old.pending_ids() == {doc_id}
     # the record says complete again, the mark is left: the repair keeps the document
-    old._docs.update(ids=[doc.doc_id], metadatas=[meta])
+    old._docs.update(ids=[doc_id], metadatas=[meta])
     assert old.repair() == 0 and old.pending_ids() == set()
-    assert [d.doc_id for d in old.documents()] == [doc.doc_id]
+    assert [d.doc_id for d in old.documents()] == [doc_id]
     assert Retriever(settings).search("Stützpunkte Ukraine").passages
 
 
