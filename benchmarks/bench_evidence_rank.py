@@ -17,6 +17,7 @@ import argparse
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
 from fundstelle.eval import metrics as m
 from fundstelle.qa.evidence import EvidenceSelector, is_evidence
 
@@ -29,7 +30,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "rank 0.05": {"rank_weight": 0.05},
     "+ idf, rank 0.05": {"idf": True, "rank_weight": 0.05},
     "+ idf, rank 0": {"idf": True, "rank_weight": 0.0},
-    "+ idf, rank 0.02, kind 0.10": {"idf": True, "rank_weight": 0.02, "kind_weight": 0.10},
+    "default (ask): idf, rank 0.02, kind 0.10": {
+        "idf": True,
+        "rank_weight": 0.02,
+        "kind_weight": 0.10,
+    },
     "+ idf, rank 0.02, context 0.1": {"idf": True, "rank_weight": 0.02, "context_weight": 0.1},
 }
 
@@ -59,6 +64,66 @@ class _Neighbour(EvidenceSelector):
 NEIGHBOUR = (0.3, 0.5, 0.7)
 
 
+class _Context(EvidenceSelector):
+    """Tried 2026-12-02 (ninth session): a sentence's meaning scored also with its context
+    embedded beside it: the document's title before it (``title``) or the sentence before it in
+    its passage (``previous``); ``mode`` ``max`` takes the better of the plain and the
+    contextual similarity, ``mix`` adds ``gamma`` times their difference."""
+
+    def __init__(self, embedder: Any, context: str, mode: str, gamma: float = 0.5, **kw: Any):
+        super().__init__(embedder, **kw)
+        self.context, self.mode, self.gamma = context, mode, gamma
+
+    def score(self, question: str, passages: Any, translations: Any = None, **kw: Any) -> Any:
+        out = super().score(question, passages, translations, **kw)
+        if not out:
+            return out
+        q = self.embedder.encode_query(question)
+        before: dict[int, str] = {}
+        order = sorted(out, key=lambda ev: (ev.chunk.chunk_id, ev.start))
+        for a, b in pairwise(order):
+            if a.chunk.chunk_id == b.chunk.chunk_id:
+                before[id(b)] = a.text
+        titled = [f"{ev.chunk.title}: {ev.text}" if ev.chunk.title else ev.text for ev in out]
+        previous = [f"{before[id(ev)]} {ev.text}" if id(ev) in before else ev.text for ev in out]
+        plain = self.vectors.encode([ev.text for ev in out]) @ q
+        sims = []
+        if self.context in ("title", "both"):
+            sims.append(self.vectors.encode(titled) @ q)
+        if self.context == "title-vector":
+            # no new text embedded: the sentence's vector plus gamma times its title's vector
+            sv = self.vectors.encode([ev.text for ev in out])
+            tv = self.vectors.encode([ev.chunk.title or ev.text for ev in out])
+            mixed = sv + self.gamma * tv
+            mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+            sims.append(mixed @ q)
+        if self.context in ("previous", "both"):
+            sims.append(self.vectors.encode(previous) @ q)
+        contextual = np.max(np.stack(sims), axis=0)
+        for ev, p, c in zip(out, plain, contextual, strict=True):
+            w = self.semantic_weight
+            if self.mode == "max" or self.context == "title-vector":
+                ev.score += w * (max(float(p), float(c)) - float(p))
+            else:
+                ev.score += w * self.gamma * (float(c) - float(p))
+        out.sort(key=lambda ev: -ev.score)
+        for n, ev in enumerate(out, start=1):
+            ev.n = n
+        return out
+
+
+CONTEXT = (
+    ("title", "max", 0.5),
+    ("title", "mix", 1.0),
+    ("previous", "max", 0.5),
+    ("both", "max", 0.5),
+    ("both", "mix", 1.0),
+    ("title-vector", "max", 0.3),
+    ("title-vector", "max", 0.6),
+    ("title-vector", "max", 1.0),
+)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="germanquad")
@@ -77,6 +142,16 @@ def main() -> None:
     for beta in NEIGHBOUR:
         selectors[f"chosen, neighbour {beta}"] = _Neighbour(
             engine.retriever.embedder, beta, idf=True, rank_weight=0.02
+        )
+    for context, mode, gamma in CONTEXT:
+        selectors[f"default, {context} {mode} {gamma}"] = _Context(
+            engine.retriever.embedder,
+            context,
+            mode,
+            gamma,
+            idf=True,
+            rank_weight=0.02,
+            kind_weight=0.10,
         )
     for sel in selectors.values():
         sel.vectors = engine.selector.vectors  # one cache of sentence vectors for all
