@@ -79,33 +79,34 @@ class _Context(EvidenceSelector):
         if not out:
             return out
         q = self.embedder.encode_query(question)
-        before: dict[int, str] = {}
-        order = sorted(out, key=lambda ev: (ev.chunk.chunk_id, ev.start))
-        for a, b in pairwise(order):
-            if a.chunk.chunk_id == b.chunk.chunk_id:
-                before[id(b)] = a.text
-        titled = [f"{ev.chunk.title}: {ev.text}" if ev.chunk.title else ev.text for ev in out]
-        previous = [f"{before[id(ev)]} {ev.text}" if id(ev) in before else ev.text for ev in out]
-        plain = self.vectors.encode([ev.text for ev in out]) @ q
+        vectors = self.vectors.encode([ev.text for ev in out])
+        plain = vectors @ q
         sims = []
         if self.context in ("title", "both"):
+            titled = [f"{ev.chunk.title}: {ev.text}" if ev.chunk.title else ev.text for ev in out]
             sims.append(self.vectors.encode(titled) @ q)
+        if self.context in ("previous", "both"):
+            before: dict[int, str] = {}
+            order = sorted(out, key=lambda ev: (ev.chunk.chunk_id, ev.start))
+            for a, b in pairwise(order):
+                if a.chunk.chunk_id == b.chunk.chunk_id:
+                    before[id(b)] = a.text
+            previous = [
+                f"{before[id(ev)]} {ev.text}" if id(ev) in before else ev.text for ev in out
+            ]
+            sims.append(self.vectors.encode(previous) @ q)
         if self.context == "title-vector":
             # no new text embedded: the sentence's vector plus gamma times its title's vector
-            sv = self.vectors.encode([ev.text for ev in out])
-            tv = self.vectors.encode([ev.chunk.title or ev.text for ev in out])
-            mixed = sv + self.gamma * tv
+            titles = self.vectors.encode([ev.chunk.title or ev.text for ev in out])
+            mixed = vectors + self.gamma * titles
             mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
             sims.append(mixed @ q)
-        if self.context in ("previous", "both"):
-            sims.append(self.vectors.encode(previous) @ q)
         contextual = np.max(np.stack(sims), axis=0)
         for ev, p, c in zip(out, plain, contextual, strict=True):
-            w = self.semantic_weight
-            if self.mode == "max" or self.context == "title-vector":
-                ev.score += w * (max(float(p), float(c)) - float(p))
+            if self.mode == "max":
+                ev.score += self.semantic_weight * (max(float(p), float(c)) - float(p))
             else:
-                ev.score += w * self.gamma * (float(c) - float(p))
+                ev.score += self.semantic_weight * self.gamma * (float(c) - float(p))
         out.sort(key=lambda ev: -ev.score)
         for n, ev in enumerate(out, start=1):
             ev.n = n

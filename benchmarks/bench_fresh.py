@@ -23,31 +23,21 @@ from pathlib import Path
 from fundstelle.core.settings import Settings
 from fundstelle.ingest.pipeline import ingest
 
-from benchmarks.devsets import dev_items
+from benchmarks.devsets import dev_corpus, dev_questions
 
 STAGES = ("embed_query", "dense", "bm25", "fuse", "rerank", "search", "evidence_shown")
-
-
-def _corpus(dataset: str) -> Path:
-    """The source file of a development set's store (the same one its cached store is built of)."""
-    from fundstelle.eval import benchmarks as b
-
-    if dataset == "germanquad":
-        return b.CACHE / "german-open.jsonl"
-    if dataset == "multihop":
-        from fundstelle.eval.datasets import multihop_corpus_path
-
-        return multihop_corpus_path(Settings().data_dir)
-    raise SystemExit(f"--dataset germanquad or multihop, not {dataset}")
 
 
 def measure(dataset: str, questions: int, store: Path) -> dict[str, list[float]]:
     from fundstelle.qa.engine import Engine
 
-    _, items = dev_items(dataset, Settings())  # also writes the corpus file where needed
+    corpus = dev_corpus(dataset, Settings())
+    if corpus is None:
+        raise SystemExit("--dataset: a set with a corpus of its own (germanquad, xquad-de, ...)")
+    items = dev_questions(dataset, Settings())
     settings = Settings().with_overrides(store_path=store, chroma_url=None, backend="extractive")
     t = time.perf_counter()
-    report = ingest([_corpus(dataset)], settings)
+    report = ingest([corpus[1]], settings)
     print(f"ingest: {report.chunks} chunks in {time.perf_counter() - t:.0f} s ({store})")
     engine = Engine(settings)
     engine.answer("Zebra crossing regulations in medieval Iceland")  # loads models; off topic

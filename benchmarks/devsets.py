@@ -7,6 +7,7 @@ set's development part, MultiHop-RAG queries outside the 300-query test sample.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fundstelle.core.settings import Settings
@@ -15,37 +16,50 @@ if TYPE_CHECKING:
     from fundstelle.qa.engine import Engine
 
 
-def dev_items(dataset: str, settings: Settings) -> tuple[Settings, list[tuple[str, list[str]]]]:
-    """(store settings, [(question, gold forms)]) of a development set."""
+def dev_corpus(dataset: str, settings: Settings) -> tuple[str, Path] | None:
+    """(store name, source file) of a development set's corpus, the file written where it is
+    made from a dataset; None for the seed gold set, which asks the current store."""
+    from fundstelle.eval import benchmarks as b
+    from fundstelle.eval import datasets as d
+
+    if dataset == "germanquad":
+        paragraphs, _ = d.germanquad()
+        articles, _ = d.xquad(range(0, 48), settings.data_dir)
+        return "german-open", d.write_german_corpus(
+            paragraphs, articles, b.CACHE / "german-open.jsonl"
+        )
+    if dataset == "xquad-de":
+        articles, _ = d.xquad(range(0, 48), settings.data_dir)
+        return "xquad-paragraphs", d.write_xquad_paragraphs(
+            articles, b.CACHE / "xquad-de-paragraphs.jsonl"
+        )
+    if dataset == "xquad-xling":
+        articles, _ = d.xquad(d.DEV_ARTICLES, settings.data_dir)
+        return "xquad-dev", d.write_xquad_collection(articles, b.CACHE / "xquad-de-dev.jsonl")
+    if dataset == "multihop":
+        return "multihop", d.multihop_corpus_path(settings.data_dir)
+    if dataset == "seed":
+        return None
+    raise SystemExit(f"unknown dataset {dataset}")
+
+
+def dev_questions(dataset: str, settings: Settings) -> list[tuple[str, list[str]]]:
+    """[(question, gold forms)] of a development set."""
     from fundstelle.eval import benchmarks as b
     from fundstelle.eval import datasets as d
 
     if dataset == "germanquad":
         paragraphs, items = d.germanquad()
-        articles, _ = d.xquad(range(0, 48), settings.data_dir)
-        src = d.write_german_corpus(paragraphs, articles, b.CACHE / "german-open.jsonl")
-        store = b.cached_store("german-open", settings, src)
         dev = {p.document_id for p in paragraphs if p.split == "dev"}
-        return store, [(it.question, list(it.answers)) for it in items if it.paragraph in dev]
+        return [(it.question, list(it.answers)) for it in items if it.paragraph in dev]
     if dataset in ("xquad-de", "xquad-xling"):
-        if dataset == "xquad-de":
-            articles, _ = d.xquad(range(0, 48), settings.data_dir)
-            src = d.write_xquad_paragraphs(articles, b.CACHE / "xquad-de-paragraphs.jsonl")
-            store = b.cached_store("xquad-paragraphs", settings, src)
-        else:
-            articles, _ = d.xquad(d.DEV_ARTICLES, settings.data_dir)
-            src = d.write_xquad_collection(articles, b.CACHE / "xquad-de-dev.jsonl")
-            store = b.cached_store("xquad-dev", settings, src)
         _, items = d.xquad(d.DEV_ARTICLES, settings.data_dir)
         q = (lambda it: it.question_de) if dataset == "xquad-de" else (lambda it: it.question_en)
-        return store, [(q(it), [it.answer_de, it.answer_en]) for it in items]
+        return [(q(it), [it.answer_de, it.answer_en]) for it in items]
     if dataset == "multihop":
-        from fundstelle.eval import datasets as d
-
-        store = b.cached_store("multihop", settings, d.multihop_corpus_path(settings.data_dir))
         queries = b.multihop_split("dev", root=settings.data_dir)
         queries = random.Random(0).sample(queries, min(len(queries), 600))
-        return store, [
+        return [
             (q.query, [q.answer.rstrip(".")])
             for q in queries
             if not q.is_null and q.answer.lower().rstrip(".") not in ("yes", "no")
@@ -54,8 +68,18 @@ def dev_items(dataset: str, settings: Settings) -> tuple[Settings, list[tuple[st
         from fundstelle.eval.gold import DEFAULT_GOLD, load_gold
 
         gold = [g for g in load_gold(DEFAULT_GOLD) if not g.unanswerable]
-        return settings, [(g.question, [a for alts in g.facts for a in alts]) for g in gold]
+        return [(g.question, [a for alts in g.facts for a in alts]) for g in gold]
     raise SystemExit(f"unknown dataset {dataset}")
+
+
+def dev_items(dataset: str, settings: Settings) -> tuple[Settings, list[tuple[str, list[str]]]]:
+    """(store settings, [(question, gold forms)]) of a development set; its store under
+    eval/cache is built or brought up to date (the seed gold set asks the current store)."""
+    from fundstelle.eval import benchmarks as b
+
+    corpus = dev_corpus(dataset, settings)
+    store = settings if corpus is None else b.cached_store(corpus[0], settings, corpus[1])
+    return store, dev_questions(dataset, settings)
 
 
 def dev_engine(
