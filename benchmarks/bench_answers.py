@@ -43,10 +43,11 @@ def measure(settings: Settings, questions: list[str], warmup: int = 1) -> dict[s
     for q in questions[:warmup]:
         engine.answer(q)
     load_s = time.perf_counter() - t0
-    retrieval, first, total = [], [], []
+    retrieval, shown, first, total = [], [], [], []
     for q in questions:
         a = engine.answer(q)
         retrieval.append(a.timings.get("retrieval", 0.0) + a.timings.get("rerank", 0.0))
+        shown.append(a.timings.get("evidence_shown", a.timings["total"]))
         total.append(a.timings["total"])
         if "first_token" in a.timings:
             first.append(a.timings["first_token"])
@@ -55,6 +56,8 @@ def measure(settings: Settings, questions: list[str], warmup: int = 1) -> dict[s
         "questions": len(questions),
         "retrieval_p50_ms": percentile(retrieval, 50) * 1000,
         "retrieval_p95_ms": percentile(retrieval, 95) * 1000,
+        "evidence_p50_s": percentile(shown, 50),
+        "evidence_p95_s": percentile(shown, 95),
         "first_token_p50_s": percentile(first, 50),
         "first_token_p95_s": percentile(first, 95),
         "total_p50_s": percentile(total, 50),
@@ -280,14 +283,16 @@ def main() -> None:
         return
     print(f"shipped corpus, {len(questions)} gold questions, {time.strftime('%Y-%m-%d')}")
     print(
-        "| backend | retrieval p50 / p95 | first token p50 / p95 | answer p50 / p95 | load + warm-up |"
+        "| backend | retrieval p50 / p95 | evidence on screen p50 / p95 | first token p50 / p95 "
+        "| answer p50 / p95 | load + warm-up |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for backend in backends:
         s = Settings(store_path=store, backend=backend, llm_base_url=args.base_url)
         r = measure(s, questions)
         print(
             f"| {backend} | {r['retrieval_p50_ms']:.0f} / {r['retrieval_p95_ms']:.0f} ms "
+            f"| {r['evidence_p50_s']:.2f} / {r['evidence_p95_s']:.2f} s "
             f"| {r['first_token_p50_s']:.2f} / {r['first_token_p95_s']:.2f} s "
             f"| {r['total_p50_s']:.2f} / {r['total_p95_s']:.2f} s | {r['load_and_warmup_s']:.1f} s |",
             flush=True,

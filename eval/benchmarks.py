@@ -88,6 +88,8 @@ def answer_row(ans: Answer, forms: list[str], question_lang: str) -> dict[str, A
         "total_s": ans.timings.get("total", 0.0),
         "first_token_s": ans.timings.get("first_token"),
         "evidence_s": ans.timings.get("evidence_shown"),
+        # where the question was translated: when the evidence found with it replaced the early
+        "refined_s": ans.timings.get("evidence_refined"),
         "retrieval_s": ans.timings.get("retrieval", 0.0),
     }
 
@@ -110,6 +112,9 @@ def answer_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
     shown = [r["evidence_s"] for r in answered if r.get("evidence_s") is not None]
     if shown:
         out["evidence_shown_p50_s"] = m.percentile(shown, 50)
+    refined = [r["refined_s"] for r in answered if r.get("refined_s") is not None]
+    if refined:
+        out["evidence_refined_p50_s"] = m.percentile(refined, 50)
     return out
 
 

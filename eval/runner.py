@@ -211,6 +211,7 @@ def summarize(results: list[ItemResult]) -> dict[str, float]:
         "rerank",
         "evidence",
         "evidence_shown",
+        "evidence_refined",
         "reading",
         "translation",
         "first_token",

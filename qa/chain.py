@@ -91,7 +91,9 @@ class AnswerChain(RunnableSerializable[ChainInput, Answer]):
     ``history`` (earlier :class:`~qa.types.Turn`s), ``filters`` and ``k``.
 
     ``invoke`` and ``batch`` return ``Answer`` objects; ``stream`` yields, in order, the
-    evidence as :class:`~qa.types.Sources` (before any model call), :class:`~qa.types.Waiting`
+    evidence as :class:`~qa.types.Sources` (before any model call; where the question is first
+    translated, an ``early`` one for the question as asked, then the one the answer is drawn
+    from), :class:`~qa.types.Waiting`
     while other questions hold the generator, the answer's text as it comes (``str`` deltas),
     and then the final ``Answer``; LangChain callbacks see the whole run. :meth:`events` yields
     the engine's events.
@@ -153,7 +155,7 @@ class AnswerChain(RunnableSerializable[ChainInput, Answer]):
             events = self.events(input)
             for event in events:
                 if event.kind == "evidence":
-                    yield Sources(list(event.evidence or []))
+                    yield Sources(list(event.evidence or []), early=event.early)
                 elif event.kind == "waiting":
                     yield Waiting(event.ahead)
                 elif event.kind == "token" and event.text:

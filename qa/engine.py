@@ -33,14 +33,16 @@ from .mentions import SourceClaim, named_publishers, source_claims
 from .question import expected_kind, is_yes_no, opens_yes_no
 from .question import parts as question_parts
 from .retrieve import Retrieval, Retriever
-from .types import Answer, Evidence, Filters, Passage, Span, Turn
+from .types import Answer, Citation, Evidence, Filters, Passage, Span, Turn
 
 
 @dataclass
 class Event:
     """``kind`` is "passages" (``passages`` set), "evidence" (``evidence``: the sentences the
-    answer is drawn from, as citations, before any model call), "waiting" (``ahead``: questions
-    before this one at the generator), "token" (``text`` set) or "answer" (``answer``)."""
+    answer is drawn from, as citations, before any model call; ``early``: those found for the
+    question as asked, shown while it is translated, which the next "evidence" replaces),
+    "waiting" (``ahead``: questions before this one at the generator), "token" (``text`` set)
+    or "answer" (``answer``)."""
 
     kind: str
     text: str = ""
@@ -48,6 +50,7 @@ class Event:
     answer: Answer | None = None
     ahead: int = 0
     evidence: list | None = None
+    early: bool = False
 
 
 class Engine:
@@ -152,6 +155,15 @@ class Engine:
                 standalone = self.standalone_question(question, list(history))
                 timings["condense"] = time.perf_counter() - t
             result.standalone_question = standalone
+            early: list[Citation] = []
+            if self._will_translate(standalone, filters):
+                # sources first: translating the question for keyword search is a model call
+                # (1-2 s on 2 cores), so the evidence for the question as asked is shown
+                # before it, and the evidence found with the translation replaces it
+                early = self._early_evidence(standalone, k, filters)
+                if early:
+                    timings["evidence_shown"] = time.perf_counter() - t0
+                    yield Event("evidence", evidence=early, early=True)
             if ticket is None and self._translates_queries():
                 ticket = self.gate.enter()
                 yield from self._wait(ticket, timings)
@@ -191,7 +203,10 @@ class Engine:
             evidence = _merged(parts)
             timings["evidence"] = time.perf_counter() - t
             result.evidence = [compose.make_citation(ev.n, ev, ev.score) for ev in evidence]
-            timings["evidence_shown"] = time.perf_counter() - t0
+            if early:
+                timings["evidence_refined"] = time.perf_counter() - t0
+            else:
+                timings["evidence_shown"] = time.perf_counter() - t0
             yield Event("evidence", evidence=result.evidence)
 
             first = parts[0] if parts else []
@@ -579,12 +594,18 @@ class Engine:
 
     # --- steps ----------------------------------------------------------------------------------
     def _retrieve(
-        self, question: str, k: int | None, filters: Filters | None
+        self, question: str, k: int | None, filters: Filters | None, translated: bool = True
     ) -> tuple[Retrieval, dict[str, str]]:
+        """The passages for ``question``, re-ranked; ``translated=False``: without translating
+        the question (no model call), as for the evidence shown before the translation."""
         s = self.settings
         k = k or s.k
         pool = max(k, s.rerank_pool) if s.rerank else k
-        retrieval, translations = self._search(question, pool, filters)
+        if translated:
+            retrieval, translations = self._search(question, pool, filters)
+        else:
+            retrieval = self.retriever.search(question, k=pool, filters=filters)
+            translations = {}
         if not s.rerank or len(retrieval.passages) < 2:
             retrieval.passages = retrieval.passages[:k]
             return retrieval, translations
@@ -632,14 +653,8 @@ class Engine:
         model = self.chat_model  # loads the model: only when translation is on
         if model is None:
             return {}
-        bm25 = self.retriever.bm25
-        bm25.sync(self.retriever.store)
-        lang = question_language(question)
-        targets = bm25.languages() & set(translate.LANGUAGE_NAMES) - {lang}
-        if filters and filters.languages:
-            targets &= set(filters.languages)
         out: dict[str, str] = {}
-        for target in sorted(targets):
+        for target in self._translation_targets(question, filters):
             key = (question, target)
             with self._translated_lock:
                 known = key in self._translated
@@ -661,6 +676,36 @@ class Engine:
             if text:
                 out[target] = text
         return out
+
+    def _translation_targets(self, question: str, filters: Filters | None) -> list[str]:
+        """The store's languages (English, German) other than the question's, within
+        ``filters``: those the question is translated into."""
+        bm25 = self.retriever.bm25
+        bm25.sync(self.retriever.store)
+        lang = question_language(question)
+        targets = bm25.languages() & set(translate.LANGUAGE_NAMES) - {lang}
+        if filters and filters.languages:
+            targets &= set(filters.languages)
+        return sorted(targets)
+
+    def _will_translate(self, question: str, filters: Filters | None) -> bool:
+        """Whether retrieving for ``question`` waits for a translation call (not yet known)."""
+        if not self._translates_queries():
+            return False
+        targets = self._translation_targets(question, filters)
+        with self._translated_lock:
+            return any((question, t) not in self._translated for t in targets)
+
+    def _early_evidence(
+        self, question: str, k: int | None, filters: Filters | None
+    ) -> list[Citation]:
+        """The evidence for ``question`` as asked, before its translation: the meaning search
+        and the re-rank work across languages, so these are shown while the model translates."""
+        retrieval, _ = self._retrieve(question, k, filters, translated=False)
+        parts = select(
+            self.selector, question, retrieval.passages, self.settings.evidence_sentences
+        )
+        return [compose.make_citation(ev.n, ev, ev.score) for ev in _merged(parts)]
 
     def standalone_question(self, question: str, history: list[Turn]) -> str:
         if not condense.needs_context(question):

@@ -223,6 +223,8 @@ class Sources:
     a reader sees what the sources say while the reader model works."""
 
     citations: list[Citation]
+    # found for the question as asked while it is being translated: the next Sources replaces it
+    early: bool = False
 
 
 @dataclass

@@ -447,7 +447,11 @@ if question:
                     "Stop this answer", key="stop", help="Frees the model for the next question"
                 )
                 for part in stream:
-                    if isinstance(part, Waiting):
+                    if isinstance(part, Sources):  # found with the translated question
+                        with sources.container():
+                            st.caption("Evidence found, best first:")
+                            show_evidence(part.citations, set())
+                    elif isinstance(part, Waiting):
                         placeholder.info(waiting_text(part.ahead))
                     elif isinstance(part, str):
                         text += part

@@ -382,13 +382,18 @@ def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
     live = sys.stdout.isatty() and not as_json
     final = None
     streamed = False
+    shown: list[tuple[str, int]] = []
     for part in chain.stream({"question": question, "filters": filters}):
         if isinstance(part, Answer):
             final = part
         elif not live:
             continue
         elif isinstance(part, Sources):  # the sources first, while the reader works
-            click.secho(render_evidence(part.citations), dim=True)
+            keys = [(c.doc_id, c.start) for c in part.citations[:3]]
+            if keys != shown:  # an early list is printed again only where translating changed it
+                heading = "Evidence after translating the question" if shown else "Evidence"
+                click.secho(render_evidence(part.citations, heading=heading), dim=True)
+            shown = keys
         elif isinstance(part, Waiting):
             click.secho(f"(waiting for the model: {part.ahead} question(s) ahead)", dim=True)
         else:

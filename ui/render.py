@@ -50,9 +50,11 @@ def search_notes(answer: Answer) -> list[str]:
     return notes
 
 
-def render_evidence(citations: list[Citation], width: int = 100, shown: int = 3) -> str:
+def render_evidence(
+    citations: list[Citation], width: int = 100, shown: int = 3, heading: str = "Evidence"
+) -> str:
     """The first evidence sentences, as soon as they are found (before the answer)."""
-    lines = [f"Evidence ({len(citations)} sentences, best first):"]
+    lines = [f"{heading} ({len(citations)} sentences, best first):"]
     for c in citations[:shown]:
         head = f"  ({c.n}) "
         lines.append(

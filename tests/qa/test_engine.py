@@ -350,10 +350,45 @@ def test_question_is_translated_for_keyword_search(seed_settings: Settings) -> N
     assert all(p.bm25_rank is None for p in untranslated)
 
 
+def test_evidence_is_shown_before_the_translation_and_replaced_after_it(
+    seed_settings: Settings,
+) -> None:
+    engine, model = _engine(
+        seed_settings,
+        "Welche Länder planen Stützpunkte in der Ukraine?",
+        _reply(0),
+        translate=True,
+    )
+    question = "Which countries plan bases in Ukraine?"
+    shown = []
+    for event in engine.stream(question):
+        if event.kind == "evidence":
+            shown.append((event.early, len(model.calls), event.evidence))
+        if event.kind == "answer":
+            answer = event.answer
+    # first the evidence for the question as asked, before any model call, then the evidence
+    # found with its translation, which the answer is drawn from
+    (early, calls_before, first), (late, calls_after, second) = shown
+    assert early and calls_before == 0 and first
+    assert not late and calls_after == 1
+    assert [c.quote for c in second] == [c.quote for c in answer.evidence]
+    assert all(c.doc_id and c.end > c.start for c in first)
+    assert answer.timings["evidence_shown"] < answer.timings["evidence_refined"]
+    assert answer.timings["evidence_refined"] >= answer.timings["translate"]
+    # asked again, the translation is known: one list, no early one
+    model.replies.append(_reply(0))
+    again = [e.early for e in engine.stream(question) if e.kind == "evidence"]
+    assert again == [False]
+
+
 def test_german_question_over_german_store_needs_no_translation(seed_settings: Settings) -> None:
     engine, model = _engine(seed_settings, _reply(0), translate=True)
-    answer = engine.answer(BASES_DE)
+    events = list(engine.stream(BASES_DE))
+    answer = events[-1].answer
     assert len(model.calls) == 1 and answer.translations == {}
+    # nothing to wait for: the evidence is shown once
+    assert [e.early for e in events if e.kind == "evidence"] == [False]
+    assert "evidence_refined" not in answer.timings
 
 
 def test_follow_up_is_rewritten_before_retrieval(seed_settings: Settings) -> None:

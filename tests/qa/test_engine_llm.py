@@ -46,7 +46,11 @@ def test_question_translated_by_the_real_model_finds_german_words(engine: Engine
     translating = Engine(
         engine.settings.with_overrides(translate_queries=True), retriever=engine.retriever
     )
-    answer = translating.answer("Which countries plan bases in Ukraine?")
+    events = list(translating.stream("Which countries plan bases in Ukraine?"))
+    answer = events[-1].answer
+    # the evidence for the question as asked was shown before the translation, then replaced
+    assert [e.early for e in events if e.kind == "evidence"] == [True, False]
+    assert answer.timings["evidence_shown"] < answer.timings["evidence_refined"]
     german = answer.translations["de"]
     assert "Ukraine" in german and german != answer.question
     # the German words of the translation matched German chunks by keyword

@@ -1,0 +1,110 @@
+"""Sources first for a question that is translated before retrieval (issue 20).
+
+Where a question's language differs from a language of the store, retrieval waits for the
+question's translation (one model call, 1-2 s on 2 cores). The engine shows the evidence found
+for the question as asked before that call, and the evidence found with the translation
+replaces it. For each development question this reads the engine's stream (the path ``ask``
+takes) up to the evidence the answer is drawn from, without reading, and prints p50 / p90 of
+when each list was on screen, how often the early list's first sentence (and first two) are
+those of the final list, and how often the gold stands in the first two of each.
+
+    python -m benchmarks.bench_sources_first --dataset xquad-xling --questions 100
+    python -m benchmarks.bench_sources_first --dataset seed
+
+Run it alone on the machine: the translation is a model call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+from fundstelle.eval import metrics as m
+
+from benchmarks.devsets import dev_engine
+
+
+def _keys(citations: list[Any], n: int) -> list[tuple[str, int]]:
+    return [(c.doc_id, c.start) for c in citations[:n]]
+
+
+def _gold(citations: list[Any], forms: list[str], n: int = 2) -> bool:
+    return any(m.fact_present(c.quote, forms) for c in citations[:n])
+
+
+def measure(dataset: str, questions: int | None, seed: int) -> list[dict[str, Any]]:
+    engine, items = dev_engine(dataset, questions, seed, translate=True)
+    engine.answer("Zebra crossing regulations in medieval Iceland")  # loads the models
+    rows = []
+    for question, forms in items:
+        engine.retriever.embedder.forget_queries()  # each question as if new
+        t0 = time.perf_counter()
+        early: tuple[float, list[Any]] | None = None
+        final: tuple[float, list[Any]] | None = None
+        events = engine.stream(question)
+        try:
+            for event in events:
+                if event.kind != "evidence":
+                    continue
+                seen = (time.perf_counter() - t0, list(event.evidence or []))
+                if event.early:
+                    early = seen
+                else:
+                    final = seen
+                    break  # what follows is reading
+        finally:
+            events.close()
+        if final is None:
+            continue
+        row: dict[str, Any] = {"final_s": final[0], "final_gold": _gold(final[1], forms)}
+        if early is not None:
+            row.update(
+                early_s=early[0],
+                early_gold=_gold(early[1], forms),
+                same_first=_keys(early[1], 1) == _keys(final[1], 1),
+                same_two=set(_keys(early[1], 2)) == set(_keys(final[1], 2)),
+            )
+        rows.append(row)
+    return rows
+
+
+def _p(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--dataset", default="xquad-xling")
+    ap.add_argument("--questions", type=int, default=None, help="a seeded sample of this many")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rows = measure(args.dataset, args.questions, args.seed)
+    early = [r for r in rows if "early_s" in r]
+    print(f"{len(rows)} questions, {len(early)} translated before retrieval (early evidence)")
+    if not early:
+        return
+    shown = [r["early_s"] * 1000 for r in early]
+    final = [r["final_s"] * 1000 for r in early]
+    print("| figure (questions with early evidence) | p50 | p90 |")
+    print("|---|---|---|")
+    print(f"| early evidence on screen, ms | {_p(shown, 50):.1f} | {_p(shown, 90):.1f} |")
+    print(f"| evidence after the translation, ms | {_p(final, 50):.1f} | {_p(final, 90):.1f} |")
+    n = len(early)
+    same1 = sum(r["same_first"] for r in early)
+    same2 = sum(r["same_two"] for r in early)
+    g_early = sum(r["early_gold"] for r in early)
+    g_final = sum(r["final_gold"] for r in early)
+    print(f"early first sentence = final first sentence: {same1}/{n} ({same1 / n:.2f})")
+    print(f"early first two = final first two (as a set): {same2}/{n} ({same2 / n:.2f})")
+    print(
+        f"gold in the first two: early {g_early}/{n} ({g_early / n:.2f}), "
+        f"after the translation {g_final}/{n} ({g_final / n:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
