@@ -47,7 +47,8 @@ def measure(settings: Settings, questions: list[str], warmup: int = 1) -> dict[s
     for q in questions:
         a = engine.answer(q)
         retrieval.append(a.timings.get("retrieval", 0.0) + a.timings.get("rerank", 0.0))
-        shown.append(a.timings.get("evidence_shown", a.timings["total"]))
+        if "evidence_shown" in a.timings:  # a refusal before any evidence has none
+            shown.append(a.timings["evidence_shown"])
         total.append(a.timings["total"])
         if "first_token" in a.timings:
             first.append(a.timings["first_token"])

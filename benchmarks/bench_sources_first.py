@@ -6,7 +6,8 @@ for the question as asked before that call, and the evidence found with the tran
 replaces it. For each development question this reads the engine's stream (the path ``ask``
 takes) up to the evidence the answer is drawn from, without reading, and prints p50 / p90 of
 when each list was on screen, how often the early list's first sentence (and first two) are
-those of the final list, and how often the gold stands in the first two of each.
+those of the final list, and how often the gold stands first and in the first two of each (and
+of both lists fused by reciprocal rank: would keeping the early list help?).
 
     python -m benchmarks.bench_sources_first --dataset xquad-xling --questions 100
     python -m benchmarks.bench_sources_first --dataset seed
@@ -22,16 +23,29 @@ import time
 from typing import Any
 
 from fundstelle.eval import metrics as m
+from fundstelle.qa.types import Citation
 
 from benchmarks.devsets import dev_engine
 
 
-def _keys(citations: list[Any], n: int) -> list[tuple[str, int]]:
+def _keys(citations: list[Citation], n: int) -> list[tuple[str, int]]:
     return [(c.doc_id, c.start) for c in citations[:n]]
 
 
-def _gold(citations: list[Any], forms: list[str], n: int = 2) -> bool:
+def _gold(citations: list[Citation], forms: list[str], n: int = 2) -> bool:
     return any(m.fact_present(c.quote, forms) for c in citations[:n])
+
+
+def _fused(a: list[Citation], b: list[Citation], k: int = 2) -> list[Citation]:
+    """The two lists fused by reciprocal rank (measured only: is the early list worth keeping?)."""
+    score: dict[tuple[str, int], float] = {}
+    item: dict[tuple[str, int], Citation] = {}
+    for citations in (a, b):
+        for rank, c in enumerate(citations):
+            key = (c.doc_id, c.start)
+            score[key] = score.get(key, 0.0) + 1 / (k + rank)
+            item.setdefault(key, c)
+    return [item[key] for key in sorted(score, key=lambda key: -score[key])]
 
 
 def measure(dataset: str, questions: int | None, seed: int) -> list[dict[str, Any]]:
@@ -41,8 +55,8 @@ def measure(dataset: str, questions: int | None, seed: int) -> list[dict[str, An
     for question, forms in items:
         engine.retriever.embedder.forget_queries()  # each question as if new
         t0 = time.perf_counter()
-        early: tuple[float, list[Any]] | None = None
-        final: tuple[float, list[Any]] | None = None
+        early: tuple[float, list[Citation]] | None = None
+        final: tuple[float, list[Citation]] | None = None
         events = engine.stream(question)
         try:
             for event in events:
@@ -59,7 +73,14 @@ def measure(dataset: str, questions: int | None, seed: int) -> list[dict[str, An
         if final is None:
             continue
         row: dict[str, Any] = {"final_s": final[0], "final_gold": _gold(final[1], forms)}
+        row["final_first"] = _gold(final[1], forms, 1)
         if early is not None:
+            fused = _fused(early[1], final[1])
+            row.update(
+                early_first=_gold(early[1], forms, 1),
+                fused_gold=_gold(fused, forms),
+                fused_first=_gold(fused, forms, 1),
+            )
             row.update(
                 early_s=early[0],
                 early_gold=_gold(early[1], forms),
@@ -96,14 +117,12 @@ def main() -> None:
     n = len(early)
     same1 = sum(r["same_first"] for r in early)
     same2 = sum(r["same_two"] for r in early)
-    g_early = sum(r["early_gold"] for r in early)
-    g_final = sum(r["final_gold"] for r in early)
     print(f"early first sentence = final first sentence: {same1}/{n} ({same1 / n:.2f})")
     print(f"early first two = final first two (as a set): {same2}/{n} ({same2 / n:.2f})")
-    print(
-        f"gold in the first two: early {g_early}/{n} ({g_early / n:.2f}), "
-        f"after the translation {g_final}/{n} ({g_final / n:.2f})"
-    )
+    for name, key in (("first", "_first"), ("first two", "_gold")):
+        counts = [sum(r[f"{v}{key}"] for r in early) for v in ("early", "final", "fused")]
+        print(f"gold in the {name}: early / after the translation / both fused by rank: ", end="")
+        print(" / ".join(f"{c}" for c in counts) + f" of {n}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ per engine (and cached per process), not per question.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -35,6 +36,8 @@ from .question import parts as question_parts
 from .retrieve import Retrieval, Retriever
 from .types import Answer, Citation, Evidence, Filters, Passage, Span, Turn
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Event:
@@ -49,7 +52,7 @@ class Event:
     passages: list[Passage] | None = None
     answer: Answer | None = None
     ahead: int = 0
-    evidence: list | None = None
+    evidence: list[Citation] | None = None
     early: bool = False
 
 
@@ -159,8 +162,12 @@ class Engine:
             if self._will_translate(standalone, filters):
                 # sources first: translating the question for keyword search is a model call
                 # (1-2 s on 2 cores), so the evidence for the question as asked is shown
-                # before it, and the evidence found with the translation replaces it
-                early = self._early_evidence(standalone, k, filters)
+                # before it, and the evidence found with the translation replaces it. Taken
+                # before the model's turn (it needs none; a follow-up already holds one)
+                try:
+                    early = self._early_evidence(standalone, k, filters)
+                except Exception:  # a preview: the answer's own retrieval follows
+                    log.warning("evidence before the translation failed", exc_info=True)
                 if early:
                     timings["evidence_shown"] = time.perf_counter() - t0
                     yield Event("evidence", evidence=early, early=True)
@@ -700,7 +707,9 @@ class Engine:
         self, question: str, k: int | None, filters: Filters | None
     ) -> list[Citation]:
         """The evidence for ``question`` as asked, before its translation: the meaning search
-        and the re-rank work across languages, so these are shown while the model translates."""
+        and the re-rank work across languages, so these are shown while the model translates.
+        A preview: ranked for the whole question even where the answer then checks claims by
+        source (``select_claims``)."""
         retrieval, _ = self._retrieve(question, k, filters, translated=False)
         parts = select(
             self.selector, question, retrieval.passages, self.settings.evidence_sentences

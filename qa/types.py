@@ -220,10 +220,10 @@ class Answer:
 @dataclass
 class Sources:
     """The evidence an answer is drawn from, as citations: streamed before the answer, so that
-    a reader sees what the sources say while the reader model works."""
+    a reader sees what the sources say while the reader model works. ``early``: found for the
+    question as asked while it is being translated; the next ``Sources`` replaces it."""
 
     citations: list[Citation]
-    # found for the question as asked while it is being translated: the next Sources replaces it
     early: bool = False
 
 

@@ -439,7 +439,12 @@ if question:
                     part = next(stream)  # the evidence, before any model call
                 if isinstance(part, Sources):
                     with sources.container():
-                        st.caption("Evidence found, best first:")
+                        st.caption(
+                            "Evidence for the question as asked, best first (translating it "
+                            "to search again…):"
+                            if part.early
+                            else "Evidence found, best first:"
+                        )
                         show_evidence(part.citations, set())
                 # any click on the page reruns it, which ends this run and its generation
                 stop = st.empty()

@@ -382,7 +382,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
     live = sys.stdout.isatty() and not as_json
     final = None
     streamed = False
-    shown: list[tuple[str, int]] = []
+    shown: list[tuple[str, int]] | None = None  # the first sentences of the list printed
     for part in chain.stream({"question": question, "filters": filters}):
         if isinstance(part, Answer):
             final = part
@@ -390,8 +390,15 @@ def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
             continue
         elif isinstance(part, Sources):  # the sources first, while the reader works
             keys = [(c.doc_id, c.start) for c in part.citations[:3]]
-            if keys != shown:  # an early list is printed again only where translating changed it
-                heading = "Evidence after translating the question" if shown else "Evidence"
+            # an early list is printed again only where translating the question changed it
+            if shown is None or keys != shown:
+                heading = (
+                    "Evidence (the question as asked; translating it)"
+                    if part.early
+                    else "Evidence after translating the question"
+                    if shown is not None
+                    else "Evidence"
+                )
                 click.secho(render_evidence(part.citations, heading=heading), dim=True)
             shown = keys
         elif isinstance(part, Waiting):

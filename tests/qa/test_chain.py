@@ -90,3 +90,17 @@ def test_chain_composes_with_langchain_runnables(extractive: Settings) -> None:
     assert "Stützpunkte" in app.invoke(QUESTION_DE)
     docs = chain.retriever.invoke(QUESTION)
     assert docs[0].page_content and docs[0].metadata["end"] > docs[0].metadata["start"]
+
+
+def test_chain_streams_the_early_sources_of_a_translated_question(seed_settings: Settings) -> None:
+    model = ScriptedChatModel(
+        replies=["Welche Länder planen Stützpunkte in der Ukraine?", '{"sentence": 0}']
+    )
+    settings = seed_settings.with_overrides(translate_queries=True)
+    chain = AnswerChain.from_settings(settings, chat_model=model)
+    parts = list(chain.stream(QUESTION))
+    sources = [p for p in parts if isinstance(p, Sources)]
+    # the question as asked first (before any model call), then with its translation
+    assert [s.early for s in sources] == [True, False]
+    assert all(s.citations for s in sources)
+    assert isinstance(parts[-1], Answer) and parts[-1].translations

@@ -374,11 +374,35 @@ def test_evidence_is_shown_before_the_translation_and_replaced_after_it(
     assert [c.quote for c in second] == [c.quote for c in answer.evidence]
     assert all(c.doc_id and c.end > c.start for c in first)
     assert answer.timings["evidence_shown"] < answer.timings["evidence_refined"]
-    assert answer.timings["evidence_refined"] >= answer.timings["translate"]
     # asked again, the translation is known: one list, no early one
     model.replies.append(_reply(0))
     again = [e.early for e in engine.stream(question) if e.kind == "evidence"]
     assert again == [False]
+
+
+def test_no_early_evidence_where_nothing_is_translated_and_a_failed_one_loses_nothing(
+    seed_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fundstelle.qa.types import Filters
+
+    question = "Which countries plan bases in Ukraine?"
+    # only English sources asked for: nothing to translate into, nothing shown early
+    engine, model = _engine(seed_settings, _reply(0), translate=True)
+    events = list(engine.stream(question, filters=Filters(languages=("en",))))
+    assert not model.calls or all("into German" not in c["messages"][0][1] for c in model.calls)
+    assert not any(e.early for e in events if e.kind == "evidence")
+    # the early list is a preview: where it fails, the answer is still given
+    engine, model = _engine(
+        seed_settings, "Welche Länder planen Stützpunkte in der Ukraine?", _reply(0), translate=True
+    )
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("vector store timed out")
+
+    monkeypatch.setattr(engine, "_early_evidence", broken)
+    events = list(engine.stream(question))
+    assert [e.early for e in events if e.kind == "evidence"] == [False]
+    assert events[-1].answer is not None and events[-1].answer.translations
 
 
 def test_german_question_over_german_store_needs_no_translation(seed_settings: Settings) -> None:
