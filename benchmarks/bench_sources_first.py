@@ -74,6 +74,11 @@ def measure(dataset: str, questions: int | None, seed: int) -> list[dict[str, An
             continue
         row: dict[str, Any] = {"final_s": final[0], "final_gold": _gold(final[1], forms)}
         row["final_first"] = _gold(final[1], forms, 1)
+        translated = engine.translations(question)  # known by now: no model call
+        if translated:
+            embed = engine.retriever.embedder.encode_query
+            q = embed(question)
+            row["translation_sim"] = min(float(embed(t) @ q) for t in translated.values())
         if early is not None:
             fused = _fused(early[1], final[1])
             row.update(
@@ -119,6 +124,16 @@ def main() -> None:
     same2 = sum(r["same_two"] for r in early)
     print(f"early first sentence = final first sentence: {same1}/{n} ({same1 / n:.2f})")
     print(f"early first two = final first two (as a set): {same2}/{n} ({same2 / n:.2f})")
+    sims = sorted(r["translation_sim"] for r in early if "translation_sim" in r)
+    if sims:
+        # would a translation that means less like the question be better left unused?
+        print("| question-translation similarity below | questions | gold first: early / final |")
+        print("|---|---|---|")
+        for cut in (sims[len(sims) // 10], sims[len(sims) // 4], sims[len(sims) // 2]):
+            low = [r for r in early if r.get("translation_sim", 1.0) < cut]
+            e1 = sum(r["early_first"] for r in low)
+            f1 = sum(r["final_first"] for r in low)
+            print(f"| {cut:.3f} | {len(low)} | {e1} / {f1} |")
     for name, key in (("first", "_first"), ("first two", "_gold")):
         counts = [sum(r[f"{v}{key}"] for r in early) for v in ("early", "final", "fused")]
         print(f"gold in the {name}: early / after the translation / both fused by rank: ", end="")
