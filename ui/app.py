@@ -16,6 +16,7 @@ import tempfile
 import threading
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 from fundstelle.core.errors import FundstelleError
@@ -323,6 +324,18 @@ def show_evidence(evidence: list[Citation], cited: set[tuple[str, int]], shown: 
         st.caption(plain(f"{mark}„{c.quote}“ — {c.title}"))
 
 
+def show_sources(area: Any, part: Sources) -> None:
+    """The streamed evidence in ``area``, replacing what it showed (an early list, found for the
+    question as asked, is replaced by the one found with its translation)."""
+    with area.container():
+        st.caption(
+            "Evidence for the question as asked, best first (translating it to search again…):"
+            if part.early
+            else "Evidence found, best first:"
+        )
+        show_evidence(part.citations, set())
+
+
 def show_answer(a: Answer, i: int) -> None:
     for note in search_notes(a):
         st.caption(plain(note))
@@ -438,14 +451,7 @@ if question:
                     )
                     part = next(stream)  # the evidence, before any model call
                 if isinstance(part, Sources):
-                    with sources.container():
-                        st.caption(
-                            "Evidence for the question as asked, best first (translating it "
-                            "to search again…):"
-                            if part.early
-                            else "Evidence found, best first:"
-                        )
-                        show_evidence(part.citations, set())
+                    show_sources(sources, part)
                 # any click on the page reruns it, which ends this run and its generation
                 stop = st.empty()
                 stop.button(
@@ -453,9 +459,7 @@ if question:
                 )
                 for part in stream:
                     if isinstance(part, Sources):  # found with the translated question
-                        with sources.container():
-                            st.caption("Evidence found, best first:")
-                            show_evidence(part.citations, set())
+                        show_sources(sources, part)
                     elif isinstance(part, Waiting):
                         placeholder.info(waiting_text(part.ahead))
                     elif isinstance(part, str):

@@ -392,13 +392,11 @@ def ask(ctx: click.Context, question: str, as_json: bool, **kw: Any) -> None:
             keys = [(c.doc_id, c.start) for c in part.citations[:3]]
             # an early list is printed again only where translating the question changed it
             if shown is None or keys != shown:
-                heading = (
-                    "Evidence (the question as asked; translating it)"
-                    if part.early
-                    else "Evidence after translating the question"
-                    if shown is not None
-                    else "Evidence"
-                )
+                heading = "Evidence"
+                if part.early:
+                    heading = "Evidence (the question as asked; translating it)"
+                elif shown is not None:
+                    heading = "Evidence after translating the question"
                 click.secho(render_evidence(part.citations, heading=heading), dim=True)
             shown = keys
         elif isinstance(part, Waiting):
