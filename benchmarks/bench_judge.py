@@ -44,7 +44,12 @@ def _unanswerable(settings: Settings, limit: int, seed: int) -> list[tuple[str, 
 
 
 def run(
-    engine: Engine, question: str, forms: list[str] | None, top: int, both: bool = False
+    engine: Engine,
+    question: str,
+    forms: list[str] | None,
+    top: int,
+    both: bool = False,
+    reader_p: bool = False,
 ) -> dict:
     s = engine.settings
     retrieval, translations = engine._retrieve(question, None, None)
@@ -60,6 +65,14 @@ def run(
             "rank": ev.n, "score": round(ev.score, 4), "p": None if p is None else round(p, 4),
             "gold": bool(forms) and m.fact_present(ev.text, forms),
         }  # fmt: skip
+        if reader_p:
+            # the reader's own odds that this sentence (shown alone) answers: the likelier of
+            # its number and "0" (none) right after ``{"sentence": `` (qa.read.reply)
+            pr = engine.chat_model.first_token_probabilities(  # type: ignore[union-attr]
+                read.messages(question, [ev]), ("0", str(ev.n)), reply_start=read.START
+            )
+            total = sum(pr.values())
+            row["p_reader"] = round(pr[str(ev.n)] / total, 4) if total > 0 else None
         if both and translations and ev.chunk.lang in translations:
             # the same sentence judged against the question in the sentence's language
             q = translations[ev.chunk.lang]
@@ -81,6 +94,11 @@ def main() -> None:
         action="store_true",
         help="also judge each sentence against the question's translation into its language",
     )
+    ap.add_argument(
+        "--reader-p",
+        action="store_true",
+        help="also record the reader's P(this sentence's number) against P(0) (p_reader)",
+    )
     args = ap.parse_args()
     base = Settings()
     jobs: list[tuple[str, Settings, str, list[str] | None]] = []
@@ -96,7 +114,7 @@ def main() -> None:
             key = store.model_dump_json()
             if key not in engines:
                 engines[key] = Engine(store.with_overrides(backend="llamacpp"))
-            rec = run(engines[key], q, forms, args.top, args.both_forms) | {
+            rec = run(engines[key], q, forms, args.top, args.both_forms, args.reader_p) | {
                 "set": name,
                 "answerable": forms is not None,
             }

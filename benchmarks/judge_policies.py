@@ -37,8 +37,11 @@ CONFIDENT = float(_DEFAULTS["judge_confident"].default)
 JUDGED = int(_DEFAULTS["judge_sentences"].default)  # the best sentences judged first (2)
 
 
+FIELD = "p"  # which record field is the judge's probability (--field)
+
+
 def _p(sentence: dict) -> float:
-    return sentence["p"] or 0.0
+    return sentence.get(FIELD) or 0.0
 
 
 def outcome(sentences: list[dict], rule: str) -> tuple[str, bool, int]:
@@ -78,17 +81,36 @@ def outcome(sentences: list[dict], rule: str) -> tuple[str, bool, int]:
     return "quotes", any(s["gold"] for s in best), calls
 
 
+def auc(positive: list[float], negative: list[float]) -> float:
+    """The chance that a positive scores above a negative (ties count half)."""
+    if not positive or not negative:
+        return float("nan")
+    wins = sum((p > n) + 0.5 * (p == n) for p in positive for n in negative)
+    return wins / (len(positive) * len(negative))
+
+
 def main() -> None:
+    global FIELD, PASS, CONFIDENT
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("records", type=Path)
     ap.add_argument("--best-n", default="2,3", help="sentences judged by the 'best' rules")
     ap.add_argument("--weights", default="0,1,2", help="ranking weights of the 'best' rules")
     ap.add_argument("--sets", help="only records of these sets (comma-separated)")
+    ap.add_argument("--field", default="p", help="the probability judged: p, or p_reader")
+    ap.add_argument("--pass", dest="passes", type=float, default=PASS)
+    ap.add_argument("--confident", type=float, default=CONFIDENT)
     args = ap.parse_args()
+    FIELD, PASS, CONFIDENT = args.field, args.passes, args.confident
     records = [json.loads(line) for line in args.records.read_text().splitlines() if line]
     if args.sets:
         records = [r for r in records if r["set"] in args.sets.split(",")]
     print(f"{len(records)} questions, {sum(r['answerable'] for r in records)} answerable")
+    judged = [x for r in records for x in r["sentences"][:JUDGED] if x.get(FIELD) is not None]
+    print(
+        f"AUC of {FIELD} over the best {JUDGED} sentences, holding the gold or not: "
+        f"{auc([_p(x) for x in judged if x['gold']], [_p(x) for x in judged if not x['gold']]):.3f}"
+        f" ({sum(x['gold'] for x in judged)} of {len(judged)} hold it)"
+    )
     print("| rule | answer: gold / not | quotes: gold / not | refused | unanswerable: "
           "answered / quoted / refused | judge calls per question |")  # fmt: skip
     print("|---|---|---|---|---|---|")

@@ -737,7 +737,10 @@ class Engine:
             kind = "openai-json-object"
         msgs = read.messages(question, evidence, yes_no, titles=self.settings.reader_titles)
         try:
-            yield from read.stream(read.bind(model, kind, evidence, yes_no), msgs)
+            if kind == "llamacpp":
+                yield from read.reply(model, msgs, evidence, yes_no)
+            else:
+                yield from read.stream(read.bind(model, kind, evidence, yes_no), msgs)
         except BackendError:
             raise
         except Exception as exc:

@@ -36,6 +36,8 @@ SYSTEM_VERDICT = SYSTEM + (
     '\n- "verdict": "yes" or "no": the answer to the question, as that sentence states it'
 )
 
+START = '{"sentence": '  # how every reply begins
+
 _SPACE = re.compile(r"\S+")
 # what a span should not start or end with: punctuation that belongs to the sentence around it
 _EDGE = " \t\n,;:.!?\"'„“”«»‚‘’()[]"
@@ -106,24 +108,43 @@ def _gbnf_literal(text: str) -> str:
     return '"' + inner.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _word_rules(ev: Evidence) -> list[str]:
+    """GBNF rules whose start ``s<n>`` produces runs of consecutive words of sentence n."""
+    words = Words.of(ev.text).tokens
+    if not words:
+        return []
+    rules = []
+    for i, w in enumerate(words):
+        more = f' (" " w{ev.n}x{i + 1})?' if i + 1 < len(words) else ""
+        rules.append(f"w{ev.n}x{i} ::= {_gbnf_literal(w)}{more}")
+    starts = " | ".join(f"w{ev.n}x{i}" for i in range(len(words)))
+    rules.append(f"s{ev.n} ::= {starts}")
+    return rules
+
+
+def _tail(verdict: bool) -> str:
+    return ' ", \\"verdict\\": \\"" ("yes" | "no") "\\""' if verdict else ""
+
+
 def grammar(evidence: list[Evidence], verdict: bool = False) -> str:
     """A GBNF grammar: ``{"sentence": 0}``, or ``{"sentence": n, "answer": "<words>"}`` where the
     words are consecutive words of sentence n (and, for a yes/no question, a verdict)."""
     rules = []
     choices = ['"0"']
-    tail = ' ", \\"verdict\\": \\"" ("yes" | "no") "\\""' if verdict else ""
     for ev in evidence:
-        words = Words.of(ev.text).tokens
-        if not words:
+        own = _word_rules(ev)
+        if not own:
             continue
-        for i, w in enumerate(words):
-            more = f' (" " w{ev.n}x{i + 1})?' if i + 1 < len(words) else ""
-            rules.append(f"w{ev.n}x{i} ::= {_gbnf_literal(w)}{more}")
-        starts = " | ".join(f"w{ev.n}x{i}" for i in range(len(words)))
-        rules.append(f"s{ev.n} ::= {starts}")
-        choices.append(f'"{ev.n}, \\"answer\\": \\"" s{ev.n} "\\""{tail}')
+        rules += own
+        choices.append(f'"{ev.n}, \\"answer\\": \\"" s{ev.n} "\\""{_tail(verdict)}')
     root = 'root ::= "{\\"sentence\\": " (' + " | ".join(choices) + ') "}"'
     return "\n".join([root, *rules])
+
+
+def span_grammar(ev: Evidence, verdict: bool = False) -> str:
+    """The rest of :func:`grammar`'s reply once ``{"sentence": n, "answer": "`` is written."""
+    root = f'root ::= s{ev.n} "\\""{_tail(verdict)} "}}"'
+    return "\n".join([root, *_word_rules(ev)])
 
 
 def schema(evidence: list[Evidence], verdict: bool = False) -> dict[str, Any]:
@@ -296,6 +317,31 @@ def _trim_right(text: str) -> str:
             break  # "am 7." or "Nr." keeps its point
         text = text[:-1]
     return text
+
+
+def reply(
+    model: BaseChatModel, msgs: list[Any], evidence: list[Evidence], verdict: bool = False
+) -> Iterator[str]:
+    """The reply of the in-process llama.cpp model (kind "llamacpp") as it arrives, the same
+    text :func:`grammar` allows, asked in two steps so that no word the grammar forces is
+    generated one token at a time: the sentence's number is the likeliest digit after
+    ``{"sentence": `` (one forward pass), and ``{"sentence": n, "answer": "`` is given to the
+    model as the start of its reply, which it continues with words of sentence n."""
+    numbers = [ev.n for ev in evidence if Words.of(ev.text).tokens]
+    p: dict[str, float] = {}
+    if numbers and max(numbers) <= 9:  # one digit, one token
+        digits = ("0", *(str(n) for n in numbers))
+        p = model.first_token_probabilities(msgs, digits, reply_start=START)  # type: ignore[attr-defined]
+    if len(p) < len(numbers) + 1:
+        yield from stream(model.bind(grammar=grammar(evidence, verdict)), msgs)
+        return
+    n = int(max(p, key=lambda d: p[d]))
+    if n == 0:
+        yield START + "0}"
+        return
+    ev = next(ev for ev in evidence if ev.n == n)
+    start = f'{START}{n}, "answer": "'
+    yield from stream(model.bind(grammar=span_grammar(ev, verdict), reply_start=start), msgs)
 
 
 def stream(runnable: Any, msgs: list[Any]) -> Iterator[str]:

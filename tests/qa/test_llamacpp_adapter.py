@@ -132,3 +132,24 @@ def test_a_build_whose_amx_kernels_fault_here_is_loaded_without_them(
     with llamacpp._without_extra_buffers(True):
         assert high.llama_cpp.llama_model_default_params().use_extra_bufts is False
     assert high.llama_cpp.llama_model_default_params().use_extra_bufts is True
+
+
+def test_a_reply_start_is_given_and_continued_under_the_grammar(model: LlamaCppChat) -> None:
+    from fundstelle.qa.backends.llamacpp import _grammar_after
+
+    question = _ask(SYSTEM, "Sources:\n[1] Paris is the capital of France.\nQuestion: Capital?")
+    start = '{"sentence": 1, "answer": "'
+    rest = 'root ::= ("Paris" | "France" | "capital") "\\"}"'
+    given = model.bind(grammar=rest, reply_start=start)
+    text = str(given.invoke(question).content)
+    assert text.startswith(start) and text.endswith('"}')
+    assert text[len(start) : -2] in ("Paris", "France", "capital")
+    streamed = [str(c.content) for c in given.stream(question)]
+    assert streamed[0] == start and "".join(streamed) == text
+    # the same reply where the model writes the start itself (a chat format not rendered here)
+    written = model.bind(grammar=_grammar_after(start, rest), max_tokens=40)
+    whole = str(written.invoke(question).content)
+    assert whole.startswith(start) and whole.endswith('"}')
+    # the likeliest next token after the start, in one forward pass
+    p = model.first_token_probabilities(question, ("1", "2", "x"), reply_start='{"sentence": ')
+    assert set(p) == {"1", "2", "x"} and all(0.0 <= v <= 1.0 for v in p.values())

@@ -119,3 +119,68 @@ def test_a_number_span_keeps_the_quantifier_before_it() -> None:
         (pick,) = read.parse(json.dumps({"sentence": 1, "answer": copied}), [ev]).picks
         assert pick.text == kept
         assert ev.text[pick.start - ev.start : pick.end - ev.start] == kept
+
+
+class _Reader:
+    """A llama.cpp-like model that records how it was asked: the likeliest sentence number
+    after the reply's start, then the words, continuing a given start under a grammar."""
+
+    def __init__(self, digits: dict[str, float], words: str = "Oslo") -> None:
+        self.digits = digits
+        self.words = words
+        self.asked: list[tuple[str, ...]] = []
+        self.bound: list[dict[str, str]] = []
+
+    def first_token_probabilities(self, msgs, tokens, reply_start=""):
+        self.asked.append((reply_start, *tokens))
+        return {t: self.digits[t] for t in tokens if t in self.digits}
+
+    def bind(self, **kwargs):
+        self.bound.append(kwargs)
+        start = kwargs.get("reply_start", "")
+        rest = f'{self.words}"}}' if start else '{"sentence": 1, "answer": "Oslo"}'
+        reply = type("Reply", (), {"content": start + rest})
+        return type("Bound", (), {"stream": lambda _self, msgs: iter([reply])})()
+
+
+def test_the_reader_is_given_the_words_its_grammar_forces() -> None:
+    evidence = _evidence(OSLO, RIVER)
+    msgs = read.messages("Wo?", evidence)
+    model = _Reader({"0": 0.1, "1": 0.6, "2": 0.3})
+    raw = "".join(read.reply(model, msgs, evidence))
+    # one forward pass for the number, among "none" and the sentences shown
+    assert model.asked == [('{"sentence": ', "0", "1", "2")]
+    (bound,) = model.bound
+    assert bound["reply_start"] == '{"sentence": 1, "answer": "'
+    assert bound["grammar"] == read.span_grammar(evidence[0])
+    (pick,) = read.parse(raw, evidence).picks
+    assert pick.n == 1 and pick.text == "Oslo"
+    # "none" is answered without a second call
+    model = _Reader({"0": 0.5, "1": 0.3, "2": 0.2})
+    assert read.parse("".join(read.reply(model, msgs, evidence)), evidence).none
+    assert model.bound == []
+
+
+def test_without_probabilities_the_reader_writes_its_whole_reply() -> None:
+    evidence = _evidence(OSLO, RIVER)
+    msgs = read.messages("Wo?", evidence)
+    model = _Reader({})  # a chat format the adapter cannot render
+    assert read.parse("".join(read.reply(model, msgs, evidence)), evidence).picks[0].text == "Oslo"
+    assert model.bound == [{"grammar": read.grammar(evidence)}]
+    # ten sentences: "1" may start "10", so the number is not one token
+    many = _evidence(*[f"Satz {i} steht hier." for i in range(10)])
+    model = _Reader({"0": 0.1, "1": 0.9})
+    "".join(read.reply(model, read.messages("Wo?", many), many))
+    assert model.asked == [] and model.bound == [{"grammar": read.grammar(many)}]
+
+
+def test_the_span_grammar_is_the_rest_of_the_reply() -> None:
+    llama_cpp = pytest.importorskip("llama_cpp")
+    evidence = _evidence(OSLO, RIVER)
+    for verdict in (False, True):
+        gbnf = read.span_grammar(evidence[1], verdict)
+        llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
+        assert gbnf.startswith('root ::= s2 "\\""')
+        assert gbnf.split("\n")[0].endswith('"}"')
+        assert ("verdict" in gbnf) == verdict
+        assert "w1x0" not in gbnf  # only the chosen sentence's words
