@@ -9,6 +9,12 @@ the first k sentences.
 
     python -m benchmarks.bench_reader --dataset xquad-de --limit 100 --variants 1,2,4
     python -m benchmarks.bench_reader --dataset germanquad --limit 100
+    python -m benchmarks.bench_reader --dataset germanquad --limit 30 --start
+
+``--start`` times the reader on the first sentence (as ``ask`` reads) two ways, in turn, the
+model's cache emptied before each: writing its whole reply under the grammar, and given the
+words the grammar forces (``qa.read.reply``, what ``ask`` does); printed: seconds to the first
+answer word p50 of each, their ratio, and how many replies differ.
 
 Development sets only (xquad-xling / xquad-de dev articles, the GermanQuAD slice's dev part,
 the seed gold set's development part). One LLM job at a time: about 3-4 s per question and
@@ -18,6 +24,7 @@ variant on 2 cores.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -42,6 +49,9 @@ def main() -> None:
     ap.add_argument(
         "--translate", action="store_true", help="the question translated for search (one call)"
     )
+    ap.add_argument(
+        "--start", action="store_true", help="time the reply written whole against given its start"
+    )
     args = ap.parse_args()
 
     settings = Settings()
@@ -63,6 +73,9 @@ def main() -> None:
         for n in variants
     }
     holds_at: dict[int, list[float]] = {k: [] for k in (1, 2, 4, 6)}
+    if args.start:
+        _compare_start(engine, items)
+        return
     for question, forms in items:
         retrieval, translations = engine._retrieve(question, None, None)
         evidence = engine.evidence(question, retrieval.passages, translations or None)
@@ -110,6 +123,46 @@ def main() -> None:
             f" {mean(s['none_missed']):>17.3f} {statistics.median(s['words'] or [0]):>9.1f}"
             f" {mean(s['seconds']):>6.2f}"
         )
+
+
+def _first_word(replies: Any) -> tuple[float, str]:
+    t = time.perf_counter()
+    first, raw = 0.0, ""
+    for delta in replies:
+        raw += delta
+        if not first and read.partial_answer(raw):
+            first = time.perf_counter() - t
+    return first or time.perf_counter() - t, raw
+
+
+def _compare_start(engine: Engine, items: list[tuple[str, list[str]]]) -> None:
+    model = engine.chat_model
+    llm = model.load()  # type: ignore[union-attr]
+    times: dict[str, list[float]] = {"written": [], "given": []}
+    differ = 0
+    for i, (question, _) in enumerate(items):
+        retrieval, translations = engine._retrieve(question, None, None)
+        shown = engine.evidence(question, retrieval.passages, translations or None)[:1]
+        if not shown:
+            continue
+        verdict = is_yes_no(question)
+        msgs = read.messages(question, shown, verdict)
+        raws = {}
+        for name in sorted(("written", "given"), reverse=bool(i % 2)):  # alternate the first
+            llm.reset()
+            if name == "written":
+                replies = read.stream(model.bind(grammar=read.grammar(shown, verdict)), msgs)  # type: ignore[union-attr]
+            else:
+                replies = read.reply(model, msgs, shown, verdict)  # type: ignore[arg-type]
+            seconds, raws[name] = _first_word(replies)
+            times[name].append(seconds)
+        differ += raws["written"] != raws["given"]
+    w, g = statistics.median(times["written"]), statistics.median(times["given"])
+    print(f"{len(times['given'])} questions, load {os.getloadavg()[0]:.2f}")
+    print(
+        f"first answer word p50: written {w:.2f} s, given its start {g:.2f} s (ratio {g / w:.2f})"
+    )
+    print(f"replies that differ: {differ}")
 
 
 if __name__ == "__main__":
