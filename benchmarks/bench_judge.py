@@ -72,7 +72,8 @@ def run(
                 read.messages(question, [ev]), ("0", str(ev.n)), reply_start=read.START
             )
             total = sum(pr.values())
-            row["p_reader"] = round(pr[str(ev.n)] / total, 4) if total > 0 else None
+            own = pr.get(str(ev.n))  # None where n is not one token (10 and above)
+            row["p_reader"] = round(own / total, 4) if own is not None and total > 0 else None
         if both and translations and ev.chunk.lang in translations:
             # the same sentence judged against the question in the sentence's language
             q = translations[ev.chunk.lang]

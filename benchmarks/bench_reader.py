@@ -156,7 +156,9 @@ def _compare_start(engine: Engine, items: list[tuple[str, list[str]]]) -> None:
                 replies = read.reply(model, msgs, shown, verdict)  # type: ignore[arg-type]
             seconds, raws[name] = _first_word(replies)
             times[name].append(seconds)
-        differ += raws["written"] != raws["given"]
+        if raws["written"] != raws["given"]:
+            differ += 1
+            print(f"differs: {question!r}: {raws['written']!r} / {raws['given']!r}")
     w, g = statistics.median(times["written"]), statistics.median(times["given"])
     print(f"{len(times['given'])} questions, load {os.getloadavg()[0]:.2f}")
     print(

@@ -72,8 +72,18 @@ def _shown(span: Span) -> str:
     return span.text
 
 
+# a count, a year or a range of them: written alike in every language the store may hold (a
+# number with a separator is not: "1.388" is 1,388 in English)
+_SAME_IN_EVERY_LANGUAGE = re.compile(r"\d+(?:\s*[/–-]\s*\d+)?")
+
+
 def needs_translation(span: Span, by_n: dict[int, Evidence], language: str) -> bool:
+    """Whether ``span`` is in another language than the question's: a span of bare digits is
+    not (its translation call, 0.7-2 s here, returned the digits unchanged for every such span
+    of the development runs)."""
     lang = by_n[span.n].chunk.lang
+    if _SAME_IN_EVERY_LANGUAGE.fullmatch(span.words.strip()):
+        return False
     return bool(lang) and lang != language and language in LANGUAGE_NAMES
 
 

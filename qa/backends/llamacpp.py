@@ -384,7 +384,7 @@ def _grammar(gbnf: str) -> Any:
 def _grammar_after(start: str, gbnf: str) -> str:
     """``gbnf`` with ``start`` written before what its root produces."""
     literal = json.dumps(start, ensure_ascii=False)
-    rules = re.sub(r"^root\s*::=", "fundstelle-rest ::=", gbnf, count=1, flags=re.M)
+    rules = re.sub(r"^\s*root\s*::=", "fundstelle-rest ::=", gbnf, count=1, flags=re.M)
     return f"root ::= {literal} fundstelle-rest\n{rules}"
 
 
@@ -471,8 +471,11 @@ class LlamaCppChat(BaseChatModel):
         formatter = prefix_states(llm).formatter if start else None
         if start and formatter is None:
             # a chat format this code cannot render: the model writes the start itself
-            if gbnf:
-                args["grammar"] = _grammar(_grammar_after(start, gbnf))
+            if not gbnf:
+                raise BackendError(
+                    "a reply start needs a grammar or a chat template this adapter renders"
+                )
+            args["grammar"] = _grammar(_grammar_after(start, gbnf))
             start = ""
         if not start:
             return llm.create_chat_completion(stream=stream, **args)
@@ -488,15 +491,12 @@ class LlamaCppChat(BaseChatModel):
         args.pop("response_format", None)
         if gbnf:
             args["grammar"] = _grammar(gbnf)
-        # the sampling settings llama-cpp-python's chat handler uses
+        # create_completion's sampling defaults are those create_chat_completion passes on
+        # (repeat penalty 1.0: none)
         out = llm.create_completion(
             prompt=prompt,
             stream=stream,
             stop=stop,
-            top_p=0.95,
-            top_k=40,
-            min_p=0.05,
-            repeat_penalty=1.1,
             stopping_criteria=rendered.stopping_criteria,
             **args,
         )

@@ -153,3 +153,33 @@ def test_the_real_judge_finds_the_name_that_two_facts_share(tmp_path: Path) -> N
     assert (
         engine._bridge(other, retrieval.passages, evidence, {"Harbour Times", "Port Gazette"}) == []
     )
+
+
+def test_the_reader_given_its_start_copies_what_it_copies_writing_it(engine: Engine) -> None:
+    """qa.read.reply (the number read off one pass, the forced words given with the prompt)
+    against the reply written whole under the full grammar, on the real model: the same spans,
+    digits repeated in the sentence included (a repeat penalty would cut them short)."""
+    from fundstelle.ingest.types import Chunk
+    from fundstelle.qa import read
+    from fundstelle.qa.types import Evidence, Passage
+
+    texts = [
+        "Die Brücke wurde zwischen 1995 und 1999 gebaut und am 1. Juli 2000 eröffnet.",
+        "Der Vertrag von 2011 wurde 2011 in Lissabon von 27 Staaten unterzeichnet.",
+    ]
+    evidence = []
+    for n, text in enumerate(texts, start=1):
+        chunk = Chunk(f"d{n}", 0, text, 0, len(text), f"s{n}.txt", "Bauwerke", lang="de")
+        evidence.append(Evidence(n, text, 0, len(text), 0.9, Passage(chunk, 1.0)))
+    model = engine.chat_model
+    for question, shown, verdict in (
+        ("When was the bridge opened?", evidence[:1], False),
+        ("Wann wurde die Brücke gebaut?", evidence[:1], False),
+        ("How many states signed the treaty?", evidence[1:], False),
+        ("Wurde der Vertrag in Lissabon unterzeichnet?", evidence[1:], True),
+    ):
+        msgs = read.messages(question, shown, verdict)
+        written = "".join(read.stream(model.bind(grammar=read.grammar(shown, verdict)), msgs))
+        given = "".join(read.reply(model, msgs, shown, verdict))
+        assert given == written, question
+        assert read.parse(given, shown).picks, given

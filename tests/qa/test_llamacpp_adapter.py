@@ -141,7 +141,22 @@ def test_a_reply_start_is_given_and_continued_under_the_grammar(model: LlamaCppC
     start = '{"sentence": 1, "answer": "'
     rest = 'root ::= ("Paris" | "France" | "capital") "\\"}"'
     given = model.bind(grammar=rest, reply_start=start)
-    text = str(given.invoke(question).content)
+    llm = load_llama(model.model_path, model.n_ctx, model.n_threads)
+    prompts: list[list[int]] = []
+    complete = llm.create_completion
+
+    def spy(prompt: list[int], **kwargs: object) -> object:
+        prompts.append(list(prompt))
+        return complete(prompt=prompt, **kwargs)
+
+    llm.create_completion = spy
+    try:
+        text = str(given.invoke(question).content)
+    finally:
+        del llm.create_completion
+    # the start was given with the prompt, not generated
+    start_tokens = llm.tokenize(start.encode(), add_bos=False, special=False)
+    assert len(prompts) == 1 and prompts[0][-len(start_tokens) :] == start_tokens
     assert text.startswith(start) and text.endswith('"}')
     assert text[len(start) : -2] in ("Paris", "France", "capital")
     streamed = [str(c.content) for c in given.stream(question)]

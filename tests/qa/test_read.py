@@ -184,3 +184,32 @@ def test_the_span_grammar_is_the_rest_of_the_reply() -> None:
         assert gbnf.split("\n")[0].endswith('"}"')
         assert ("verdict" in gbnf) == verdict
         assert "w1x0" not in gbnf  # only the chosen sentence's words
+
+
+def test_a_yes_no_reading_keeps_its_verdict_and_a_partial_answer_falls_back() -> None:
+    evidence = _evidence(OSLO, RIVER)
+    msgs = read.messages("Wurde er in Oslo unterzeichnet?", evidence, verdict=True)
+    model = _Reader({"0": 0.1, "1": 0.2, "2": 0.7})
+    "".join(read.reply(model, msgs, evidence, verdict=True))
+    assert model.bound == [
+        {
+            "grammar": read.span_grammar(evidence[1], True),
+            "reply_start": '{"sentence": 2, "answer": "',
+        }
+    ]
+    # a sentence's number missing from the probabilities: the whole reply is written
+    model = _Reader({"0": 0.1, "1": 0.9})
+    "".join(read.reply(model, msgs, evidence, verdict=True))
+    assert model.bound == [{"grammar": read.grammar(evidence, True)}]
+
+
+def test_the_span_grammar_continues_the_branch_of_the_full_grammar() -> None:
+    evidence = _evidence(OSLO, RIVER)
+    for verdict in (False, True):
+        full = read.grammar(evidence, verdict).split("\n")
+        for ev in evidence:
+            span = read.span_grammar(ev, verdict).split("\n")
+            body = span[0].removeprefix("root ::= ").removesuffix(' "}"')
+            # the full grammar's branch for sentence n is its start followed by the span's rule
+            assert f'"{ev.n}, \\"answer\\": \\"" {body}' in full[0]
+            assert set(span[1:]) <= set(full[1:])
