@@ -65,9 +65,9 @@ def sentence_span(ev: Evidence, part: int) -> Span:
 
 def _shown(span: Span) -> str:
     """A span as the answer shows it: a whole sentence in the source's own words is a quote,
-    marked as one (and, in another language than the question, not passed off as an answer
-    in the question's language)."""
-    if span.sentence and not span.translated:
+    marked as one, and so is a span whose translation failed (in another language than the
+    question, not passed off as an answer in the question's language)."""
+    if (span.sentence or span.foreign) and not span.translated:
         return f"„{span.text}“"
     return span.text
 

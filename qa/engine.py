@@ -807,9 +807,12 @@ class Engine:
 
     def _translate_spans(self, spans: list[Span], language: str) -> None:
         """Translate spans copied from sources in another language, in one short call; a span
-        whose translation is missing keeps its original words (still what the source says)."""
+        whose translation is missing keeps its original words (still what the source says),
+        shown as a quote of them."""
         model = self.chat_model
         assert model is not None
+        for s in spans:  # until translated: shown as the source's words
+            s.foreign = True
         try:
             reply = model.invoke(
                 compose.translation_messages([s.words for s in spans], language),

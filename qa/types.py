@@ -147,6 +147,9 @@ class Span:
     part: int = 0  # which part of a compound question it answers
     translated: bool = False
     sentence: bool = False  # the whole evidence sentence: shown in quotation marks untranslated
+    # in another language than the question and its translation failed: shown, like a sentence,
+    # in quotation marks as the source's own words
+    foreign: bool = False
 
 
 KINDS = ("answer", "quotes", "refusal")

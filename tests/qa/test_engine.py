@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from fundstelle.core.settings import Settings
+from fundstelle.eval.metrics import answer_language_ok
 from fundstelle.qa.engine import Engine
 from fundstelle.qa.types import Turn
 
@@ -97,12 +98,17 @@ def test_a_span_from_a_german_source_is_translated_for_an_english_question(
     assert c.quote == BASES and c.words == "Großbritannien und Frankreich"  # the original kept
     assert "into English" in model.calls[1]["messages"][0][1]
     assert "translation" in answer.timings
-    # a translation that changes a name is not used: the source's own words are shown
+    # a translation that changes a name is not used: the source's own words are shown, quoted
+    # as such (not passed off as an answer in English)
     engine, _ = _engine(
         seed_settings, _reply(n, "Großbritannien und Frankreich"), "1. Germany and France"
     )
     answer = engine.answer(q)
-    assert answer.kind == "answer" and answer.text == "Großbritannien und Frankreich [1]"
+    assert answer.kind == "answer" and answer.text == "„Großbritannien und Frankreich“ [1]"
+    assert answer_language_ok(answer.text, "en")
+    # nor is a translation that is missing
+    engine, _ = _engine(seed_settings, _reply(n, "Großbritannien und Frankreich"), "no lines")
+    assert engine.answer(q).text == "„Großbritannien und Frankreich“ [1]"
 
 
 def test_an_open_question_is_answered_by_its_best_sentence_whole(seed_settings: Settings) -> None:
