@@ -449,13 +449,9 @@ class LlamaCppChat(BaseChatModel):
             "stop": stop or kwargs.get("stop"),
             "response_format": kwargs.get("response_format"),
         }
-        gbnf = kwargs.get("grammar")  # a GBNF grammar (the reader's spans of the evidence)
-        start = kwargs.get("reply_start") or ""
-        if start:
-            request["reply_start"] = start
-            request["grammar_text"] = gbnf
-        elif gbnf:
-            request["grammar"] = _grammar(gbnf)
+        # a GBNF grammar (the reader's spans of the evidence), parsed by _call
+        request["grammar_text"] = kwargs.get("grammar")
+        request["reply_start"] = kwargs.get("reply_start") or ""
         return request
 
     def _call(self, llm: Any, request: dict[str, Any], stream: bool) -> Any:
@@ -475,8 +471,9 @@ class LlamaCppChat(BaseChatModel):
                 raise BackendError(
                     "a reply start needs a grammar or a chat template this adapter renders"
                 )
-            args["grammar"] = _grammar(_grammar_after(start, gbnf))
-            start = ""
+            gbnf, start = _grammar_after(start, gbnf), ""
+        if gbnf:
+            args["grammar"] = _grammar(gbnf)
         if not start:
             return llm.create_chat_completion(stream=stream, **args)
         rendered = formatter(messages=args.pop("messages"))
@@ -489,8 +486,6 @@ class LlamaCppChat(BaseChatModel):
         if rendered.stop is not None:
             stop += rendered.stop if isinstance(rendered.stop, list) else [rendered.stop]
         args.pop("response_format", None)
-        if gbnf:
-            args["grammar"] = _grammar(gbnf)
         # create_completion's sampling defaults are those create_chat_completion passes on
         # (repeat penalty 1.0: none)
         out = llm.create_completion(
