@@ -239,6 +239,34 @@ class Settings(BaseSettings):
     reader_titles: bool = Field(
         True, description="The reader sees each sentence with its document's title."
     )
+    likelihood_sentences: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description=(
+            "Of each question part's best evidence sentences, how many are ordered anew by how "
+            "likely the generator finds the question after each (log P(question | sentence), "
+            "qa/likelihood.py) before the judge sees them. 0 (default): the ranking's order; "
+            "2 picked the answering sentence more often across languages but did not make "
+            "answers better (docs/decisions.md)."
+        ),
+    )
+    likelihood_weight: float = Field(
+        0.02,
+        ge=0,
+        description=(
+            "Weight of that log-likelihood (a sum over the question's tokens) beside the "
+            "ranking score (benchmarks/bench_upr.py)."
+        ),
+    )
+    likelihood_scope: Literal["cross-lingual", "always"] = Field(
+        "cross-lingual",
+        description=(
+            "Where the order by likelihood applies: 'cross-lingual', only to sentences in "
+            "another language than the question (where the ranking's scores sit close "
+            "together); 'always'."
+        ),
+    )
     judge_threshold: float | None = Field(
         0.25,
         ge=0,

@@ -24,7 +24,7 @@ from fundstelle.core.settings import Settings
 from fundstelle.ingest.language import question_language
 from langchain_core.language_models import BaseChatModel
 
-from . import bridge, compose, condense, decide, judge, read, translate, verify
+from . import bridge, compose, condense, decide, judge, likelihood, read, translate, verify
 from .backends import backend_label, make_chat_model
 from .calibration import calibration_for
 from .evidence import EvidenceSelector, is_evidence, select, select_claims
@@ -295,6 +295,9 @@ class Engine:
         error: str | None = None
         shown = ""
         s = self.settings
+        # each part's sentences in the order the judge and reader take them (qa.likelihood);
+        # the strength of the evidence stays the ranking's (decide)
+        ordered = list(parts)
         t = time.perf_counter()
         try:
             for i, (query, part_ev) in enumerate(zip(queries, parts, strict=False)):
@@ -314,6 +317,14 @@ class Engine:
                     else:
                         verified.append(compose.sentence_span(part_ev[chosen], i))
                     continue
+                if s.likelihood_sentences and likelihood.applies(
+                    part_ev[: s.likelihood_sentences], result.language, s.likelihood_scope
+                ):
+                    t_order = time.perf_counter()
+                    part_ev = ordered[i] = self._by_likelihood(query, part_ev)
+                    timings["likelihood"] = timings.get("likelihood", 0.0) + (
+                        time.perf_counter() - t_order
+                    )
                 judged = part_ev[: s.judge_sentences]
                 chosen, p = self._judge(query, judged) if judged else (0, None)
                 if chosen is not None and p is not None and p < (s.judge_confident or 0.0):
@@ -448,9 +459,9 @@ class Engine:
                 result, verified, evidence, verdict if verified[0].part == 0 else None
             )
             if missing:  # a part no span answers: its best sentence, as the sources' words
-                compose.add_quotes(result, [parts[i][0] for i in missing if parts[i]])
+                compose.add_quotes(result, [ordered[i][0] for i in missing if ordered[i]])
         elif decision.kind == "quotes":
-            shown_quotes = unsure_quotes if unsure and not error else _best(parts)
+            shown_quotes = unsure_quotes if unsure and not error else _best(ordered)
             compose.fill_quotes(result, shown_quotes, decision.reason)
         else:
             compose.fill_refusal(result, evidence, decision.reason or "")
@@ -762,6 +773,23 @@ class Engine:
             and status in (400, 422, 500)
             and ("json_schema" in str(exc) or "response_format" in str(exc))
         )
+
+    def _by_likelihood(self, question: str, sentences: list[Evidence]) -> list[Evidence]:
+        """The best ``likelihood_sentences`` of ``sentences`` ordered by ranking score and the
+        question's likelihood after each (qa.likelihood); the ranking's order where the backend
+        gives no likelihood."""
+        model = self.chat_model
+        if model is None:
+            return sentences
+        kind = read.model_kind(model)
+        head = sentences[: self.settings.likelihood_sentences]
+        logprobs = []
+        for ev in head:
+            lp = likelihood.question_logprob(model, kind, question, ev)
+            if lp is None:
+                return sentences
+            logprobs.append(lp)
+        return likelihood.order(sentences, logprobs, self.settings.likelihood_weight)
 
     def _judged(
         self, question: str, evidence: list[Evidence], unjudged: int | None = 0

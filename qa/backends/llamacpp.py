@@ -372,6 +372,33 @@ def _first_token(llm: Any, text: str) -> int | None:
     return known[text]
 
 
+def _reply_logprob(llm: Any, prompt: list[int], reply: list[int]) -> float:
+    """Sum of log P(reply[i] | prompt, reply[:i]). The prompt but its last token is evaluated
+    as llama-cpp-python does (reusing what its cache shares with the previous prompt); the last
+    prompt token and the reply go in one batch with logits for each position, which
+    ``Llama.eval`` keeps only with ``logits_all`` (every later prompt would pay for them)."""
+    import numpy as np
+
+    held = min(_common_length(llm.input_ids[: llm.n_tokens], prompt), len(prompt) - 1)
+    if held:
+        llm.n_tokens = held  # llama.eval drops the cache from here on
+    else:
+        llm.reset()
+    llm.eval(prompt[held:-1])
+    tokens = [prompt[-1], *reply[:-1]]
+    n_past = llm.n_tokens
+    llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+    llm._batch.set_batch(batch=tokens, n_past=n_past, logits_all=True)
+    llm._ctx.decode(llm._batch)
+    logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(tokens) * llm.n_vocab(),))
+    logits = logits.reshape(len(tokens), llm.n_vocab()).astype(np.float64)
+    llm.input_ids[n_past : n_past + len(tokens)] = tokens
+    llm.n_tokens = n_past + len(tokens)
+    top = logits.max(axis=1)
+    logz = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+    return float(sum(logits[i, t] - logz[i] for i, t in enumerate(reply)))
+
+
 def _grammar(gbnf: str) -> Any:
     from llama_cpp import LlamaGrammar
 
@@ -551,6 +578,31 @@ class LlamaCppChat(BaseChatModel):
         p /= p.sum()
         ids = {t: _first_token(llm, t) for t in tokens}
         return {t: float(p[i]) for t, i in ids.items() if i is not None}
+
+    def reply_logprob(self, messages: list[BaseMessage], reply: str) -> float | None:
+        """log P(``reply`` | the chat prompt of ``messages``): the sum of its tokens' log
+        probabilities as the assistant's reply, read off one forward pass, nothing generated
+        (qa.likelihood). None where the reply is empty or does not fit, or the chat format is
+        one this code does not render."""
+        llm = self.load()
+        with LLAMA_GATE.turn() as ticket, ticket.using():
+            formatter = prefix_states(llm).formatter
+            if formatter is None:
+                return None
+            _set_threads(llm, self.n_threads)
+            rendered = formatter(
+                messages=[
+                    {"role": _ROLES.get(m.type, "user"), "content": str(m.content)}
+                    for m in messages
+                ]
+            )
+            prompt = llm.tokenize(
+                rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+            )
+            answer = llm.tokenize(reply.encode("utf-8"), add_bos=False, special=False)
+            if not answer or len(answer) >= llm.n_batch or len(prompt) + len(answer) > llm.n_ctx():
+                return None
+            return _reply_logprob(llm, prompt, answer)
 
     def _stream_parts(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The streamed completion's parts; the model is only touched inside ``using()``, so a

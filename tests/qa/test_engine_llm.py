@@ -183,3 +183,44 @@ def test_the_reader_given_its_start_copies_what_it_copies_writing_it(engine: Eng
         given = "".join(read.reply(model, msgs, shown, verdict))
         assert given == written, question
         assert read.parse(given, shown).picks, given
+
+
+def test_the_real_likelihood_prefers_the_sentence_that_answers(engine: Engine) -> None:
+    """log P(question | sentence) on the real model (qa.likelihood): higher after the sentence
+    that answers than after one sharing its names; its first token's term equals the first-token
+    probability read the judge's way; the model's cache is left as later calls expect it."""
+    import math
+
+    from fundstelle.qa import judge, likelihood
+    from fundstelle.qa.evidence import select
+
+    question = "Which countries plan bases in Ukraine?"
+    model = engine.chat_model
+    passages = engine.retrieve(question).passages
+    evidence = select(engine.selector, question, passages, 8)[0]
+    by_text = {ev.text: ev for ev in evidence}
+    other = next(t for t in by_text if "Ukraine" in t and "Stützpunkte" not in t)
+    judged = judge.messages(question, by_text[other])
+    before = judge.yes_probability(model, "llamacpp", judged)
+    lp = {
+        t: likelihood.question_logprob(model, "llamacpp", question, by_text[t])
+        for t in (BASES, other)
+    }
+    assert lp[BASES] is not None and lp[other] is not None
+    assert lp[BASES] > lp[other]
+    # the same sum from an empty cache each time, and from the whole prompt in the cache;
+    # after another prompt that shares its start the rest is evaluated in other batches, which
+    # changes llama.cpp's sums in the last digits (0.14 of 21.5 seen), not more
+    llm = model.load()
+    msgs = likelihood.messages(by_text[BASES])
+    llm.reset()
+    fresh = model.reply_logprob(msgs, question)
+    llm.reset()
+    assert model.reply_logprob(msgs, question) == fresh
+    assert model.reply_logprob(msgs, question) == fresh
+    assert lp[BASES] == pytest.approx(fresh, rel=0.02)
+    # the first token's term: P("Which") as the reply's first token
+    first = model.first_token_probabilities(msgs, ("Which",))["Which"]
+    assert model.reply_logprob(msgs, "Which") == pytest.approx(math.log(first), abs=1e-3)
+    # a later call on another prompt sees a consistent cache
+    assert judge.yes_probability(model, "llamacpp", judged) == pytest.approx(before, abs=1e-4)
