@@ -110,6 +110,9 @@ def summary(records: list[dict]) -> None:
         ceiling = sum(any(r["gold"] for r in rec["sentences"]) for rec in recs)
         line = [f"{name} ({len(recs)} q, gold in the first ones {ceiling})"]
         for cname, key in choosers.items():
+            if "upr_t" in cname and not any("upr_t" in r for rec in recs for r in rec["sentences"]):
+                line.append(f"{cname} -")
+                continue
             hit = sum(bool((c := _choose(rec, key)) and c["gold"]) for rec in recs)
             line.append(f"{cname} {hit}")
         print("  ".join(line))

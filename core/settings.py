@@ -262,9 +262,9 @@ class Settings(BaseSettings):
     likelihood_scope: Literal["cross-lingual", "always"] = Field(
         "cross-lingual",
         description=(
-            "Where the order by likelihood applies: 'cross-lingual', only to sentences in "
-            "another language than the question (where the ranking's scores sit close "
-            "together); 'always'."
+            "Where the order by likelihood applies: 'cross-lingual', when any of those "
+            "sentences is in another language than the question (where the ranking's scores "
+            "sit close together); 'always'."
         ),
     )
     judge_threshold: float | None = Field(

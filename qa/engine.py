@@ -317,7 +317,7 @@ class Engine:
                     else:
                         verified.append(compose.sentence_span(part_ev[chosen], i))
                     continue
-                if s.likelihood_sentences and likelihood.applies(
+                if s.likelihood_sentences > 1 and likelihood.applies(
                     part_ev[: s.likelihood_sentences], result.language, s.likelihood_scope
                 ):
                     t_order = time.perf_counter()
@@ -334,7 +334,7 @@ class Engine:
                         f"the generator is unsure that sentence {judged[chosen].n} answers "
                         f"(P(yes) {p:.2f} < {s.judge_confident:.2f})"
                     )
-                    # the sentence it took and the best-ranked other one, in ranking order
+                    # the sentence it took and the best-ranked other one, in the order judged
                     other = [j for j in range(len(judged)) if j != chosen][:1]
                     quoted = {q.key for q in unsure_quotes}
                     unsure_quotes += [
@@ -784,11 +784,15 @@ class Engine:
         kind = read.model_kind(model)
         head = sentences[: self.settings.likelihood_sentences]
         logprobs = []
-        for ev in head:
-            lp = likelihood.question_logprob(model, kind, question, ev)
-            if lp is None:
-                return sentences
-            logprobs.append(lp)
+        try:
+            for ev in head:
+                lp = likelihood.question_logprob(model, kind, question, ev)
+                if lp is None:
+                    return sentences
+                logprobs.append(lp)
+        except Exception:  # an optional order: a failing backend leaves the ranking's
+            log.warning("the likelihood order failed; the ranking's order is kept", exc_info=True)
+            return sentences
         return likelihood.order(sentences, logprobs, self.settings.likelihood_weight)
 
     def _judged(

@@ -377,9 +377,9 @@ def _reply_logprob(llm: Any, prompt: list[int], reply: list[int]) -> float:
     as llama-cpp-python does (reusing what its cache shares with the previous prompt); the last
     prompt token and the reply go in one batch with logits for each position, which
     ``Llama.eval`` keeps only with ``logits_all`` (every later prompt would pay for them)."""
-    import numpy as np
-
     held = min(_common_length(llm.input_ids[: llm.n_tokens], prompt), len(prompt) - 1)
+    if getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False):
+        held = 0  # their state cannot drop a tail: start from an empty cache
     if held:
         llm.n_tokens = held  # llama.eval drops the cache from here on
     else:

@@ -219,8 +219,21 @@ def test_the_real_likelihood_prefers_the_sentence_that_answers(engine: Engine) -
     assert model.reply_logprob(msgs, question) == fresh
     assert model.reply_logprob(msgs, question) == fresh
     assert lp[BASES] == pytest.approx(fresh, rel=0.02)
-    # the first token's term: P("Which") as the reply's first token
+    # the first token's term: P("Which") as the reply's first token, read the judge's way on
+    # the prompt it left in the cache (the same batches: the same sums)
+    llm.reset()
+    which = model.reply_logprob(msgs, "Which")
     first = model.first_token_probabilities(msgs, ("Which",))["Which"]
-    assert model.reply_logprob(msgs, "Which") == pytest.approx(math.log(first), abs=1e-3)
+    assert which == pytest.approx(math.log(first), abs=1e-3)
+    # a later term: P(" countries") after the reply's start "Which" (rows and tokens aligned);
+    # evaluated in other batches, so equal up to llama.cpp's batch numerics (0.1 seen)
+    second = model.first_token_probabilities(msgs, (" countries",), reply_start="Which")
+    two = model.reply_logprob(msgs, "Which countries") - model.reply_logprob(msgs, "Which")
+    assert two == pytest.approx(math.log(second[" countries"]), abs=0.15)
+    # the cache it leaves (the prompt and the question but its last token) is what llama.cpp
+    # is told it holds: the same prompt evaluated next reuses it and gives the same result
+    model.reply_logprob(msgs, question)
+    after = model.first_token_probabilities(msgs, ("Which",))["Which"]
+    assert after == pytest.approx(first, rel=1e-3)
     # a later call on another prompt sees a consistent cache
     assert judge.yes_probability(model, "llamacpp", judged) == pytest.approx(before, abs=1e-4)

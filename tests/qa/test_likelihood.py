@@ -63,7 +63,8 @@ def test_the_engine_judges_and_reads_in_the_likelihood_order(
     seed_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An English question over the German store: the sentence the likelihood puts first is
-    the one the judge is asked about and the reader reads, not the ranking's first."""
+    the one the reader reads, not the ranking's first (the judge is off here; it takes the
+    same list)."""
     q = "Which countries plan bases in Ukraine?"
     settings = seed_settings.with_overrides(
         translate_queries=False,
