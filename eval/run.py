@@ -41,7 +41,27 @@ def _base_config(settings: Settings) -> dict[str, Any]:
         "translate": settings.translate_queries,
         "chunk_size": settings.chunk_size,
         "embedding": settings.embedding_model,
+        # every other setting not at its default (keys left out), so that a variant's report
+        # says what it varied
+        "non_default": _non_default(settings),
     }
+
+
+_SECRET = ("api_key",)
+
+
+def _non_default(settings: Settings) -> dict[str, Any]:
+    values = settings.model_dump(mode="json")
+    out: dict[str, Any] = {}
+    for name, info in type(settings).model_fields.items():
+        if any(s in name for s in _SECRET) or info.default_factory is not None:
+            continue
+        default = info.default
+        if hasattr(default, "__fspath__"):
+            default = str(default)
+        if values.get(name) != default:
+            out[name] = values.get(name)
+    return out
 
 
 def run_eval(
