@@ -23,9 +23,8 @@ from fundstelle.core.settings import Settings
 from fundstelle.eval import metrics as m
 from fundstelle.qa import judge, read
 from fundstelle.qa.engine import Engine
-from fundstelle.qa.evidence import select
 
-from benchmarks.devsets import dev_items
+from benchmarks.devsets import dev_items, first_evidence
 
 
 def _unanswerable(settings: Settings, limit: int, seed: int) -> list[tuple[str, Settings, str]]:
@@ -51,11 +50,7 @@ def run(
     both: bool = False,
     reader_p: bool = False,
 ) -> dict:
-    s = engine.settings
-    retrieval, translations = engine._retrieve(question, None, None)
-    parts = select(engine.selector, question, retrieval.passages, s.evidence_sentences,
-                   translations or None)  # fmt: skip
-    first = parts[0][:top] if parts else []
+    first, translations = first_evidence(engine, question, top)
     kind = read.model_kind(engine.chat_model)
     rows = []
     t = time.perf_counter()

@@ -20,71 +20,35 @@ import json
 import random
 import time
 
-import numpy as np
 from fundstelle.core.settings import Settings
 from fundstelle.eval import metrics as m
-from fundstelle.qa import judge, read
-from fundstelle.qa.backends.model_files import packaged_gguf
+from fundstelle.qa import judge, likelihood, read
 from fundstelle.qa.engine import Engine
-from fundstelle.qa.evidence import select
+from fundstelle.qa.types import Evidence
 
-from benchmarks.devsets import dev_items
-
-SYSTEM = "You are a helpful assistant."
-ASK = "Passage: {passage}\nWrite a question that this passage answers."
+from benchmarks.devsets import dev_items, first_evidence
 
 
-class Scorer:
-    """log P(question | passage) under the GGUF model, read off one forward pass."""
+def run(engine: Engine, question: str, forms: list[str], top: int, judged: bool = True) -> dict:
+    first, translations = first_evidence(engine, question, top)
+    model = engine.chat_model
+    kind = read.model_kind(model)
 
-    def __init__(self, model_path: str) -> None:
-        from llama_cpp import Llama
+    def upr(q: str, ev: Evidence) -> float | None:
+        # the engine's own path (qa.likelihood), as FUNDSTELLE_LIKELIHOOD_SENTENCES uses it
+        lp = likelihood.question_logprob(model, kind, q, ev)
+        return None if lp is None else round(lp, 3)
 
-        self.llm = Llama(model_path=model_path, n_ctx=1024, n_threads=2, n_threads_batch=2,
-                         logits_all=True, verbose=False)  # fmt: skip
-
-    def _tok(self, text: str, special: bool = True) -> list[int]:
-        return self.llm.tokenize(text.encode(), add_bos=False, special=special)
-
-    def score(self, passage: str, question: str) -> float:
-        head = (
-            f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n"
-            + ASK.format(passage=passage)
-            + "<|im_end|>\n<|im_start|>assistant\n"
-        )
-        prefix = self._tok(head)
-        q = self._tok(question, special=False)
-        self.llm.reset()
-        self.llm.eval(prefix + q)
-        logits = np.asarray(self.llm.scores[len(prefix) - 1 : len(prefix) + len(q) - 1])
-        mx = logits.max(axis=1, keepdims=True)
-        logz = mx[:, 0] + np.log(np.exp(logits - mx).sum(axis=1))
-        return float(sum(logits[i, t] - logz[i] for i, t in enumerate(q)))
-
-
-def run(
-    engine: Engine, scorer: Scorer, question: str, forms: list[str], top: int, judged: bool = True
-) -> dict:
-    s = engine.settings
-    retrieval, translations = engine._retrieve(question, None, None)
-    parts = select(engine.selector, question, retrieval.passages, s.evidence_sentences,
-                   translations or None)  # fmt: skip
-    first = parts[0][:top] if parts else []
-    kind = read.model_kind(engine.chat_model)
     rows = []
     t = time.perf_counter()
     for ev in first:
-        p = (
-            judge.yes_probability(engine.chat_model, kind, judge.messages(question, ev))
-            if judged
-            else None
-        )
+        p = judge.yes_probability(model, kind, judge.messages(question, ev)) if judged else None
         row = {
             "rank": ev.n, "score": round(ev.score, 4), "p": None if p is None else round(p, 4),
-            "gold": m.fact_present(ev.text, forms), "upr": round(scorer.score(ev.text, question), 3),
+            "gold": m.fact_present(ev.text, forms), "upr": upr(question, ev),
         }  # fmt: skip
         if judged and translations and ev.chunk.lang in translations:
-            row["upr_t"] = round(scorer.score(ev.text, translations[ev.chunk.lang]), 3)
+            row["upr_t"] = upr(translations[ev.chunk.lang], ev)
         rows.append(row)
     return {"question": question, "sentences": rows, "seconds": time.perf_counter() - t}
 
@@ -133,7 +97,6 @@ def main() -> None:
             summary([json.loads(line) for line in f])
         return
     base = Settings()
-    scorer = Scorer(base.llm_model or str(packaged_gguf(base.model_cache)))
     records = []
     with open(args.out, "w", encoding="utf-8") as out:
         for name in args.datasets.split(","):
@@ -141,7 +104,7 @@ def main() -> None:
             engine = Engine(store.with_overrides(backend="llamacpp"))
             rng = random.Random(args.seed)
             for i, (q, forms) in enumerate(rng.sample(items, min(args.limit, len(items))), 1):
-                rec = run(engine, scorer, q, forms, args.top, not args.no_judge) | {"set": name}
+                rec = run(engine, q, forms, args.top, not args.no_judge) | {"set": name}
                 records.append(rec)
                 out.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 out.flush()

@@ -14,6 +14,7 @@ from fundstelle.core.settings import Settings
 
 if TYPE_CHECKING:
     from fundstelle.qa.engine import Engine
+    from fundstelle.qa.types import Evidence
 
 
 def dev_corpus(dataset: str, settings: Settings) -> tuple[str, Path] | None:
@@ -99,3 +100,14 @@ def dev_engine(
         )
     )
     return engine, items
+
+
+def first_evidence(engine: Engine, question: str, top: int) -> tuple[list[Evidence], dict]:
+    """The ``top`` best evidence sentences of the question's first part, as ``ask`` selects
+    them (the question translated where the engine translates), and the translations."""
+    from fundstelle.qa.evidence import select
+
+    retrieval, translations = engine._retrieve(question, None, None)
+    parts = select(engine.selector, question, retrieval.passages,
+                   engine.settings.evidence_sentences, translations or None)  # fmt: skip
+    return (parts[0][:top] if parts else []), translations

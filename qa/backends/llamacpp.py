@@ -294,11 +294,7 @@ class PrefixStates:
         )
 
     def _tokens(self, messages: list[dict[str, str]]) -> list[int]:
-        # as llama-cpp-python's chat handler tokenizes the rendered prompt
-        result = self.formatter(messages=messages)
-        return self.llm.tokenize(
-            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
-        )
+        return _prompt_tokens(self.llm, self.formatter(messages=messages))
 
     def prefix(self, messages: list[dict[str, str]]) -> list[int]:
         """Tokens of the prompt part that does not depend on the last message."""
@@ -362,6 +358,17 @@ def prefix_states(llm: Any) -> PrefixStates:
     if states is None:
         states = _PREFIXES[llm] = PrefixStates(llm)
     return states
+
+
+def _prompt_tokens(llm: Any, rendered: Any) -> list[int]:
+    """A rendered chat prompt's tokens, as llama-cpp-python's chat handler tokenizes it."""
+    return llm.tokenize(
+        rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+    )
+
+
+def _chat_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    return [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
 
 def _first_token(llm: Any, text: str) -> int | None:
@@ -468,9 +475,7 @@ class LlamaCppChat(BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         request = {
-            "messages": [
-                {"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages
-            ],
+            "messages": _chat_messages(messages),
             "temperature": kwargs.get("temperature", self.temperature),
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "stop": stop or kwargs.get("stop"),
@@ -504,9 +509,7 @@ class LlamaCppChat(BaseChatModel):
         if not start:
             return llm.create_chat_completion(stream=stream, **args)
         rendered = formatter(messages=args.pop("messages"))
-        prompt = llm.tokenize(
-            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
-        )
+        prompt = _prompt_tokens(llm, rendered)
         prompt += llm.tokenize(start.encode("utf-8"), add_bos=False, special=False)
         stop = args.pop("stop", None) or []
         stop = [stop] if isinstance(stop, str) else list(stop)
@@ -590,15 +593,7 @@ class LlamaCppChat(BaseChatModel):
             if formatter is None:
                 return None
             _set_threads(llm, self.n_threads)
-            rendered = formatter(
-                messages=[
-                    {"role": _ROLES.get(m.type, "user"), "content": str(m.content)}
-                    for m in messages
-                ]
-            )
-            prompt = llm.tokenize(
-                rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
-            )
+            prompt = _prompt_tokens(llm, formatter(messages=_chat_messages(messages)))
             answer = llm.tokenize(reply.encode("utf-8"), add_bos=False, special=False)
             if not answer or len(answer) >= llm.n_batch or len(prompt) + len(answer) > llm.n_ctx():
                 return None
