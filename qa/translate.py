@@ -40,9 +40,15 @@ EXAMPLES = [
 
 
 def translation_messages(
-    question: str, target: str, examples: list[tuple[str, str]] | None = None
+    question: str,
+    target: str,
+    examples: list[tuple[str, str]] | None = None,
+    context: list[str] | None = None,
 ) -> list[Any]:
-    """A system prompt, the worked examples as earlier turns, then the question."""
+    """A system prompt, the worked examples as earlier turns, then the question; with
+    ``context`` (sentences of the sources) shown before it as the sources' words, whose terms
+    the model then uses ("Absichtserklärung" for "declaration of intent" where it wrote
+    "Anweisung der Intention" alone)."""
     name = LANGUAGE_NAMES[target]
     system = (
         f"Translate the user's question into {name}. Keep names, numbers and dates as they are. "
@@ -52,6 +58,9 @@ def translation_messages(
     for en, de in EXAMPLES if examples is None else examples:
         source, translated = (en, de) if target == "de" else (de, en)
         messages += [HumanMessage(content=source), AIMessage(content=translated)]
+    if context:
+        sources = " ".join(f"„{c}“" for c in context)
+        return [*messages, HumanMessage(content=f"Sources: {sources}\n\nQuestion: {question}")]
     return [*messages, HumanMessage(content=question)]
 
 

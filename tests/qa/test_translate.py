@@ -31,3 +31,23 @@ def test_replies_that_are_no_translation_are_rejected() -> None:
 def test_translation_prompt_without_examples() -> None:
     system, user = translation_messages("How many bases?", "de", examples=[])
     assert "into German" in system.content and user.content == "How many bases?"
+
+
+def test_translation_prompt_shows_the_sources_words_before_the_question() -> None:
+    context = [
+        "Die Absichtserklärung unterzeichneten Macron und Starmer.",
+        "Der Gipfel war in Paris.",
+    ]
+    plain = translation_messages("Who signed the declaration of intent?", "de")
+    *head, user = translation_messages(
+        "Who signed the declaration of intent?", "de", context=context
+    )
+    # the cached part of the prompt (instructions, worked examples) stays as it was
+    assert [m.content for m in head] == [m.content for m in plain[:-1]]
+    sources, question = user.content.split("\n\n")
+    assert sources == f"Sources: „{context[0]}“ „{context[1]}“"
+    assert question == "Question: Who signed the declaration of intent?"
+    # no sentences: the question alone, as without the setting
+    assert (
+        translation_messages("How many bases?", "de", context=[])[-1].content == "How many bases?"
+    )
