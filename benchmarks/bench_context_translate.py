@@ -50,7 +50,7 @@ def main() -> None:
     n = 0
     out = args.out.open("w") if args.out else None
     for question, forms in items:
-        targets = engine._translation_targets(question, None)
+        targets = engine.translator.targets(question, None)
         if targets != ["de"] or question_language(question) != "en":
             continue  # English questions over German text only
         n += 1
@@ -65,8 +65,7 @@ def main() -> None:
             reply = model.invoke(msgs, max_tokens=64)
             seconds[v].append(time.perf_counter() - t)
             text = translate.clean_translation(str(reply.content), question)
-            with engine._translated_lock:
-                engine._translated[(question, "de")] = text
+            engine.translator.remember(question, "de", text)
             retrieval, translations = engine._retrieve(question, None, None)
             parts = select(
                 engine.selector,

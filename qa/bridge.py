@@ -9,8 +9,8 @@ name the retrieved passages hold is the answer when sentences that name it are j
 at least two of the clauses. Those sentences are its citations; the model writes nothing, the
 answer is the name as the sources spell it.
 
-This module is the language part (clauses, candidate names); :class:`qa.engine.Engine` asks the
-judge. English questions only: a German comma opens every subordinate clause, so the split below
+This module holds the language part (clauses, candidate names) and the search
+(:func:`answer`), which asks the judge the engine gives it. English questions only: a German comma opens every subordinate clause, so the split below
 would cut a noun from the clause that restricts it. The words below are closed classes of the
 grammar, not of any corpus.
 """
@@ -18,15 +18,18 @@ grammar, not of any corpus.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from fundstelle.core.settings import Settings
 from fundstelle.ingest import lexicon
 
+from . import verify
+from .evidence import EvidenceSelector, is_evidence
 from .grounding import Claim, SourceText, _acronym, _name_grounded, claims
 from .mentions import named_publishers
 from .question import AUXILIARIES_EN, words
-from .types import Passage
+from .types import Evidence, Passage, Span
 
 # what may follow the question word before the clauses start: a noun phrase of a few words
 _HEAD_WORDS = 4
@@ -256,3 +259,90 @@ def _bare(word: str) -> str:
 def _contains(longer: list[str], shorter: list[str]) -> bool:
     n = len(shorter)
     return any(longer[i : i + n] == shorter for i in range(len(longer) - n + 1))
+
+
+def answer(
+    question: str,
+    passages: list[Passage],
+    evidence: list[Evidence],
+    publishers: Iterable[str],
+    *,
+    selector: EvidenceSelector,
+    judged: Callable[[str, list[Evidence]], int | None],
+    settings: Settings,
+    relevance: float,
+) -> list[Span]:
+    """A question for one name by several facts, answered by a name of the
+    passages: each clause is asked on its own and its ``bridge_sentences`` best sentences
+    found; the names these sentences give for the most clauses are candidates, and the
+    first for which the judge finds ``bridge_min_clauses`` clauses stated of it ("Is it
+    true that <name> <clause>?") by sentences naming it is the answer, one span per such
+    sentence (the name as it spells it). The sentences join ``evidence`` (numbered after
+    it). ``judged(query, sentences)``: the index of the first sentence the judge passes, or
+    None; ``relevance``: the calibrated margin of :func:`qa.verify.check_span`."""
+    s = settings
+    publishers = set(publishers)
+    asked = entity_question(question, publishers)
+    if asked is None or len(asked.clauses) < s.bridge_min_clauses:
+        return []
+    best: list[tuple[str, str, list[Evidence]]] = []
+    for clause in asked.clauses:
+        query = asked.ask(clause)
+        named = named_publishers(clause, publishers)
+        pool = [p for p in passages if not named or p.chunk.publisher in named]
+        ranked = [ev for ev in selector.score(query, pool) if is_evidence(ev.text)]
+        best.append((clause, query, ranked[: s.bridge_sentences]))
+    # each best sentence prepared once for the lookups of every candidate
+    source = {ev.key: SourceText(ev.text) for _, _, top in best for ev in top}
+
+    def names(c: Candidate, ev: Evidence) -> bool:
+        return c.named_in(source[ev.key])
+
+    # the bridge is named where the facts are stated: count the clauses whose best
+    # sentences name a candidate, not the passages that mention it anywhere
+    found = candidates(question, passages, publishers)
+    covers = {c.name: sum(any(names(c, ev) for ev in top) for _, _, top in best) for c in found}
+    order = sorted(
+        (c for c in found if covers[c.name] >= s.bridge_min_clauses and asked.fits(c)),
+        key=lambda c: -covers[c.name],
+    )
+    for candidate in order[: s.bridge_candidates]:
+        stated: list[tuple[Evidence, str]] = []  # a sentence and the words naming it
+        for clause, query, top in best:
+            sentences = [
+                ev
+                for ev in top
+                if names(candidate, ev) and ev.key not in {x.key for x, _ in stated}
+            ][: s.judge_sentences]
+            if not sentences:
+                continue
+            chosen = judged(asked.claim(candidate.name, clause), sentences)
+            if chosen is None:
+                continue
+            ev = sentences[chosen]
+            spelled = candidate.spelled_in(ev.text) or ""
+            span = Span(ev.n, spelled, ev.start, ev.end, spelled)
+            check = verify.check_span(span, ev, query, top[0].score, margin=relevance)
+            if spelled and check.ok:
+                stated.append((ev, spelled))
+        if len(stated) >= s.bridge_min_clauses:
+            return _spans(candidate, stated, evidence)
+    return []
+
+
+def _spans(
+    candidate: Candidate, stated: list[tuple[Evidence, str]], evidence: list[Evidence]
+) -> list[Span]:
+    known = {ev.key: ev.n for ev in evidence}
+    spans: list[Span] = []
+    for ev, named in stated:
+        n = known.get(ev.key)
+        if n is None:
+            n = max((e.n for e in evidence), default=0) + 1
+            ev.n = n
+            evidence.append(ev)
+            known[ev.key] = n
+        at = ev.start + ev.text.index(named)
+        # one name for all its spellings: the answer shows the fullest ("Sam Bankman-Fried")
+        spans.append(Span(n, named, at, at + len(named), candidate.name))
+    return spans

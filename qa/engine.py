@@ -27,10 +27,10 @@ from langchain_core.language_models import BaseChatModel
 from . import bridge, compose, condense, decide, judge, likelihood, read, translate, verify
 from .backends import backend_label, make_chat_model
 from .calibration import calibration_for
-from .evidence import EvidenceSelector, is_evidence, select, select_claims
+from .evidence import EvidenceSelector, select, select_claims
 from .gate import Ticket, gate_for
-from .grounding import SourceText, premise_missing
-from .mentions import SourceClaim, named_publishers, source_claims
+from .grounding import premise_missing
+from .mentions import SourceClaim, source_claims
 from .question import expected_kind, is_yes_no, opens_yes_no
 from .question import parts as question_parts
 from .retrieve import Retrieval, Retriever
@@ -93,8 +93,10 @@ class Engine:
         self._chat_model_given = chat_model is not None
         self._model_lock = threading.Lock()
         self._json_object = False  # an OpenAI-compatible server without "json_schema"
-        self._translated: dict[tuple[str, str], str | None] = {}
-        self._translated_lock = threading.Lock()
+        # the question in the store's other languages, for keyword search (qa.translate)
+        self.translator = translate.QueryTranslator(
+            settings, self.retriever, lambda: self.chat_model
+        )
         self.label = "custom chat model" if chat_model is not None else backend_label(settings)
         # who may generate now: the in-process llama.cpp model one answer at a time (qa.gate)
         self.gate = gate_for(settings, chat_model)
@@ -159,7 +161,7 @@ class Engine:
                 timings["condense"] = time.perf_counter() - t
             result.standalone_question = standalone
             early: list[Citation] = []
-            if self._will_translate(standalone, filters):
+            if self.translator.pending(standalone, filters):
                 # sources first: translating the question for keyword search is a model call
                 # (1-2 s on 2 cores), so the evidence for the question as asked is shown
                 # before it, and the evidence found with the translation replaces it. Taken
@@ -478,85 +480,19 @@ class Engine:
         evidence: list[Evidence],
         publishers: Iterable[str],
     ) -> list[Span]:
-        """A question for one name by several facts (qa.bridge), answered by a name of the
-        passages: each clause is asked on its own and its ``bridge_sentences`` best sentences
-        found; the names these sentences give for the most clauses are candidates, and the
-        first for which the judge finds ``bridge_min_clauses`` clauses stated of it ("Is it
-        true that <name> <clause>?") by sentences naming it is the answer, one span per such
-        sentence (the name as it spells it). The sentences join ``evidence`` (numbered after
-        it). Never without a judge."""
-        s = self.settings
-        publishers = set(publishers)
-        asked = bridge.entity_question(question, publishers)
-        if asked is None or len(asked.clauses) < s.bridge_min_clauses:
+        """A bridge answer (qa.bridge.answer) with this engine's judge; never without one."""
+        if self.settings.judge_threshold is None or self.chat_model is None:
             return []
-        if s.judge_threshold is None or self.chat_model is None:
-            return []
-        best: list[tuple[str, str, list[Evidence]]] = []
-        for clause in asked.clauses:
-            query = asked.ask(clause)
-            named = named_publishers(clause, publishers)
-            pool = [p for p in passages if not named or p.chunk.publisher in named]
-            ranked = [ev for ev in self.selector.score(query, pool) if is_evidence(ev.text)]
-            best.append((clause, query, ranked[: s.bridge_sentences]))
-        # each best sentence prepared once for the lookups of every candidate
-        source = {ev.key: SourceText(ev.text) for _, _, top in best for ev in top}
-
-        def names(c: bridge.Candidate, ev: Evidence) -> bool:
-            return c.named_in(source[ev.key])
-
-        # the bridge is named where the facts are stated: count the clauses whose best
-        # sentences name a candidate, not the passages that mention it anywhere
-        found = bridge.candidates(question, passages, publishers)
-        covers = {c.name: sum(any(names(c, ev) for ev in top) for _, _, top in best) for c in found}
-        order = sorted(
-            (c for c in found if covers[c.name] >= s.bridge_min_clauses and asked.fits(c)),
-            key=lambda c: -covers[c.name],
+        return bridge.answer(
+            question,
+            passages,
+            evidence,
+            publishers,
+            selector=self.selector,
+            judged=lambda query, sentences: self._judged(query, sentences, unjudged=None),
+            settings=self.settings,
+            relevance=self.calibration.relevance,
         )
-        for candidate in order[: s.bridge_candidates]:
-            stated: list[tuple[Evidence, str]] = []  # a sentence and the words naming it
-            for clause, query, top in best:
-                judged = [
-                    ev
-                    for ev in top
-                    if names(candidate, ev) and ev.key not in {x.key for x, _ in stated}
-                ][: s.judge_sentences]
-                if not judged:
-                    continue
-                chosen = self._judged(asked.claim(candidate.name, clause), judged, unjudged=None)
-                if chosen is None:
-                    continue
-                ev = judged[chosen]
-                words = candidate.spelled_in(ev.text) or ""
-                span = Span(ev.n, words, ev.start, ev.end, words)
-                check = verify.check_span(
-                    span, ev, query, top[0].score, margin=self.calibration.relevance
-                )
-                if words and check.ok:
-                    stated.append((ev, words))
-            if len(stated) >= s.bridge_min_clauses:
-                return self._bridge_spans(candidate, stated, evidence)
-        return []
-
-    def _bridge_spans(
-        self,
-        candidate: bridge.Candidate,
-        stated: list[tuple[Evidence, str]],
-        evidence: list[Evidence],
-    ) -> list[Span]:
-        known = {ev.key: ev.n for ev in evidence}
-        spans: list[Span] = []
-        for ev, words in stated:
-            n = known.get(ev.key)
-            if n is None:
-                n = max((e.n for e in evidence), default=0) + 1
-                ev.n = n
-                evidence.append(ev)
-                known[ev.key] = n
-            at = ev.start + ev.text.index(words)
-            # one name for all its spellings: the answer shows the fullest ("Sam Bankman-Fried")
-            spans.append(Span(n, words, at, at + len(words), candidate.name))
-        return spans
 
     def _source_claims(
         self, question: str, retrieval: Retrieval
@@ -659,60 +595,11 @@ class Engine:
         return retrieval, translations
 
     def _translates_queries(self) -> bool:
-        s = self.settings
-        return s.translate_queries and s.retrieval != "dense" and self.chat_model is not None
+        return self.translator.on()
 
     def translations(self, question: str, filters: Filters | None = None) -> dict[str, str]:
-        """The question in the store's other languages (English, German), for keyword search.
-        Empty without a generator, with translation off, or for dense-only retrieval."""
-        s = self.settings
-        if not s.translate_queries or s.retrieval == "dense":
-            return {}
-        model = self.chat_model  # loads the model: only when translation is on
-        if model is None:
-            return {}
-        out: dict[str, str] = {}
-        for target in self._translation_targets(question, filters):
-            key = (question, target)
-            with self._translated_lock:
-                known = key in self._translated
-            if not known:
-                try:
-                    reply = model.invoke(
-                        translate.translation_messages(question, target), max_tokens=64
-                    )
-                except Exception:  # keyword search in the question's language still runs
-                    continue
-                with self._translated_lock:
-                    self._translated[key] = translate.clean_translation(
-                        str(reply.content), question
-                    )
-                    while len(self._translated) > 1000:
-                        self._translated.pop(next(iter(self._translated)))
-            with self._translated_lock:
-                text = self._translated.get(key)
-            if text:
-                out[target] = text
-        return out
-
-    def _translation_targets(self, question: str, filters: Filters | None) -> list[str]:
-        """The store's languages (English, German) other than the question's, within
-        ``filters``: those the question is translated into."""
-        bm25 = self.retriever.bm25
-        bm25.sync(self.retriever.store)
-        lang = question_language(question)
-        targets = bm25.languages() & set(translate.LANGUAGE_NAMES) - {lang}
-        if filters and filters.languages:
-            targets &= set(filters.languages)
-        return sorted(targets)
-
-    def _will_translate(self, question: str, filters: Filters | None) -> bool:
-        """Whether retrieving for ``question`` waits for a translation call (not yet known)."""
-        if not self._translates_queries():
-            return False
-        targets = self._translation_targets(question, filters)
-        with self._translated_lock:
-            return any((question, t) not in self._translated for t in targets)
+        """The question in the store's other languages (qa.translate.QueryTranslator)."""
+        return self.translator.translations(question, filters)
 
     def _early_evidence(
         self, question: str, k: int | None, filters: Filters | None

@@ -8,11 +8,20 @@ language of the store, and BM25 searches the chunks of that language with the tr
 from __future__ import annotations
 
 import re
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from fundstelle.ingest.language import answer_language
+from fundstelle.core.settings import Settings
+from fundstelle.ingest.language import answer_language, question_language
 from fundstelle.ingest.lexicon import LANGUAGE_NAMES
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+from .types import Filters
+
+if TYPE_CHECKING:
+    from .retrieve import Retriever
 
 _PREFIX = re.compile(
     r"^(german|english|deutsch|englisch|translation|übersetzung|question|frage)\s*:\s*",
@@ -89,3 +98,82 @@ def clean_translation(text: str, question: str) -> str | None:
     if first.casefold() == question.strip().casefold():
         return None
     return first
+
+
+class QueryTranslator:
+    """The question in the store's other languages (English, German), one short call for each,
+    kept for the next time it is asked (the last 1,000). ``model`` gives the generator, loaded
+    only when a translation is asked for; without one, with translation off or for dense-only
+    retrieval nothing is translated."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: Retriever,
+        model: Callable[[], BaseChatModel | None],
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self._model = model
+        self._known: dict[tuple[str, str], str | None] = {}
+        self._lock = threading.Lock()
+
+    def _wanted(self) -> bool:
+        s = self.settings
+        return s.translate_queries and s.retrieval != "dense"
+
+    def on(self) -> bool:
+        """Whether questions are translated (loads the generator to know)."""
+        return self._wanted() and self._model() is not None
+
+    def targets(self, question: str, filters: Filters | None) -> list[str]:
+        """The store's languages (English, German) other than the question's, within
+        ``filters``: those the question is translated into."""
+        bm25 = self.retriever.bm25
+        bm25.sync(self.retriever.store)
+        lang = question_language(question)
+        targets = bm25.languages() & set(LANGUAGE_NAMES) - {lang}
+        if filters and filters.languages:
+            targets &= set(filters.languages)
+        return sorted(targets)
+
+    def pending(self, question: str, filters: Filters | None) -> bool:
+        """Whether retrieving for ``question`` waits for a translation call (not yet known)."""
+        if not self.on():
+            return False
+        targets = self.targets(question, filters)
+        with self._lock:
+            return any((question, t) not in self._known for t in targets)
+
+    def remember(self, question: str, target: str, text: str | None) -> None:
+        """Keep ``text`` as the translation of ``question`` into ``target``."""
+        with self._lock:
+            self._known[(question, target)] = text
+            while len(self._known) > 1000:
+                self._known.pop(next(iter(self._known)))
+
+    def translations(self, question: str, filters: Filters | None = None) -> dict[str, str]:
+        """``{language: translation}`` for keyword search; empty where nothing is translated.
+        A failed call leaves that language out (keyword search in the question's language
+        still runs) and is tried again next time."""
+        if not self._wanted():
+            return {}
+        model = self._model()  # loads the model: only when translation is on
+        if model is None:
+            return {}
+        out: dict[str, str] = {}
+        for target in self.targets(question, filters):
+            key = (question, target)
+            with self._lock:
+                known = key in self._known
+            if not known:
+                try:
+                    reply = model.invoke(translation_messages(question, target), max_tokens=64)
+                except Exception:  # keyword search in the question's language still runs
+                    continue
+                self.remember(question, target, clean_translation(str(reply.content), question))
+            with self._lock:
+                text = self._known.get(key)
+            if text:
+                out[target] = text
+        return out
