@@ -668,19 +668,19 @@ class Engine:
         model = self.chat_model
         if model is None:
             return sentences
-        kind = read.model_kind(model)
-        head = sentences[: self.settings.likelihood_sentences]
-        logprobs = []
+        s = self.settings
         try:
-            for ev in head:
-                lp = likelihood.question_logprob(model, kind, question, ev)
-                if lp is None:
-                    return sentences
-                logprobs.append(lp)
+            return likelihood.reorder(
+                model,
+                read.model_kind(model),
+                question,
+                sentences,
+                s.likelihood_sentences,
+                s.likelihood_weight,
+            )
         except Exception:  # an optional order: a failing backend leaves the ranking's
             log.warning("the likelihood order failed; the ranking's order is kept", exc_info=True)
             return sentences
-        return likelihood.order(sentences, logprobs, self.settings.likelihood_weight)
 
     def _judged(
         self, question: str, evidence: list[Evidence], unjudged: int | None = 0
@@ -697,32 +697,27 @@ class Engine:
         """:meth:`_judged`, with the judge's P(yes) of the sentence it takes (None where nothing
         was judged or none passed)."""
         s = self.settings
-        threshold = s.judge_threshold
         model = self.chat_model
-        if threshold is None or model is None:
+        if s.judge_threshold is None or model is None:
             return unjudged, None
-        kind = read.model_kind(model)
-        passed: list[tuple[int, float]] = []
-        for i, ev in enumerate(evidence):
-            try:
-                p = judge.yes_probability(
-                    model, kind, judge.messages(question, ev, s.reader_titles)
-                )
-            except BackendError:
-                raise
-            except Exception as exc:
-                if _refused_request(exc):  # a server that gives no token probabilities
-                    return unjudged, None
-                raise BackendError(self._backend_error(exc)) from exc
-            if p is None:
+        try:
+            taken = judge.take(
+                model,
+                read.model_kind(model),
+                question,
+                evidence,
+                s.judge_threshold,
+                rule=s.judge_pick,
+                titles=s.reader_titles,
+                rank_weight=s.judge_rank_weight,
+            )
+        except BackendError:
+            raise
+        except Exception as exc:
+            if _refused_request(exc):  # a server that gives no token probabilities
                 return unjudged, None
-            if p >= threshold:
-                if s.judge_pick == "first":
-                    return i, p
-                passed.append((i, p))
-        if not passed:
-            return None, None
-        return judge.pick(passed, [ev.score for ev in evidence], s.judge_rank_weight)
+            raise BackendError(self._backend_error(exc)) from exc
+        return (unjudged, None) if taken is None else taken
 
     def _translate_spans(self, spans: list[Span], language: str) -> None:
         """Translate spans copied from sources in another language, in one short call; a span

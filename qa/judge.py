@@ -67,3 +67,32 @@ def pick(
     P(yes) is noisy, and a sentence ranked far below the first needs a clearly higher one."""
     top = max(scores) if scores else 0.0
     return max(passed, key=lambda ip: (ip[1] + rank_weight * (scores[ip[0]] - top), -ip[0]))
+
+
+def take(
+    model: BaseChatModel,
+    kind: str,
+    question: str,
+    evidence: list[Evidence],
+    threshold: float,
+    *,
+    rule: str = "first",
+    titles: bool = True,
+    rank_weight: float = 0.0,
+) -> tuple[int | None, float | None] | None:
+    """The sentence of ``evidence`` the judge takes for ``question`` and its P(yes): asked one
+    sentence at a time, best first: with ``rule`` "first" the first that reaches
+    ``threshold``, with "best" the best of those that do by :func:`pick`; ``(None, None)`` when none does; ``None`` where the backend gives no
+    probabilities (no judgement)."""
+    passed: list[tuple[int, float]] = []
+    for i, ev in enumerate(evidence):
+        p = yes_probability(model, kind, messages(question, ev, titles))
+        if p is None:
+            return None
+        if p >= threshold:
+            if rule == "first":
+                return i, p
+            passed.append((i, p))
+    if not passed:
+        return None, None
+    return pick(passed, [ev.score for ev in evidence], rank_weight)

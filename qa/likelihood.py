@@ -55,3 +55,23 @@ def order(sentences: list[Evidence], logprobs: list[float | None], weight: float
         key=lambda i: (-(head[i].score + weight * logprobs[i]), i),  # type: ignore[operator]
     )
     return [head[i] for i in keyed] + list(sentences[len(head) :])
+
+
+def reorder(
+    model: BaseChatModel,
+    kind: str,
+    question: str,
+    sentences: list[Evidence],
+    n: int,
+    weight: float,
+) -> list[Evidence]:
+    """The first ``n`` of ``sentences`` ordered by :func:`order`, the question's likelihood
+    read after each one; the ranking's order where the backend gives none (the first
+    missing one stops: no further forward passes)."""
+    logprobs: list[float | None] = []
+    for ev in sentences[:n]:
+        lp = question_logprob(model, kind, question, ev)
+        if lp is None:
+            return list(sentences)
+        logprobs.append(lp)
+    return order(sentences, logprobs, weight)

@@ -53,3 +53,30 @@ def test_pick_weighs_p_yes_against_the_ranking_score() -> None:
     assert judge.pick([(0, 0.5), (2, 0.95)], scores, 0.0) == (2, 0.95)
     # a tie goes to the better-ranked sentence
     assert judge.pick([(0, 0.25), (1, 0.75)], [1.0, 0.5], 1.0) == (0, 0.25)
+
+
+class _Probabilities:
+    """A stand-in for the llama.cpp adapter: P(yes) by sentence, counting the calls."""
+
+    def __init__(self, p_yes: dict[str, float]) -> None:
+        self.p_yes, self.calls = p_yes, 0
+
+    def first_token_probabilities(self, msgs, tokens):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        sentence = msgs[1].content.split("Sentence", 1)[1]
+        p = next(v for k, v in self.p_yes.items() if k in sentence)
+        return {"yes": p, "no": 1 - p}
+
+
+def test_take_stops_at_the_first_sentence_that_passes_or_weighs_all() -> None:
+    texts = ["Kiel ist eine Stadt.", "Der Hafen liegt in Kiel.", "Kiel."]
+    evidence = [_ev(t, title="Ort") for t in texts]
+    model = _Probabilities({"Stadt": 0.1, "Hafen": 0.3, "Kiel.": 0.9})
+    took = judge.take(model, "llamacpp", "Wo liegt der Hafen?", evidence, 0.25)  # type: ignore[arg-type]
+    assert took is not None and took[0] == 1 and abs(took[1] - 0.3) < 1e-9
+    assert model.calls == 2  # the third sentence was not asked about
+    took = judge.take(model, "llamacpp", "Wo?", evidence, 0.25, rule="best", rank_weight=0.0)  # type: ignore[arg-type]
+    assert took is not None and took[0] == 2
+    assert judge.take(model, "llamacpp", "Wo?", evidence, 0.95) == (None, None)
+    # a backend without probabilities gives no judgement at all
+    assert judge.take(FakeListChatModel(responses=["no"]), "custom", "Wo?", evidence, 0.25) is None
