@@ -23,8 +23,42 @@ from fundstelle.core.settings import Settings
 from fundstelle.eval import metrics as m
 from fundstelle.qa import judge, read
 from fundstelle.qa.engine import Engine
+from fundstelle.qa.types import Evidence
+from langchain_core.messages import AIMessage, HumanMessage
 
 from benchmarks.devsets import dev_items, first_evidence
+
+# Worked examples for --shots (written for this prompt, not taken from any evaluation set):
+# questions in English and German over sentences in either; the "no" cases are the judge's known
+# mistakes, a sentence that shares the question's names but states something else (another
+# person's role, the year of another event, another fact about the place).
+EXAMPLES = [
+    ("When did the company open its first store in Berlin?", "Firmengeschichte",
+     "Das Unternehmen eröffnete 1998 seine erste Filiale in Berlin.", "yes"),
+    ("Who founded the orchestra?", "Gürzenich-Orchester",
+     "The orchestra's first concert took place in 1882, conducted by Franz Wüllner.", "no"),
+    ("In welchem Jahr gewann sie den Preis?", "Lise Meitner",
+     "Sie begann 1901 ihr Studium der Physik an der Universität Wien.", "no"),
+    ("Wo hat der Verband seinen Sitz?", "Weltverband",
+     "Der Verband hat seinen Sitz in Genf.", "yes"),
+    ("How many people live in the city?", "Dresden",
+     "Die Stadt liegt an der Elbe und ist für ihre Brücken bekannt.", "no"),
+    ("What did the court decide about the merger?", "Fusion",
+     "Das Gericht untersagte die Fusion der beiden Banken im März.", "yes"),
+]  # fmt: skip
+
+
+def shot_messages(question: str, ev: Evidence) -> list:
+    """The judge's prompt with the worked examples as earlier turns (a constant part of the
+    prompt, kept in the model's cache: no cost per call). Tried 2026-12-03, not taken."""
+    system, user = judge.messages(question, ev)
+    turns: list = [system]
+    for q, title, text, verdict in EXAMPLES:
+        body = (
+            f"Question: {q}\nSentence (from “{title}”): {text}\n" + user.content.rsplit("\n", 1)[1]
+        )
+        turns += [HumanMessage(content=body), AIMessage(content=verdict)]
+    return [*turns, user]
 
 
 def _unanswerable(settings: Settings, limit: int, seed: int) -> list[tuple[str, Settings, str]]:
@@ -49,6 +83,7 @@ def run(
     top: int,
     both: bool = False,
     reader_p: bool = False,
+    shots: bool = False,
 ) -> dict:
     first, translations = first_evidence(engine, question, top)
     kind = read.model_kind(engine.chat_model)
@@ -60,6 +95,10 @@ def run(
             "rank": ev.n, "score": round(ev.score, 4), "p": None if p is None else round(p, 4),
             "gold": bool(forms) and m.fact_present(ev.text, forms),
         }  # fmt: skip
+        if shots:
+            # the same sentence judged after the worked examples (judge.EXAMPLES)
+            ps = judge.yes_probability(engine.chat_model, kind, shot_messages(question, ev))
+            row["p_shots"] = None if ps is None else round(ps, 4)
         if reader_p:
             # the reader's own odds that this sentence (shown alone) answers: the likelier of
             # its number and "0" (none) right after ``{"sentence": `` (qa.read.reply)
@@ -95,6 +134,11 @@ def main() -> None:
         action="store_true",
         help="also record the reader's P(this sentence's number) against P(0) (p_reader)",
     )
+    ap.add_argument(
+        "--shots",
+        action="store_true",
+        help="also judge each sentence after the worked examples (p_shots)",
+    )
     args = ap.parse_args()
     base = Settings()
     jobs: list[tuple[str, Settings, str, list[str] | None]] = []
@@ -110,7 +154,9 @@ def main() -> None:
             key = store.model_dump_json()
             if key not in engines:
                 engines[key] = Engine(store.with_overrides(backend="llamacpp"))
-            rec = run(engines[key], q, forms, args.top, args.both_forms, args.reader_p) | {
+            rec = run(
+                engines[key], q, forms, args.top, args.both_forms, args.reader_p, args.shots
+            ) | {
                 "set": name,
                 "answerable": forms is not None,
             }
