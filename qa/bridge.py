@@ -263,6 +263,7 @@ def _contains(longer: list[str], shorter: list[str]) -> bool:
 
 def answer(
     question: str,
+    asked: EntityQuestion,
     passages: list[Passage],
     evidence: list[Evidence],
     publishers: Iterable[str],
@@ -278,12 +279,12 @@ def answer(
     first for which the judge finds ``bridge_min_clauses`` clauses stated of it ("Is it
     true that <name> <clause>?") by sentences naming it is the answer, one span per such
     sentence (the name as it spells it). The sentences join ``evidence`` (numbered after
-    it). ``judged(query, sentences)``: the index of the first sentence the judge passes, or
-    None; ``relevance``: the calibrated margin of :func:`qa.verify.check_span`."""
+    it). ``asked``: the question read as one (:func:`entity_question`); ``judged(query,
+    sentences)``: the index of the sentence the judge takes, or None; ``relevance``: the
+    calibrated margin of :func:`qa.verify.check_span`."""
     s = settings
     publishers = set(publishers)
-    asked = entity_question(question, publishers)
-    if asked is None or len(asked.clauses) < s.bridge_min_clauses:
+    if len(asked.clauses) < s.bridge_min_clauses:
         return []
     best: list[tuple[str, str, list[Evidence]]] = []
     for clause in asked.clauses:

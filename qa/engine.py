@@ -480,11 +480,18 @@ class Engine:
         evidence: list[Evidence],
         publishers: Iterable[str],
     ) -> list[Span]:
-        """A bridge answer (qa.bridge.answer) with this engine's judge; never without one."""
-        if self.settings.judge_threshold is None or self.chat_model is None:
+        """A bridge answer (qa.bridge.answer) with this engine's judge; never without one.
+        The question's form is read first: the judge's check loads the model."""
+        s = self.settings
+        publishers = set(publishers)
+        asked = bridge.entity_question(question, publishers)
+        if asked is None or len(asked.clauses) < s.bridge_min_clauses:
+            return []
+        if s.judge_threshold is None or self.chat_model is None:
             return []
         return bridge.answer(
             question,
+            asked,
             passages,
             evidence,
             publishers,

@@ -66,8 +66,8 @@ def reorder(
     weight: float,
 ) -> list[Evidence]:
     """The first ``n`` of ``sentences`` ordered by :func:`order`, the question's likelihood
-    read after each one; the ranking's order where the backend gives none (the first
-    missing one stops: no further forward passes)."""
+    read after each one, the rest after them unchanged; the ranking's order where the backend
+    gives none (the first missing one stops: no further forward passes)."""
     logprobs: list[float | None] = []
     for ev in sentences[:n]:
         lp = question_logprob(model, kind, question, ev)
