@@ -21,10 +21,11 @@ import time
 
 from fundstelle.core.settings import Settings
 from fundstelle.eval import metrics as m
+from fundstelle.ingest.types import Chunk
 from fundstelle.qa import judge, read
 from fundstelle.qa.engine import Engine
-from fundstelle.qa.types import Evidence
-from langchain_core.messages import AIMessage, HumanMessage
+from fundstelle.qa.types import Evidence, Passage
+from langchain_core.messages import AIMessage
 
 from benchmarks.devsets import dev_items, first_evidence
 
@@ -51,14 +52,13 @@ EXAMPLES = [
 def shot_messages(question: str, ev: Evidence) -> list:
     """The judge's prompt with the worked examples as earlier turns (a constant part of the
     prompt, kept in the model's cache: no cost per call). Tried 2026-12-03, not taken."""
-    system, user = judge.messages(question, ev)
-    turns: list = [system]
+    turns: list = []
     for q, title, text, verdict in EXAMPLES:
-        body = (
-            f"Question: {q}\nSentence (from “{title}”): {text}\n" + user.content.rsplit("\n", 1)[1]
-        )
-        turns += [HumanMessage(content=body), AIMessage(content=verdict)]
-    return [*turns, user]
+        chunk = Chunk("example", 0, text, 0, len(text), "example.txt", title)
+        _, asked = judge.messages(q, Evidence(1, text, 0, len(text), 1.0, Passage(chunk, 1.0)))
+        turns += [asked, AIMessage(content=verdict)]
+    system, user = judge.messages(question, ev)
+    return [system, *turns, user]
 
 
 def _unanswerable(settings: Settings, limit: int, seed: int) -> list[tuple[str, Settings, str]]:
@@ -96,7 +96,7 @@ def run(
             "gold": bool(forms) and m.fact_present(ev.text, forms),
         }  # fmt: skip
         if shots:
-            # the same sentence judged after the worked examples (judge.EXAMPLES)
+            # the same sentence judged after the worked examples (EXAMPLES above)
             ps = judge.yes_probability(engine.chat_model, kind, shot_messages(question, ev))
             row["p_shots"] = None if ps is None else round(ps, 4)
         if reader_p:

@@ -10,8 +10,9 @@ at least two of the clauses. Those sentences are its citations; the model writes
 answer is the name as the sources spell it.
 
 This module holds the language part (clauses, candidate names) and the search
-(:func:`answer`), which asks the judge the engine gives it. English questions only: a German comma opens every subordinate clause, so the split below
-would cut a noun from the clause that restricts it. The words below are closed classes of the
+(:func:`answer`), which asks the judge the engine gives it. English questions only: a German
+comma opens every subordinate clause, so the split below would cut a noun from the clause that
+restricts it. The words below are closed classes of the
 grammar, not of any corpus.
 """
 
@@ -279,13 +280,12 @@ def answer(
     first for which the judge finds ``bridge_min_clauses`` clauses stated of it ("Is it
     true that <name> <clause>?") by sentences naming it is the answer, one span per such
     sentence (the name as it spells it). The sentences join ``evidence`` (numbered after
-    it). ``asked``: the question read as one (:func:`entity_question`); ``judged(query,
+    it). ``asked``: the question read as one (:func:`entity_question`; with fewer than
+    ``bridge_min_clauses`` clauses no candidate can cover enough of them); ``judged(query,
     sentences)``: the index of the sentence the judge takes, or None; ``relevance``: the
     calibrated margin of :func:`qa.verify.check_span`."""
     s = settings
     publishers = set(publishers)
-    if len(asked.clauses) < s.bridge_min_clauses:
-        return []
     best: list[tuple[str, str, list[Evidence]]] = []
     for clause in asked.clauses:
         query = asked.ask(clause)

@@ -82,8 +82,8 @@ def take(
 ) -> tuple[int | None, float | None] | None:
     """The sentence of ``evidence`` the judge takes for ``question`` and its P(yes): asked one
     sentence at a time, best first: with ``rule`` "first" the first that reaches
-    ``threshold``, with "best" the best of those that do by :func:`pick`; ``(None, None)`` when none does; ``None`` where the backend gives no
-    probabilities (no judgement)."""
+    ``threshold``, with "best" the best of those that do by :func:`pick`; ``(None, None)``
+    when none does; ``None`` where the backend gives no probabilities (no judgement)."""
     passed: list[tuple[int, float]] = []
     for i, ev in enumerate(evidence):
         p = yes_probability(model, kind, messages(question, ev, titles))

@@ -156,9 +156,7 @@ class QueryTranslator:
         """``{language: translation}`` for keyword search; empty where nothing is translated.
         A failed call leaves that language out (keyword search in the question's language
         still runs) and is tried again next time."""
-        if not self._wanted():
-            return {}
-        model = self._model()  # loads the model: only when translation is on
+        model = self._model() if self._wanted() else None  # loaded only when translation is on
         if model is None:
             return {}
         out: dict[str, str] = {}
