@@ -304,6 +304,17 @@ class Settings(BaseSettings):
             "judge passes is read."
         ),
     )
+    early_confident: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description=(
+            "A question translated for keyword search (qa/translate.py): its best sentence "
+            "found before the translation is judged first, and where the judge's P(yes) reaches "
+            "this, the answer is drawn from the evidence found for the question as asked, "
+            "without the translation call (docs/decisions.md). None: always translated."
+        ),
+    )
     min_evidence_score: float | None = Field(
         None,
         description=(

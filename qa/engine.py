@@ -161,13 +161,18 @@ class Engine:
                 timings["condense"] = time.perf_counter() - t
             result.standalone_question = standalone
             early: list[Citation] = []
+            early_found: tuple[Retrieval, list[list[Evidence]]] | None = None
+            # P(yes) by (question, sentence) judged for this answer: a sentence judged before
+            # the translation is not judged again after it
+            known: dict[tuple[str, str], float] = {}
             if self.translator.pending(standalone, filters):
                 # sources first: translating the question for keyword search is a model call
                 # (1-2 s on 2 cores), so the evidence for the question as asked is shown
                 # before it, and the evidence found with the translation replaces it. Taken
                 # before the model's turn (it needs none; a follow-up already holds one)
                 try:
-                    early = self._early_evidence(standalone, k, filters)
+                    early_found = self._early_found(standalone, k, filters)
+                    early = [compose.make_citation(ev.n, ev, ev.score) for ev in early_found[2]]
                 except Exception:  # a preview: the answer's own retrieval follows
                     log.warning("evidence before the translation failed", exc_info=True)
                 if early:
@@ -178,8 +183,14 @@ class Engine:
                 yield from self._wait(ticket, timings)
 
             # one path: the passages an answer is drawn from are exactly what retrieve() returns
-            # and what every retrieval figure measures
-            retrieval, result.translations = self._retrieve(standalone, k, filters)
+            # and what every retrieval figure measures; or, where the judge is confident of
+            # the best sentence found before the translation, what the early retrieval returned
+            if early_found is not None and self._confident_early(
+                standalone, early_found[0], early_found[1], known, timings
+            ):
+                retrieval, result.translations = early_found[0], {}
+            else:
+                retrieval, result.translations = self._retrieve(standalone, k, filters)
             # every stage of the retrieval (translation and re-rank included), for benchmarks
             # that ask where its time goes
             timings.update(retrieval.timings)
@@ -248,6 +259,7 @@ class Engine:
                     t0,
                     [c for c, _ in claims],
                     retrieval.named.publishers,
+                    known,
                 )
         finally:  # also when the consumer stops reading (a closed page closes the stream)
             if ticket is not None:
@@ -275,6 +287,7 @@ class Engine:
         t0: float,
         claims: Sequence[SourceClaim] = (),
         publishers: Iterable[str] = (),
+        known: dict[tuple[str, str], float] | None = None,
     ) -> Iterator[Event]:
         """Read each part of the question, verify, compose, decide (the model is held).
 
@@ -328,7 +341,7 @@ class Engine:
                         time.perf_counter() - t_order
                     )
                 judged = part_ev[: s.judge_sentences]
-                chosen, p = self._judge(query, judged) if judged else (0, None)
+                chosen, p = self._judge(query, judged, known=known) if judged else (0, None)
                 if chosen is not None and p is not None and p < (s.judge_confident or 0.0):
                     # passed, but without confidence: what such sentences yield is as often
                     # wrong as right (docs/decisions.md), so the sources' words are shown
@@ -608,18 +621,55 @@ class Engine:
         """The question in the store's other languages (qa.translate.QueryTranslator)."""
         return self.translator.translations(question, filters)
 
-    def _early_evidence(
+    def _early_found(
         self, question: str, k: int | None, filters: Filters | None
-    ) -> list[Citation]:
-        """The evidence for ``question`` as asked, before its translation: the meaning search
-        and the re-rank work across languages, so these are shown while the model translates.
-        A preview: ranked for the whole question even where the answer then checks claims by
-        source (``select_claims``)."""
+    ) -> tuple[Retrieval, list[list[Evidence]], list[Evidence]]:
+        """The retrieval and evidence (per part, merged) for ``question`` as asked, before its
+        translation: the meaning search and the re-rank work across languages, so these are
+        shown while the model translates. A preview: ranked for the whole question even where
+        the answer then checks claims by source (``select_claims``)."""
         retrieval, _ = self._retrieve(question, k, filters, translated=False)
         parts = select(
             self.selector, question, retrieval.passages, self.settings.evidence_sentences
         )
-        return [compose.make_citation(ev.n, ev, ev.score) for ev in _merged(parts)]
+        return retrieval, parts, _merged(parts)
+
+    def _confident_early(
+        self,
+        question: str,
+        retrieval: Retrieval,
+        parts: list[list[Evidence]],
+        known: dict[tuple[str, str], float],
+        timings: dict[str, float],
+    ) -> bool:
+        """Whether the answer is drawn from the evidence found before the translation: a
+        one-part question (no claims by source) whose best sentence the judge passes with
+        P(yes) at or above ``early_confident``, and none of whose names the evidence lacks
+        (names are matched across languages with the translation's help, so a missing one
+        waits for it). The judgement is kept in ``known``."""
+        s = self.settings
+        queries = question_parts(question)
+        if (
+            s.early_confident is None
+            or s.judge_threshold is None
+            or len(queries) != 1
+            or len(parts) != 1
+            or not parts[0]
+            or self._source_claims(question, retrieval)
+        ):
+            return False
+        named = [p.chunk for p in retrieval.passages if p.named_matches]
+        chunks = [ev.chunk for ev in _merged(parts)] + named
+        if _premise_missing(question, chunks, question_language(question), {}):
+            return False
+        t = time.perf_counter()
+        try:
+            p = self._judge(queries[0], parts[0][:1], None, known=known)[1]
+        except BackendError:  # the translation's path follows and meets the backend again
+            log.warning("judging before the translation failed", exc_info=True)
+            return False
+        timings["early_judge"] = time.perf_counter() - t
+        return p is not None and p >= s.early_confident
 
     def standalone_question(self, question: str, history: list[Turn]) -> str:
         if not condense.needs_context(question):
@@ -699,10 +749,14 @@ class Engine:
         return self._judge(question, evidence, unjudged)[0]
 
     def _judge(
-        self, question: str, evidence: list[Evidence], unjudged: int | None = 0
+        self,
+        question: str,
+        evidence: list[Evidence],
+        unjudged: int | None = 0,
+        known: dict[tuple[str, str], float] | None = None,
     ) -> tuple[int | None, float | None]:
         """:meth:`_judged`, with the judge's P(yes) of the sentence it takes (None where nothing
-        was judged or none passed)."""
+        was judged or none passed); ``known``: judgements of this answer (judge.take)."""
         s = self.settings
         model = self.chat_model
         if s.judge_threshold is None or model is None:
@@ -717,6 +771,7 @@ class Engine:
                 rule=s.judge_pick,
                 titles=s.reader_titles,
                 rank_weight=s.judge_rank_weight,
+                known=known,
             )
         except BackendError:
             raise

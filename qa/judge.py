@@ -79,16 +79,23 @@ def take(
     rule: str = "first",
     titles: bool = True,
     rank_weight: float = 0.0,
+    known: dict[tuple[str, str], float] | None = None,
 ) -> tuple[int | None, float | None] | None:
     """The sentence of ``evidence`` the judge takes for ``question`` and its P(yes): asked one
     sentence at a time, best first: with ``rule`` "first" the first that reaches
     ``threshold``, with "best" the best of those that do by :func:`pick`; ``(None, None)``
-    when none does; ``None`` where the backend gives no probabilities (no judgement)."""
+    when none does; ``None`` where the backend gives no probabilities (no judgement).
+    ``known``: P(yes) by (question, sentence) already asked for this answer, filled here."""
     passed: list[tuple[int, float]] = []
     for i, ev in enumerate(evidence):
-        p = yes_probability(model, kind, messages(question, ev, titles))
+        key = (question, ev.text)
+        p = known.get(key) if known is not None else None
+        if p is None:
+            p = yes_probability(model, kind, messages(question, ev, titles))
         if p is None:
             return None
+        if known is not None:
+            known[key] = p
         if p >= threshold:
             if rule == "first":
                 return i, p

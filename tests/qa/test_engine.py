@@ -43,7 +43,7 @@ def _confident(choose):  # type: ignore[no-untyped-def]
     """A judge for Engine._judge from a function that names the sentence passed (or None),
     passing it with full confidence."""
 
-    def judge(question, evidence, unjudged=0):  # type: ignore[no-untyped-def]
+    def judge(question, evidence, unjudged=0, known=None):  # type: ignore[no-untyped-def]
         chosen = choose(question, evidence, unjudged)
         return chosen, None if chosen is None else 1.0
 
@@ -386,6 +386,55 @@ def test_evidence_is_shown_before_the_translation_and_replaced_after_it(
     assert again == [False]
 
 
+def test_a_confident_judge_before_the_translation_answers_without_it(
+    seed_settings: Settings,
+) -> None:
+    """With early_confident set, the best sentence found for the question as asked is judged
+    before the translation; passed with confidence, the answer is drawn from that evidence and
+    the question is not translated. Below it, the translation follows and the sentence is not
+    judged twice."""
+    # a name the evidence lacks may be there in the sources' language: that waits for the
+    # translation, however confident the judge
+    for question, p, translated in (
+        ("Who invited the western states?", 0.9, False),
+        ("Who invited the western states?", 0.5, True),
+        ("Who invited the western states to Hamburg?", 0.9, True),
+    ):
+        replies = [_reply(1, "Emmanuel Macron"), "1. Emmanuel Macron"]
+        if translated:
+            replies.insert(0, "Wer hat die westlichen Staaten eingeladen?")
+        engine, model = _engine(seed_settings, *replies, translate=True, early_confident=0.8)
+        judged: list[str] = []
+
+        def judge(q, evidence, unjudged=0, known=None, p=p, judged=judged):  # type: ignore[no-untyped-def]
+            for ev in evidence:  # a stand-in for judge.take with this answer's judgements
+                if known is None or (q, ev.text) not in known:
+                    judged.append(ev.text)
+                if known is not None:
+                    known[(q, ev.text)] = p
+            return 0, p
+
+        engine._judge = judge  # type: ignore[method-assign]
+        events = list(engine.stream(question))
+        answer = events[-1].answer
+        assert answer is not None
+        shown = [e.evidence for e in events if e.kind == "evidence"]
+        early_first = shown[0][0].quote  # type: ignore[index]
+        if "Hamburg" in question:
+            assert "early_judge" not in answer.timings
+        else:
+            assert "early_judge" in answer.timings and judged[0] == early_first
+            assert judged.count(early_first) == 1  # judged once, before the translation or not
+        asked = [c["messages"][0][1] for c in model.calls]
+        assert any("into German" in c for c in asked) == translated
+        assert bool(answer.translations) == translated
+        if not translated:  # drawn from the evidence found before the translation
+            early, final = ([c.quote for c in ev or []] for ev in shown)
+            assert final == early == [c.quote for c in answer.evidence]
+            assert answer.kind == "answer" and answer.citations[0].quote == early_first
+            assert "Emmanuel Macron" in answer.text
+
+
 def test_no_early_evidence_where_nothing_is_translated_and_a_failed_one_loses_nothing(
     seed_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -405,7 +454,7 @@ def test_no_early_evidence_where_nothing_is_translated_and_a_failed_one_loses_no
     def broken(*args: object) -> None:
         raise RuntimeError("vector store timed out")
 
-    monkeypatch.setattr(engine, "_early_evidence", broken)
+    monkeypatch.setattr(engine, "_early_found", broken)
     events = list(engine.stream(question))
     assert [e.early for e in events if e.kind == "evidence"] == [False]
     assert events[-1].answer is not None and events[-1].answer.translations
@@ -686,7 +735,7 @@ def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
     )
     judged: list[list[str]] = []
 
-    def judge(question, evidence, unjudged=0):  # type: ignore[no-untyped-def]
+    def judge(question, evidence, unjudged=0, known=None):  # type: ignore[no-untyped-def]
         judged.append([ev.text for ev in evidence])
         return 0, 0.31
 
@@ -701,6 +750,6 @@ def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
     off = seed_settings.model_copy(update={"judge_confident": None})
     for p, settings in ((0.62, seed_settings), (0.31, off)):
         engine, model = _engine(settings, _reply(n, "Großbritannien und Frankreich"))
-        engine._judge = lambda q, ev, unjudged=0, p=p: (0, p)  # type: ignore[method-assign]
+        engine._judge = lambda q, ev, unjudged=0, known=None, p=p: (0, p)  # type: ignore[method-assign]
         answer = engine.answer(BASES_DE)
         assert answer.kind == "answer" and answer.text == "Großbritannien und Frankreich [1]"

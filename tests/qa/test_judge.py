@@ -80,3 +80,17 @@ def test_take_stops_at_the_first_sentence_that_passes_or_weighs_all() -> None:
     assert judge.take(model, "llamacpp", "Wo?", evidence, 0.95) == (None, None)
     # a backend without probabilities gives no judgement at all
     assert judge.take(FakeListChatModel(responses=["no"]), "custom", "Wo?", evidence, 0.25) is None
+
+
+def test_take_asks_nothing_it_was_asked_before_for_this_answer() -> None:
+    evidence = [_ev("Die Fähre fährt ab Kiel.", title="Ort"), _ev("Kiel liegt an der Förde.")]
+    model = _Probabilities({"Fähre": 0.1, "Förde": 0.8})
+    known: dict[tuple[str, str], float] = {}
+    first = judge.take(model, "llamacpp", "Wo liegt Kiel?", evidence[:1], 0.25, known=known)  # type: ignore[arg-type]
+    assert first == (None, None) and model.calls == 1
+    took = judge.take(model, "llamacpp", "Wo liegt Kiel?", evidence, 0.25, known=known)  # type: ignore[arg-type]
+    assert took is not None and took[0] == 1
+    assert model.calls == 2  # the first sentence's judgement was known
+    # another question is another judgement
+    judge.take(model, "llamacpp", "Was fährt ab Kiel?", evidence[:1], 0.25, known=known)  # type: ignore[arg-type]
+    assert model.calls == 3
