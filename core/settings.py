@@ -305,14 +305,15 @@ class Settings(BaseSettings):
         ),
     )
     early_confident: float | None = Field(
-        None,
+        0.4,
         ge=0,
         le=1,
         description=(
             "A question translated for keyword search (qa/translate.py): its best sentence "
             "found before the translation is judged first, and where the judge's P(yes) reaches "
-            "this, the answer is drawn from the evidence found for the question as asked, "
-            "without the translation call (docs/decisions.md). None: always translated."
+            "this (and that evidence would not be refused), the answer is drawn from the "
+            "evidence found for the question as asked, without the translation call "
+            "(docs/decisions.md; the default is judge_confident's). None: always translated."
         ),
     )
     min_evidence_score: float | None = Field(

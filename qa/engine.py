@@ -644,9 +644,10 @@ class Engine:
     ) -> bool:
         """Whether the answer is drawn from the evidence found before the translation: a
         one-part question (no claims by source) whose best sentence the judge passes with
-        P(yes) at or above ``early_confident``, and none of whose names the evidence lacks
-        (names are matched across languages with the translation's help, so a missing one
-        waits for it). The judgement is kept in ``known``."""
+        P(yes) at or above ``early_confident``, and that the evidence found so far would not
+        refuse (a name it lacks, a best score below the floor): names are matched across
+        languages and scores raised with the translation's help, so such a question waits for
+        it. The judgement is kept in ``known``."""
         s = self.settings
         queries = question_parts(question)
         if (
@@ -660,7 +661,8 @@ class Engine:
             return False
         named = [p.chunk for p in retrieval.passages if p.named_matches]
         chunks = [ev.chunk for ev in _merged(parts)] + named
-        if _premise_missing(question, chunks, question_language(question), {}):
+        premise = _premise_missing(question, chunks, question_language(question), {})
+        if decide.before_reading(parts[0], premise, self.calibration) is not None:
             return False
         t = time.perf_counter()
         try:

@@ -394,16 +394,19 @@ def test_a_confident_judge_before_the_translation_answers_without_it(
     the question is not translated. Below it, the translation follows and the sentence is not
     judged twice."""
     # a name the evidence lacks may be there in the sources' language: that waits for the
-    # translation, however confident the judge
-    for question, p, translated in (
-        ("Who invited the western states?", 0.9, False),
-        ("Who invited the western states?", 0.5, True),
-        ("Who invited the western states to Hamburg?", 0.9, True),
+    # translation, however confident the judge; so does evidence below the floor
+    for question, p, translated, floor in (
+        ("Who invited the western states?", 0.9, False, None),
+        ("Who invited the western states?", 0.5, True, None),
+        ("Who invited the western states to Hamburg?", 0.9, True, None),
+        ("Who invited the western states?", 0.9, True, 0.99),
     ):
         replies = [_reply(1, "Emmanuel Macron"), "1. Emmanuel Macron"]
         if translated:
             replies.insert(0, "Wer hat die westlichen Staaten eingeladen?")
-        engine, model = _engine(seed_settings, *replies, translate=True, early_confident=0.8)
+        engine, model = _engine(
+            seed_settings, *replies, translate=True, early_confident=0.8, min_evidence_score=floor
+        )
         judged: list[str] = []
 
         def judge(q, evidence, unjudged=0, known=None, p=p, judged=judged):  # type: ignore[no-untyped-def]
@@ -420,7 +423,7 @@ def test_a_confident_judge_before_the_translation_answers_without_it(
         assert answer is not None
         shown = [e.evidence for e in events if e.kind == "evidence"]
         early_first = shown[0][0].quote  # type: ignore[index]
-        if "Hamburg" in question:
+        if "Hamburg" in question or floor:
             assert "early_judge" not in answer.timings
         else:
             assert "early_judge" in answer.timings and judged[0] == early_first
