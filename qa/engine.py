@@ -161,7 +161,7 @@ class Engine:
                 timings["condense"] = time.perf_counter() - t
             result.standalone_question = standalone
             early: list[Citation] = []
-            early_found: tuple[Retrieval, list[list[Evidence]]] | None = None
+            early_found: tuple[Retrieval, list[list[Evidence]], list[Evidence]] | None = None
             # P(yes) by (question, sentence) judged for this answer: a sentence judged before
             # the translation is not judged again after it
             known: dict[tuple[str, str], float] = {}
@@ -186,7 +186,7 @@ class Engine:
             # and what every retrieval figure measures; or, where the judge is confident of
             # the best sentence found before the translation, what the early retrieval returned
             if early_found is not None and self._confident_early(
-                standalone, early_found[0], early_found[1], known, timings
+                standalone, language, *early_found, known, timings
             ):
                 retrieval, result.translations = early_found[0], {}
             else:
@@ -229,17 +229,9 @@ class Engine:
                 timings["evidence_shown"] = time.perf_counter() - t0
             yield Event("evidence", evidence=result.evidence)
 
-            first = parts[0] if parts else []
-            # the passages of the sources the question names (publisher, day) count with their
-            # provenance: "the Sporting News report of November 6" is about them
-            named = [p.chunk for p in retrieval.passages if p.named_matches]
-            premise = _premise_missing(
-                standalone, [ev.chunk for ev in evidence] + named, language, result.translations
+            decision = self._refusal_before_reading(
+                standalone, language, retrieval, parts, evidence, result.translations
             )
-            # a publisher the question names is one the store has (Retriever.named): no premise
-            outlets = {w for p in retrieval.named.publishers for w in p.split()}
-            premise = [name for name in premise if not set(name.split()) <= outlets]
-            decision = decide.before_reading(first, premise, self.calibration)
             if decision is not None:
                 compose.fill_refusal(result, evidence, decision.reason or "")
             elif self.extractive:
@@ -514,6 +506,12 @@ class Engine:
             relevance=self.calibration.relevance,
         )
 
+    def _claims_apply(self, question: str, retrieval: Retrieval) -> bool:
+        """Whether ``question`` may attribute claims to publishers it names (a yes/no question
+        naming a publisher of the store) and claims are checked by source (no search)."""
+        s = self.settings
+        return bool(s.source_claims and retrieval.named.publishers and opens_yes_no(question))
+
     def _source_claims(
         self, question: str, retrieval: Retrieval
     ) -> list[tuple[SourceClaim, list[Passage]]]:
@@ -521,7 +519,7 @@ class Engine:
         passages of its publisher that its own search finds (added to ``retrieval``'s); empty
         where the question is not of that form or a claim's publisher has no passage."""
         s = self.settings
-        if not (s.source_claims and retrieval.named.publishers and opens_yes_no(question)):
+        if not self._claims_apply(question, retrieval):
             return []
         out: list[tuple[SourceClaim, list[Passage]]] = []
         known = {p.chunk.chunk_id for p in retrieval.passages}
@@ -637,17 +635,20 @@ class Engine:
     def _confident_early(
         self,
         question: str,
+        language: str,
         retrieval: Retrieval,
         parts: list[list[Evidence]],
+        evidence: list[Evidence],
         known: dict[tuple[str, str], float],
         timings: dict[str, float],
     ) -> bool:
-        """Whether the answer is drawn from the evidence found before the translation: a
-        one-part question (no claims by source) whose best sentence the judge passes with
-        P(yes) at or above ``early_confident``, and that the evidence found so far would not
-        refuse (a name it lacks, a best score below the floor): names are matched across
-        languages and scores raised with the translation's help, so such a question waits for
-        it. The judgement is kept in ``known``."""
+        """Whether the answer is drawn from the evidence found before the translation
+        (``parts``, merged as ``evidence``): a one-part question (no claims by source: their
+        own searches follow) whose best sentence the judge passes with P(yes) at or above
+        ``early_confident``, and that this evidence would not refuse (a name it lacks, a best
+        score below the floor): names are matched across languages and scores raised with the
+        translation's help, so such a question waits for it. The judgement is kept in
+        ``known``."""
         s = self.settings
         queries = question_parts(question)
         if (
@@ -656,13 +657,10 @@ class Engine:
             or len(queries) != 1
             or len(parts) != 1
             or not parts[0]
-            or self._source_claims(question, retrieval)
+            or self._claims_apply(question, retrieval)
         ):
             return False
-        named = [p.chunk for p in retrieval.passages if p.named_matches]
-        chunks = [ev.chunk for ev in _merged(parts)] + named
-        premise = _premise_missing(question, chunks, question_language(question), {})
-        if decide.before_reading(parts[0], premise, self.calibration) is not None:
+        if self._refusal_before_reading(question, language, retrieval, parts, evidence, {}):
             return False
         t = time.perf_counter()
         try:
@@ -672,6 +670,28 @@ class Engine:
             return False
         timings["early_judge"] = time.perf_counter() - t
         return p is not None and p >= s.early_confident
+
+    def _refusal_before_reading(
+        self,
+        question: str,
+        language: str,
+        retrieval: Retrieval,
+        parts: list[list[Evidence]],
+        evidence: list[Evidence],
+        translations: dict[str, str],
+    ) -> decide.Decision | None:
+        """The refusal no reader can change (qa.decide.before_reading) for this evidence: none
+        close enough, or a name of the question that no evidence passage holds."""
+        # the passages of the sources the question names (publisher, day) count with their
+        # provenance: "the Sporting News report of November 6" is about them
+        named = [p.chunk for p in retrieval.passages if p.named_matches]
+        premise = _premise_missing(
+            question, [ev.chunk for ev in evidence] + named, language, translations
+        )
+        # a publisher the question names is one the store has (Retriever.named): no premise
+        outlets = {w for p in retrieval.named.publishers for w in p.split()}
+        premise = [name for name in premise if not set(name.split()) <= outlets]
+        return decide.before_reading(parts[0] if parts else [], premise, self.calibration)
 
     def standalone_question(self, question: str, history: list[Turn]) -> str:
         if not condense.needs_context(question):
