@@ -316,6 +316,18 @@ class Settings(BaseSettings):
             "(docs/decisions.md; the default is judge_confident's). None: always translated."
         ),
     )
+    translation_min_logprob: float | None = Field(
+        -0.37,
+        le=0,
+        description=(
+            "An answer's words translated into the question's language are shown only where the "
+            "generator's mean log-probability of the translation's tokens reaches this; below "
+            "it the source's own words are quoted instead (docs/decisions.md: 27 of the 37 "
+            "labelled translations under -0.37 changed a fact with the packaged model). Read "
+            "from backends that give token probabilities (llama.cpp, OpenAI-compatible); "
+            "None: any translation that keeps its names and numbers is shown."
+        ),
+    )
     min_evidence_score: float | None = Field(
         None,
         description=(

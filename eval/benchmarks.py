@@ -85,6 +85,7 @@ def answer_row(ans: Answer, forms: list[str], question_lang: str) -> dict[str, A
             {"n": c.n, "quote": c.quote, "words": c.words, "title": c.title} for c in ans.citations
         ],
         "language_ok": None if ans.refused else m.answer_language_ok(ans.text, question_lang),
+        "translations": m.translations(ans),
         "total_s": ans.timings.get("total", 0.0),
         "first_token_s": ans.timings.get("first_token"),
         "evidence_s": ans.timings.get("evidence_shown"),

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from fundstelle.ingest import lexicon
 from fundstelle.ingest.language import answer_language
@@ -355,6 +356,22 @@ def asks_value(question: str) -> bool:
     """A factoid question: it asks for a value of a kind (a date, a number, a person, a place),
     not for a yes or no and not for an explanation."""
     return bool(question) and expected_kind(question) is not None and not is_yes_no(question)
+
+
+def translations(answer: Answer) -> list[dict[str, Any]]:
+    """The translations an answer's spans were given (shown or not), for a report to show what
+    the translation checks kept out: the source's words, the translation, its mean token
+    log-probability and whether it was shown."""
+    return [
+        {
+            "words": s.words,
+            "translation": s.translation,
+            "logprob": None if s.translation_logprob is None else round(s.translation_logprob, 3),
+            "shown": s.translated,
+        }
+        for s in answer.spans
+        if s.translation or s.translated
+    ]
 
 
 def answer_words(answer: str) -> int:

@@ -64,6 +64,7 @@ class ItemResult:
     citation_support: bool | None = None  # every cited quote states its sentence's key values
     citations: list[dict[str, Any]] = field(default_factory=list)
     passages: list[dict[str, Any]] = field(default_factory=list)
+    translations: list[dict[str, Any]] = field(default_factory=list)  # the spans' translations
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,6 +161,7 @@ def score_item(item: GoldItem, answer: Answer) -> ItemResult:
             {"title": p.chunk.title, "source": p.chunk.source, "text": p.chunk.text}
             for p in answer.passages[:3]
         ],
+        translations=m.translations(answer),
     )
 
 

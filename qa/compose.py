@@ -113,6 +113,39 @@ def parse_translations(reply: str, count: int) -> list[str | None]:
     return out
 
 
+def translation_confidences(tokens: list[dict[str, Any]] | None, count: int) -> list[float | None]:
+    """The mean log-probability of each numbered line's tokens in a translation reply (the line's
+    number left out), from the reply's ``[{"token": text, "logprob": lp}, ...]`` as OpenAI's API
+    and the llama.cpp adapter give them; ``None`` where a line or the probabilities are missing.
+    A single unnumbered line counts as line 1, as :func:`parse_translations` reads it."""
+    out: list[float | None] = [None] * count
+    lines: list[list[tuple[str, float]]] = [[]]
+    for t in tokens or []:
+        lp = t.get("logprob")
+        if lp is None:
+            continue
+        pieces = str(t.get("token", "")).split("\n")
+        lines[-1].append((pieces[0], float(lp)))  # a token ending a line counts for that line
+        lines.extend([] for _ in pieces[1:])
+    for line in lines:
+        text = "".join(t for t, _ in line)
+        m = _LINE.match(text)
+        if m:
+            index, marker = int(m.group(1)) - 1, m.end(1) + 1  # after "1." or "1)"
+        elif count == 1 and text.strip():
+            index, marker = 0, 0
+        else:
+            continue
+        values, at = [], 0
+        for piece, lp in line:
+            if at >= marker:
+                values.append(lp)
+            at += len(piece)
+        if 0 <= index < count and out[index] is None and values:
+            out[index] = sum(values) / len(values)
+    return out
+
+
 def answer_text(
     spans: list[Span], numbering: dict[int, int], verdict: str | None, language: str
 ) -> tuple[str, list[AnswerSentence]]:

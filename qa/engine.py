@@ -93,6 +93,7 @@ class Engine:
         self._chat_model_given = chat_model is not None
         self._model_lock = threading.Lock()
         self._json_object = False  # an OpenAI-compatible server without "json_schema"
+        self._no_logprobs = False  # a server that refused a request for token log-probabilities
         # the question in the store's other languages, for keyword search (qa.translate)
         self.translator = translate.QueryTranslator(
             settings, self.retriever, lambda: self.chat_model
@@ -811,18 +812,36 @@ class Engine:
         assert model is not None
         for s in spans:  # until translated: shown as the source's words
             s.foreign = True
+        floor = self.settings.translation_min_logprob
+        # the translation's token probabilities, where the backend gives them
+        asks = floor is not None and read.model_kind(model) in _WITH_LOGPROBS
+        asks = asks and not self._no_logprobs
+        msgs = compose.translation_messages([s.words for s in spans], language)
+        # a whole sentence may be translated too: room for about two tokens a word
+        limit = 16 + sum(16 + 2 * len(s.words.split()) for s in spans)
         try:
-            reply = model.invoke(
-                compose.translation_messages([s.words for s in spans], language),
-                # a whole sentence may be translated too: room for about two tokens a word
-                max_tokens=16 + sum(16 + 2 * len(s.words.split()) for s in spans),
-            )
+            try:
+                # top_logprobs too: llama-cpp-python's server gives none without it
+                ask = {"logprobs": True, "top_logprobs": 1} if asks else {}
+                reply = model.invoke(msgs, max_tokens=limit, **ask)
+            except Exception:
+                if not asks:
+                    raise
+                # a server that refuses logprobs (llama-cpp-python's without logits_all):
+                # asked without them from now on
+                self._no_logprobs = True
+                reply = model.invoke(msgs, max_tokens=limit)
         except Exception:  # the original words are still right, only not translated
             return
-        for s, text in zip(
-            spans, compose.parse_translations(str(reply.content), len(spans)), strict=True
-        ):
-            if text and verify.translation_kept(s.words, text, language):
+        texts = compose.parse_translations(str(reply.content), len(spans))
+        content = ((reply.response_metadata or {}).get("logprobs") or {}).get("content")
+        confidences = compose.translation_confidences(content, len(spans))
+        for s, text, logprob in zip(spans, texts, confidences, strict=True):
+            s.translation, s.translation_logprob = text or "", logprob
+            # a translation the model was unsure of changed a fact about two times in three
+            # (docs/decisions.md): the source's words are what it says
+            sure = floor is None or logprob is None or logprob >= floor
+            if text and sure and verify.translation_kept(s.words, text, language):
                 s.text, s.translated = text, True
 
     def _backend_error(self, exc: Exception) -> str:
@@ -835,6 +854,11 @@ class Engine:
             f"cannot get an answer from the {s.backend} backend at {where}: {detail}. "
             "Check that the server runs, or use FUNDSTELLE_BACKEND=extractive"
         )
+
+
+# backends that give a reply's token log-probabilities when asked (``logprobs=True``); Ollama's
+# chat model has no such option
+_WITH_LOGPROBS = ("llamacpp", "openai")
 
 
 def _refused_request(exc: Exception) -> bool:

@@ -150,6 +150,10 @@ class Span:
     # in another language than the question and its translation failed: shown, like a sentence,
     # in quotation marks as the source's own words
     foreign: bool = False
+    # the generator's translation and its mean token log-probability, also where it was not
+    # used (it changed a name or number, or fell under translation_min_logprob)
+    translation: str = ""
+    translation_logprob: float | None = None
 
 
 KINDS = ("answer", "quotes", "refusal")

@@ -379,8 +379,8 @@ def _first_token(llm: Any, text: str) -> int | None:
     return known[text]
 
 
-def _reply_logprob(llm: Any, prompt: list[int], reply: list[int]) -> float:
-    """Sum of log P(reply[i] | prompt, reply[:i]). The prompt but its last token is evaluated
+def _reply_logprobs(llm: Any, prompt: list[int], reply: list[int]) -> list[float]:
+    """log P(reply[i] | prompt, reply[:i]) for each i. The prompt but its last token is evaluated
     as llama-cpp-python does (reusing what its cache shares with the previous prompt); the last
     prompt token and the reply go in one batch with logits for each position, which
     ``Llama.eval`` keeps only with ``logits_all`` (every later prompt would pay for them)."""
@@ -403,7 +403,7 @@ def _reply_logprob(llm: Any, prompt: list[int], reply: list[int]) -> float:
     llm.n_tokens = n_past + len(tokens)
     top = logits.max(axis=1)
     logz = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
-    return float(sum(logits[i, t] - logz[i] for i, t in enumerate(reply)))
+    return [float(logits[i, t] - logz[i]) for i, t in enumerate(reply)]
 
 
 def _grammar(gbnf: str) -> Any:
@@ -437,6 +437,38 @@ def _set_threads(llm: Any, fixed: int | None) -> None:
 
         llama_cpp.llama_set_n_threads(llm.ctx, *threads)
         llm._fundstelle_threads = threads
+
+
+class _TokenLogprobs:
+    """A logits processor that keeps the log-probability of each token the reply takes: the
+    distribution is kept at each step, and the token drawn from it is read at the next step
+    (the last token, end of text or the one a stop word ends on, is not evaluated and not
+    kept)."""
+
+    def __init__(self) -> None:
+        self.llm: Any = None
+        self.tokens: list[int] = []
+        self.logprobs: list[float] = []
+        self._previous: Any = None
+
+    def __call__(self, ids: Any, scores: Any) -> Any:
+        # ``ids`` is the model's whole token buffer: the last token evaluated is at n_tokens - 1
+        if self._previous is not None and self.llm.n_tokens:
+            token = int(self.llm.input_ids[self.llm.n_tokens - 1])
+            self.tokens.append(token)
+            self.logprobs.append(float(self._previous[token]))
+        s = np.asarray(scores, dtype=np.float64)
+        top = s.max()
+        self._previous = s - (top + np.log(np.exp(s - top).sum()))
+        return scores
+
+    def content(self) -> list[dict[str, Any]]:
+        """``[{"token": text, "logprob": lp}, ...]``, as OpenAI's ``logprobs.content``."""
+        out = []
+        for t, lp in zip(self.tokens, self.logprobs, strict=True):
+            text = self.llm.detokenize([t], special=False).decode("utf-8", errors="ignore")
+            out.append({"token": text, "logprob": lp})
+        return out
 
 
 class LlamaCppChat(BaseChatModel):
@@ -484,6 +516,10 @@ class LlamaCppChat(BaseChatModel):
         # a GBNF grammar (the reader's spans of the evidence), parsed by _call
         request["grammar_text"] = kwargs.get("grammar")
         request["reply_start"] = kwargs.get("reply_start") or ""
+        # the reply's tokens with their log-probabilities, in the shape OpenAI's API gives them
+        # (``logprobs=True``; llama-cpp-python's own option needs ``logits_all``, which every
+        # prompt would pay for)
+        request["token_logprobs"] = _TokenLogprobs() if kwargs.get("logprobs") else None
         return request
 
     def _call(self, llm: Any, request: dict[str, Any], stream: bool) -> Any:
@@ -494,7 +530,12 @@ class LlamaCppChat(BaseChatModel):
         "answer": "`` took 1.5 s). Parts come in the chat completion's shape either way, the
         given words first."""
         start = request.get("reply_start") or ""
-        args = {k: v for k, v in request.items() if k not in ("reply_start", "grammar_text")}
+        drop = ("reply_start", "grammar_text", "token_logprobs")
+        args = {k: v for k, v in request.items() if k not in drop}
+        recorder = request.get("token_logprobs")
+        if recorder is not None:
+            recorder.llm = llm
+            args["logits_processor"] = [*(args.get("logits_processor") or []), recorder]
         gbnf = request.get("grammar_text")
         formatter = prefix_states(llm).formatter if start else None
         if start and formatter is None:
@@ -587,6 +628,15 @@ class LlamaCppChat(BaseChatModel):
         probabilities as the assistant's reply, read off one forward pass, nothing generated
         (qa.likelihood). None where the reply is empty or does not fit, or the chat format is
         one this code does not render."""
+        values = self.reply_token_logprobs(messages, reply)
+        return None if values is None else float(sum(t["logprob"] for t in values))
+
+    def reply_token_logprobs(
+        self, messages: list[BaseMessage], reply: str
+    ) -> list[dict[str, Any]] | None:
+        """The tokens of ``reply`` with their log-probabilities as the assistant's reply to
+        ``messages`` (``[{"token", "logprob"}]``, as a reply asked with ``logprobs=True``
+        carries them), read off one forward pass; None as for :meth:`reply_logprob`."""
         llm = self.load()
         with LLAMA_GATE.turn() as ticket, ticket.using():
             formatter = prefix_states(llm).formatter
@@ -597,7 +647,9 @@ class LlamaCppChat(BaseChatModel):
             answer = llm.tokenize(reply.encode("utf-8"), add_bos=False, special=False)
             if not answer or len(answer) >= llm.n_batch or len(prompt) + len(answer) > llm.n_ctx():
                 return None
-            return _reply_logprob(llm, prompt, answer)
+            values = _reply_logprobs(llm, prompt, answer)
+            text = [llm.detokenize([t], special=False).decode("utf-8", "ignore") for t in answer]
+            return [{"token": t, "logprob": v} for t, v in zip(text, values, strict=True)]
 
     def _stream_parts(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The streamed completion's parts; the model is only touched inside ``using()``, so a
@@ -628,9 +680,14 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        out = self._complete(self._request(messages, stop, kwargs))
+        request = self._request(messages, stop, kwargs)
+        out = self._complete(request)
         text = out["choices"][0]["message"].get("content") or ""
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+        meta: dict[str, Any] = {}
+        if request["token_logprobs"] is not None:
+            meta["logprobs"] = {"content": request["token_logprobs"].content()}
+        message = AIMessage(content=text, response_metadata=meta)
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
         self,

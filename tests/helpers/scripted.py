@@ -20,6 +20,8 @@ class ScriptedChatModel(BaseChatModel):
     replies: list[str] = Field(default_factory=list)
     calls: list[dict[str, Any]] = Field(default_factory=list)
     error: Exception | None = None  # raised on every call when set
+    # response metadata of a reply, by its text (e.g. token log-probabilities)
+    metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @property
     def _llm_type(self) -> str:
@@ -42,9 +44,9 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(
-            generations=[ChatGeneration(message=AIMessage(content=self._next(messages, kwargs)))]
-        )
+        text = self._next(messages, kwargs)
+        message = AIMessage(content=text, response_metadata=self.metadata.get(text, {}))
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
         self,

@@ -1,5 +1,6 @@
 """Composing answers from spans: which spans are translated for the question's language."""
 
+import pytest
 from fundstelle.ingest.types import Chunk
 from fundstelle.qa import compose
 from fundstelle.qa.types import Evidence, Passage, Span
@@ -30,3 +31,23 @@ def test_bare_digits_are_written_alike_in_every_language() -> None:
     # a separator means different numbers in German and English: translated
     assert compose.needs_translation(_span("1.388"), german, "en")
     assert compose.needs_translation(_span("1.388 Tage"), german, "en")
+
+
+def test_each_translated_line_gets_the_mean_log_probability_of_its_own_tokens() -> None:
+    def tok(text: str, lp: float) -> dict[str, object]:
+        return {"token": text, "logprob": lp}
+
+    reply = [
+        tok("1", -0.5), tok(".", -0.5), tok(" Green", -0.2), tok("land", -0.4), tok(".\n", -0.3),
+        tok("2", 0.0), tok(")", 0.0), tok(" Benny", -1.2),
+    ]  # fmt: skip
+    first, second = compose.translation_confidences(reply, 2)
+    assert first == pytest.approx((-0.2 - 0.4 - 0.3) / 3)  # the line's number left out
+    assert second == pytest.approx(-1.2)
+    # a line the reply lacks, and a reply without probabilities
+    assert compose.translation_confidences(reply[:5], 2)[1] is None
+    assert compose.translation_confidences(None, 1) == [None]
+    # one unnumbered line is line 1, as parse_translations reads it
+    assert compose.translation_confidences([tok("Green", -0.2), tok("land", 0.0)], 1) == [
+        pytest.approx(-0.1)
+    ]

@@ -8,7 +8,7 @@ import pytest
 from fundstelle.core.settings import Settings
 from fundstelle.eval.metrics import answer_language_ok
 from fundstelle.qa.engine import Engine
-from fundstelle.qa.types import Turn
+from fundstelle.qa.types import Span, Turn
 
 from tests.helpers.scripted import ScriptedChatModel
 
@@ -109,6 +109,62 @@ def test_a_span_from_a_german_source_is_translated_for_an_english_question(
     # nor is a translation that is missing
     engine, _ = _engine(seed_settings, _reply(n, "Großbritannien und Frankreich"), "no lines")
     assert engine.answer(q).text == "„Großbritannien und Frankreich“ [1]"
+
+
+def _tokens(line: str, logprob: float) -> dict[str, object]:
+    """Response metadata giving every token of ``line`` after its number ``logprob``."""
+    number, _, words = line.partition(" ")
+    content = [{"token": number[:-1], "logprob": 0.0}, {"token": ".", "logprob": 0.0}]
+    content += [{"token": " " + w, "logprob": logprob} for w in words.split()]
+    return {"logprobs": {"content": content}}
+
+
+def test_a_translation_the_model_was_unsure_of_is_not_shown(seed_settings: Settings) -> None:
+    q = "Which countries plan bases in Ukraine?"
+    n = _number(seed_settings, q, BASES)
+    line = "1. Britain and France"
+    for logprob, shown in ((-0.9, False), (-0.1, True)):
+        engine, model = _engine(seed_settings, _reply(n, "Großbritannien und Frankreich"), line)
+        model.metadata = {line: _tokens(line, logprob)}
+        answer = engine.answer(q)
+        expected = "Britain and France [1]" if shown else "„Großbritannien und Frankreich“ [1]"
+        assert answer.kind == "answer" and answer.text == expected
+        # the translation and the model's confidence in it are kept either way
+        span = answer.spans[0]
+        assert span.translation == "Britain and France" and span.translated == shown
+        assert span.translation_logprob == pytest.approx(logprob)  # the number left out
+    # with the floor off, any translation that keeps names and numbers is shown
+    engine, model = _engine(seed_settings, _reply(n, "Großbritannien und Frankreich"), line)
+    engine.settings = engine.settings.model_copy(update={"translation_min_logprob": None})
+    model.metadata = {line: _tokens(line, -0.9)}
+    assert engine.answer(q).text == "Britain and France [1]"
+
+
+def test_a_server_that_refuses_token_probabilities_still_translates(
+    seed_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class RefusesLogprobs(ScriptedChatModel):
+        refusals: int = 0
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+            if kwargs.get("logprobs"):
+                self.refusals += 1
+                raise ValueError(
+                    "logprobs is not supported for models created with logits_all=False"
+                )
+            return super()._generate(messages, stop, run_manager, **kwargs)
+
+    # asked as an OpenAI-compatible server is asked
+    monkeypatch.setattr("fundstelle.qa.read.model_kind", lambda model: "openai")
+    engine = Engine(seed_settings, chat_model=RefusesLogprobs(replies=["1. Britain", "1. France"]))
+    first = Span(1, "Großbritannien", 0, 14, "Großbritannien")
+    engine._translate_spans([first], "en")
+    assert first.translated and first.text == "Britain" and first.translation_logprob is None
+    # asked without them from then on: one call for the next translation
+    second = Span(1, "Frankreich", 0, 10, "Frankreich")
+    engine._translate_spans([second], "en")
+    assert second.text == "France" and engine.chat_model.replies == []
+    assert engine.chat_model.refusals == 1 and len(engine.chat_model.calls) == 2
 
 
 def test_an_open_question_is_answered_by_its_best_sentence_whole(seed_settings: Settings) -> None:

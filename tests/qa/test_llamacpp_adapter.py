@@ -168,3 +168,23 @@ def test_a_reply_start_is_given_and_continued_under_the_grammar(model: LlamaCppC
     # the likeliest next token after the start, in one forward pass
     p = model.first_token_probabilities(question, ("1", "2", "x"), reply_start='{"sentence": ')
     assert set(p) == {"1", "2", "x"} and all(0.0 <= v <= 1.0 for v in p.values())
+
+
+def test_the_reply_tokens_come_with_the_log_probabilities_they_were_drawn_with(
+    model: LlamaCppChat,
+) -> None:
+    question = _ask("Translate into English.", "1. Der Hund schläft im Garten.")
+    reply = model.invoke(question, logprobs=True, max_tokens=12)
+    content = reply.response_metadata["logprobs"]["content"]
+    tokens = "".join(t["token"] for t in content)
+    # every token evaluated after the prompt (the last one drawn is not: nothing follows it)
+    assert content and str(reply.content).startswith(tokens)
+    assert all(t["logprob"] <= 0.0 for t in content)
+    # the same as read off one forward pass of prompt and reply: the first token exactly, the
+    # whole reply up to llama.cpp's kernels, which round differently for one token and a batch
+    first = model.reply_logprob(question, content[0]["token"])
+    assert content[0]["logprob"] == pytest.approx(first, abs=0.01)
+    total = sum(t["logprob"] for t in content)
+    assert total == pytest.approx(model.reply_logprob(question, tokens), rel=0.05)
+    # asked for nothing, the reply carries none
+    assert "logprobs" not in model.invoke(question, max_tokens=4).response_metadata

@@ -9,6 +9,7 @@ from fundstelle.core.settings import Settings
 from fundstelle.qa.backends.model_files import packaged_gguf
 from fundstelle.qa.batch import read_questions, run_batch
 from fundstelle.qa.engine import Engine
+from fundstelle.qa.types import Span
 
 from tests.helpers.servers import llama_server
 
@@ -27,6 +28,11 @@ def test_openai_backend_and_parallel_batch(seed_settings: Settings, tmp_path: Pa
         assert not answer.refused
         assert "Frankreich" in answer.text
         assert any("Stützpunkte" in c.quote for c in answer.citations)
+        # an answer's words translated by the server come with the translation's confidence
+        span = Span(1, "Großbritannien und Frankreich", 0, 29, "Großbritannien und Frankreich")
+        engine._translate_spans([span], "en")
+        assert "France" in span.translation and span.translation_logprob is not None
+        assert -5.0 < span.translation_logprob <= 0.0
         # llama.cpp's server takes the schema as a "json_object" response format
         questions = tmp_path / "q.txt"
         questions.write_text(
