@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from fundstelle.eval import metrics as m
+from fundstelle.qa import compose, translate
 from fundstelle.qa.types import Citation
 
 from benchmarks.devsets import dev_engine
@@ -48,8 +49,23 @@ def _fused(a: list[Citation], b: list[Citation], k: int = 2) -> list[Citation]:
     return [item[key] for key in sorted(score, key=lambda key: -score[key])]
 
 
+def _confidence(engine: Any, question: str, translated: dict[str, str]) -> float | None:
+    """The lowest mean token log-probability of the question's translations under the prompt
+    that made them (one forward pass each; as the floor on answer translations reads them)."""
+    values = []
+    for target, text in translated.items():
+        msgs = translate.translation_messages(question, target)
+        tokens = engine.chat_model.reply_token_logprobs(msgs, text)
+        values.append(compose.translation_confidences(tokens, 1)[0])
+    values = [v for v in values if v is not None]
+    return min(values) if values else None
+
+
 def measure(dataset: str, questions: int | None, seed: int) -> list[dict[str, Any]]:
     engine, items = dev_engine(dataset, questions, seed, translate=True)
+    # every translated question waits for its translation here: the early list is compared
+    # with the one found with the translation, which answering early would leave out
+    engine.settings = engine.settings.model_copy(update={"early_confident": None})
     engine.answer("Zebra crossing regulations in medieval Iceland")  # loads the models
     rows = []
     for question, forms in items:
@@ -79,6 +95,7 @@ def measure(dataset: str, questions: int | None, seed: int) -> list[dict[str, An
             embed = engine.retriever.embedder.encode_query
             q = embed(question)
             row["translation_sim"] = min(float(embed(t) @ q) for t in translated.values())
+            row["translation_logprob"] = _confidence(engine, question, translated)
         if early is not None:
             fused = _fused(early[1], final[1])
             row.update(
@@ -134,6 +151,21 @@ def main() -> None:
             e1 = sum(r["early_first"] for r in low)
             f1 = sum(r["final_first"] for r in low)
             print(f"| {cut:.3f} | {len(low)} | {e1} / {f1} |")
+    lps = sorted(
+        r["translation_logprob"] for r in early if r.get("translation_logprob") is not None
+    )
+    if lps:
+        # would a translation the model was unsure of be better left unused?
+        print("| translation mean log-probability below | questions | gold first: early / final |")
+        print("|---|---|---|")
+        for q in (10, 25, 50):
+            cut = lps[len(lps) * q // 100]
+            low = [r for r in early if (r.get("translation_logprob") or 0.0) < cut]
+            e1 = sum(r["early_first"] for r in low)
+            f1 = sum(r["final_first"] for r in low)
+            e2 = sum(r["early_gold"] for r in low)
+            f2 = sum(r["final_gold"] for r in low)
+            print(f"| {cut:.3f} | {len(low)} | {e1} / {f1} (first two: {e2} / {f2}) |")
     for name, key in (("first", "_first"), ("first two", "_gold")):
         counts = [sum(r[f"{v}{key}"] for r in early) for v in ("early", "final", "fused")]
         print(f"gold in the {name}: early / after the translation / both fused by rank: ", end="")

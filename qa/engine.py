@@ -827,10 +827,9 @@ class Engine:
             except Exception:
                 if not asks:
                     raise
-                # a server that refuses logprobs (llama-cpp-python's without logits_all):
-                # asked without them from now on
-                self._no_logprobs = True
                 reply = model.invoke(msgs, max_tokens=limit)
+                # a server that refuses logprobs but answers without: asked without from now on
+                self._no_logprobs = True
         except Exception:  # the original words are still right, only not translated
             return
         texts = compose.parse_translations(str(reply.content), len(spans))
@@ -838,7 +837,7 @@ class Engine:
         confidences = compose.translation_confidences(content, len(spans))
         for s, text, logprob in zip(spans, texts, confidences, strict=True):
             s.translation, s.translation_logprob = text or "", logprob
-            # a translation the model was unsure of changed a fact about two times in three
+            # a translation the model was unsure of changed a fact about three times in four
             # (docs/decisions.md): the source's words are what it says
             sure = floor is None or logprob is None or logprob >= floor
             if text and sure and verify.translation_kept(s.words, text, language):
