@@ -6,10 +6,11 @@ an optional ``fundstelle.toml`` in the working directory, then the defaults belo
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -398,6 +399,14 @@ class Settings(BaseSettings):
         description="Where the packaged GGUF model is assembled once.",
     )
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any, info: ValidationInfo) -> Any:
+        # FUNDSTELLE_JUDGE_CONFIDENT= (empty) switches a setting that may be None off
+        if value == "" and info.field_name and _allows_none(cls.model_fields[info.field_name]):
+            return None
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -414,3 +423,8 @@ class Settings(BaseSettings):
         data = self.model_dump()
         data.update({k: v for k, v in changes.items() if v is not None})
         return Settings.model_validate(data)
+
+
+def _allows_none(field: Any) -> bool:
+    annotation = field.annotation
+    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)

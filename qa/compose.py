@@ -114,35 +114,36 @@ def parse_translations(reply: str, count: int) -> list[str | None]:
 
 
 def translation_confidences(tokens: list[dict[str, Any]] | None, count: int) -> list[float | None]:
-    """The mean log-probability of each numbered line's tokens in a translation reply (the line's
-    number left out), from the reply's ``[{"token": text, "logprob": lp}, ...]`` as OpenAI's API
-    and the llama.cpp adapter give them; ``None`` where a line or the probabilities are missing.
-    A single unnumbered line counts as line 1, as :func:`parse_translations` reads it."""
+    """The mean log-probability of the tokens of each line :func:`parse_translations` reads from
+    the same reply (a numbered line without its number; the last of a number wins; a reply of
+    one unnumbered line is line 1), from ``[{"token": text, "logprob": lp}, ...]`` as OpenAI's
+    API and the llama.cpp adapter give them; ``None`` where a line or the probabilities are
+    missing. A token spanning a line break counts for each line it has text on."""
     out: list[float | None] = [None] * count
+    scored = [(str(t.get("token", "")), t.get("logprob")) for t in tokens or []]
+    scored = [(text, float(lp)) for text, lp in scored if lp is not None]
     lines: list[list[tuple[str, float]]] = [[]]
-    for t in tokens or []:
-        lp = t.get("logprob")
-        if lp is None:
-            continue
-        pieces = str(t.get("token", "")).split("\n")
-        lines[-1].append((pieces[0], float(lp)))  # a token ending a line counts for that line
-        lines.extend([] for _ in pieces[1:])
+    for text, lp in scored:
+        for i, piece in enumerate(text.split("\n")):
+            if i:
+                lines.append([])
+            if piece:
+                lines[-1].append((piece, lp))
     for line in lines:
-        text = "".join(t for t, _ in line)
-        m = _LINE.match(text)
-        if m:
-            index, marker = int(m.group(1)) - 1, m.end(1) + 1  # after "1." or "1)"
-        elif count == 1 and text.strip():
-            index, marker = 0, 0
-        else:
+        m = _LINE.match("".join(piece for piece, _ in line))
+        if not m or not 1 <= int(m.group(1)) <= count:
             continue
-        values, at = [], 0
+        marker, at, values = m.end(1) + 1, 0, []  # after "1." or "1)"
         for piece, lp in line:
-            if at >= marker:
-                values.append(lp)
             at += len(piece)
-        if 0 <= index < count and out[index] is None and values:
-            out[index] = sum(values) / len(values)
+            if at > marker:  # a token with words after the number counts
+                values.append(lp)
+        if values:
+            out[int(m.group(1)) - 1] = sum(values) / len(values)
+    reply = "".join(text for text, _ in scored).strip()
+    if count == 1 and out[0] is None and reply and "\n" not in reply:
+        values = [lp for line in lines for _, lp in line]
+        out[0] = sum(values) / len(values) if values else None
     return out
 
 

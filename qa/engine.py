@@ -824,12 +824,13 @@ class Engine:
                 # top_logprobs too: llama-cpp-python's server gives none without it
                 ask = {"logprobs": True, "top_logprobs": 1} if asks else {}
                 reply = model.invoke(msgs, max_tokens=limit, **ask)
-            except Exception:
-                if not asks:
+            except Exception as exc:
+                if not (asks and (_refused_request(exc) or "logprobs" in str(exc))):
                     raise
                 reply = model.invoke(msgs, max_tokens=limit)
                 # a server that refuses logprobs but answers without: asked without from now on
                 self._no_logprobs = True
+                log.warning("the server gives no token probabilities: translations unchecked")
         except Exception:  # the original words are still right, only not translated
             return
         texts = compose.parse_translations(str(reply.content), len(spans))
@@ -839,7 +840,8 @@ class Engine:
             s.translation, s.translation_logprob = text or "", logprob
             # a translation the model was unsure of changed a fact about three times in four
             # (docs/decisions.md): the source's words are what it says
-            sure = floor is None or logprob is None or logprob >= floor
+            # no probabilities at all: unchecked; the reply's but not this line's: unsure
+            sure = floor is None or (logprob >= floor if logprob is not None else not content)
             if text and sure and verify.translation_kept(s.words, text, language):
                 s.text, s.translated = text, True
 

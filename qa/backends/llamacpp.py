@@ -440,21 +440,21 @@ def _set_threads(llm: Any, fixed: int | None) -> None:
 
 
 class _TokenLogprobs:
-    """A logits processor that keeps the log-probability of each token the reply takes: the
-    distribution is kept at each step, and the token drawn from it is read at the next step
-    (the last token, end of text or the one a stop word ends on, is not evaluated and not
-    kept)."""
+    """A logits processor that keeps the log-probability of each token the reply takes, under
+    the model's own distribution (before a grammar or the temperature acts): the distribution
+    is kept at each step, and the token drawn from it is read at the next step. The last token
+    drawn is not evaluated and not kept: the end of text, or the last one where the reply stops
+    at ``max_tokens`` or a stop word."""
 
     def __init__(self) -> None:
-        self.llm: Any = None
         self.tokens: list[int] = []
         self.logprobs: list[float] = []
         self._previous: Any = None
 
     def __call__(self, ids: Any, scores: Any) -> Any:
-        # ``ids`` is the model's whole token buffer: the last token evaluated is at n_tokens - 1
-        if self._previous is not None and self.llm.n_tokens:
-            token = int(self.llm.input_ids[self.llm.n_tokens - 1])
+        # ``ids``: the tokens evaluated so far, the last one drawn at the previous step
+        if self._previous is not None and len(ids):
+            token = int(ids[-1])
             self.tokens.append(token)
             self.logprobs.append(float(self._previous[token]))
         s = np.asarray(scores, dtype=np.float64)
@@ -462,11 +462,12 @@ class _TokenLogprobs:
         self._previous = s - (top + np.log(np.exp(s - top).sum()))
         return scores
 
-    def content(self) -> list[dict[str, Any]]:
-        """``[{"token": text, "logprob": lp}, ...]``, as OpenAI's ``logprobs.content``."""
+    def content(self, llm: Any) -> list[dict[str, Any]]:
+        """``[{"token": text, "logprob": lp}, ...]``, as OpenAI's ``logprobs.content`` (uses
+        the model: call it in the model's turn)."""
         out = []
         for t, lp in zip(self.tokens, self.logprobs, strict=True):
-            text = self.llm.detokenize([t], special=False).decode("utf-8", errors="ignore")
+            text = llm.detokenize([t], special=False).decode("utf-8", errors="ignore")
             out.append({"token": text, "logprob": lp})
         return out
 
@@ -534,7 +535,6 @@ class LlamaCppChat(BaseChatModel):
         args = {k: v for k, v in request.items() if k not in drop}
         recorder = request.get("token_logprobs")
         if recorder is not None:
-            recorder.llm = llm
             args["logits_processor"] = [*(args.get("logits_processor") or []), recorder]
         gbnf = request.get("grammar_text")
         formatter = prefix_states(llm).formatter if start else None
@@ -586,6 +586,8 @@ class LlamaCppChat(BaseChatModel):
             out = self._call(llm, request, stream=False)
             if states is not None:
                 states.check(prefix)
+            if request.get("token_logprobs") is not None:
+                out["logprobs"] = {"content": request["token_logprobs"].content(llm)}
         return out
 
     def first_token_probabilities(
@@ -680,12 +682,9 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        request = self._request(messages, stop, kwargs)
-        out = self._complete(request)
+        out = self._complete(self._request(messages, stop, kwargs))
         text = out["choices"][0]["message"].get("content") or ""
-        meta: dict[str, Any] = {}
-        if request["token_logprobs"] is not None:
-            meta["logprobs"] = {"content": request["token_logprobs"].content()}
+        meta = {"logprobs": out["logprobs"]} if "logprobs" in out else {}
         message = AIMessage(content=text, response_metadata=meta)
         return ChatResult(generations=[ChatGeneration(message=message)])
 

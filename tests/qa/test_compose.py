@@ -51,3 +51,27 @@ def test_each_translated_line_gets_the_mean_log_probability_of_its_own_tokens() 
     assert compose.translation_confidences([tok("Green", -0.2), tok("land", 0.0)], 1) == [
         pytest.approx(-0.1)
     ]
+
+
+def test_the_confidence_is_that_of_the_line_the_translation_is_read_from() -> None:
+    def tok(text: str, lp: float) -> dict[str, object]:
+        return {"token": text, "logprob": lp}
+
+    # a line before the numbered one is no translation: its tokens do not count
+    reply = [
+        tok("Here", -3.0),
+        tok(" is:\n", -3.0),
+        tok("1", 0.0),
+        tok(".", 0.0),
+        tok(" Yes", -0.2),
+    ]
+    assert compose.parse_translations("Here is:\n1. Yes", 1) == ["Yes"]
+    assert compose.translation_confidences(reply, 1) == [pytest.approx(-0.2)]
+    # the last line of a number is read, and scored
+    reply = [tok("1. A", -0.1), tok("\n", 0.0), tok("1. B", -2.0)]
+    assert compose.parse_translations("1. A\n1. B", 1) == ["B"]
+    assert compose.translation_confidences(reply, 1) == [pytest.approx(-2.0)]
+    # a token that ends one line and starts the next counts for both
+    reply = [tok("1", 0.0), tok(".", 0.0), tok(" A", -0.1), tok("\n2", -2.0), tok(".", 0.0)]
+    reply += [tok(" B", -1.0)]
+    assert compose.translation_confidences(reply, 2) == [pytest.approx(-0.1), pytest.approx(-1.0)]

@@ -119,7 +119,9 @@ def _tokens(line: str, logprob: float) -> dict[str, object]:
     return {"logprobs": {"content": content}}
 
 
-def test_a_translation_the_model_was_unsure_of_is_not_shown(seed_settings: Settings) -> None:
+def test_a_translation_the_model_was_unsure_of_is_not_shown(
+    seed_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     q = "Which countries plan bases in Ukraine?"
     n = _number(seed_settings, q, BASES)
     line = "1. Britain and France"
@@ -127,6 +129,7 @@ def test_a_translation_the_model_was_unsure_of_is_not_shown(seed_settings: Setti
         engine, model = _engine(seed_settings, _reply(n, "Großbritannien und Frankreich"), line)
         model.metadata = {line: _tokens(line, logprob)}
         answer = engine.answer(q)
+        assert model.calls[-1]["kwargs"].get("logprobs") is None  # a caller's model: not asked
         expected = "Britain and France [1]" if shown else "„Großbritannien und Frankreich“ [1]"
         assert answer.kind == "answer" and answer.text == expected
         # the translation and the model's confidence in it are kept either way
@@ -138,6 +141,18 @@ def test_a_translation_the_model_was_unsure_of_is_not_shown(seed_settings: Setti
     engine.settings = engine.settings.model_copy(update={"translation_min_logprob": None})
     model.metadata = {line: _tokens(line, -0.9)}
     assert engine.answer(q).text == "Britain and France [1]"
+    # probabilities for the reply but none for the line read from it: not shown
+    engine, model = _engine(seed_settings, _reply(n, "Großbritannien und Frankreich"), line)
+    model.metadata = {line: {"logprobs": {"content": [{"token": "2. x\n3. y", "logprob": -0.1}]}}}
+    assert engine.answer(q).text == "„Großbritannien und Frankreich“ [1]"
+    # llama.cpp (and OpenAI-compatible servers) are asked for them with the translation
+    monkeypatch.setattr("fundstelle.qa.read.model_kind", lambda model: "llamacpp")
+    engine, model = _engine(seed_settings, line)
+    model.metadata = {line: _tokens(line, -0.1)}
+    span = Span(n, "Großbritannien und Frankreich", 0, 29, "Großbritannien und Frankreich")
+    engine._translate_spans([span], "en")
+    assert span.translated and span.text == "Britain and France"
+    assert model.calls[-1]["kwargs"]["logprobs"] is True
 
 
 def test_a_server_that_refuses_token_probabilities_still_translates(
@@ -165,6 +180,12 @@ def test_a_server_that_refuses_token_probabilities_still_translates(
     engine._translate_spans([second], "en")
     assert second.text == "France" and engine.chat_model.replies == []
     assert engine.chat_model.refusals == 1 and len(engine.chat_model.calls) == 2
+    # a failure of another kind is not taken for a refusal: no second call, probabilities kept
+    engine = Engine(seed_settings, chat_model=ScriptedChatModel(error=ConnectionError("down")))
+    third = Span(1, "Frankreich", 0, 10, "Frankreich")
+    engine._translate_spans([third], "en")
+    assert not third.translated and third.foreign and not engine._no_logprobs
+    assert len(engine.chat_model.calls) == 1 and engine.chat_model.calls[0]["kwargs"]["logprobs"]
 
 
 def test_an_open_question_is_answered_by_its_best_sentence_whole(seed_settings: Settings) -> None:

@@ -177,8 +177,11 @@ def test_the_reply_tokens_come_with_the_log_probabilities_they_were_drawn_with(
     reply = model.invoke(question, logprobs=True, max_tokens=12)
     content = reply.response_metadata["logprobs"]["content"]
     tokens = "".join(t["token"] for t in content)
-    # every token evaluated after the prompt (the last one drawn is not: nothing follows it)
-    assert content and str(reply.content).startswith(tokens)
+    # every token of the reply but the last one drawn (nothing follows it to evaluate it), in
+    # order: the reply stopped at max_tokens, so that is its 12th token
+    drawn = model.load().tokenize(str(reply.content).encode(), add_bos=False, special=False)
+    assert len(drawn) == 12 and len(content) == 11
+    assert str(reply.content).startswith(tokens) and len(tokens) < len(str(reply.content))
     assert all(t["logprob"] <= 0.0 for t in content)
     # the same as read off one forward pass of prompt and reply: the first token exactly, the
     # whole reply up to llama.cpp's kernels, which round differently for one token and a batch
