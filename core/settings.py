@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import Field, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -425,6 +426,7 @@ class Settings(BaseSettings):
         return Settings.model_validate(data)
 
 
-def _allows_none(field: Any) -> bool:
+def _allows_none(field: FieldInfo) -> bool:
+    """Whether a setting may be None (``X | None``)."""
     annotation = field.annotation
     return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)

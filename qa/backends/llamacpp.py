@@ -401,9 +401,27 @@ def _reply_logprobs(llm: Any, prompt: list[int], reply: list[int]) -> list[float
     logits = logits.reshape(len(tokens), llm.n_vocab()).astype(np.float64)
     llm.input_ids[n_past : n_past + len(tokens)] = tokens
     llm.n_tokens = n_past + len(tokens)
-    top = logits.max(axis=1)
-    logz = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
-    return [float(logits[i, t] - logz[i]) for i, t in enumerate(reply)]
+    logp = _log_softmax(logits)
+    return [float(logp[i, t]) for i, t in enumerate(reply)]
+
+
+def _log_softmax(logits: Any) -> Any:
+    """log P of every token from the logits (over the last axis), in float64."""
+    x = np.asarray(logits, dtype=np.float64)
+    top = x.max(axis=-1, keepdims=True)
+    return x - (top + np.log(np.exp(x - top).sum(axis=-1, keepdims=True)))
+
+
+def _as_content(llm: Any, tokens: list[int], logprobs: list[float]) -> list[dict[str, Any]]:
+    """``[{"token": text, "logprob": lp}, ...]``, as OpenAI's ``logprobs.content`` (uses the
+    model: call it in the model's turn)."""
+    return [
+        {
+            "token": llm.detokenize([t], special=False).decode("utf-8", errors="ignore"),
+            "logprob": lp,
+        }
+        for t, lp in zip(tokens, logprobs, strict=True)
+    ]
 
 
 def _grammar(gbnf: str) -> Any:
@@ -457,19 +475,8 @@ class _TokenLogprobs:
             token = int(ids[-1])
             self.tokens.append(token)
             self.logprobs.append(float(self._previous[token]))
-        s = np.asarray(scores, dtype=np.float64)
-        top = s.max()
-        self._previous = s - (top + np.log(np.exp(s - top).sum()))
+        self._previous = _log_softmax(scores)
         return scores
-
-    def content(self, llm: Any) -> list[dict[str, Any]]:
-        """``[{"token": text, "logprob": lp}, ...]``, as OpenAI's ``logprobs.content`` (uses
-        the model: call it in the model's turn)."""
-        out = []
-        for t, lp in zip(self.tokens, self.logprobs, strict=True):
-            text = llm.detokenize([t], special=False).decode("utf-8", errors="ignore")
-            out.append({"token": text, "logprob": lp})
-        return out
 
 
 class LlamaCppChat(BaseChatModel):
@@ -587,7 +594,8 @@ class LlamaCppChat(BaseChatModel):
             if states is not None:
                 states.check(prefix)
             if request.get("token_logprobs") is not None:
-                out["logprobs"] = {"content": request["token_logprobs"].content(llm)}
+                kept = request["token_logprobs"]
+                out["logprobs"] = {"content": _as_content(llm, kept.tokens, kept.logprobs)}
         return out
 
     def first_token_probabilities(
@@ -630,8 +638,8 @@ class LlamaCppChat(BaseChatModel):
         probabilities as the assistant's reply, read off one forward pass, nothing generated
         (qa.likelihood). None where the reply is empty or does not fit, or the chat format is
         one this code does not render."""
-        values = self.reply_token_logprobs(messages, reply)
-        return None if values is None else float(sum(t["logprob"] for t in values))
+        scored = self._score_reply(messages, reply, texts=False)
+        return None if scored is None else float(sum(scored))
 
     def reply_token_logprobs(
         self, messages: list[BaseMessage], reply: str
@@ -639,6 +647,11 @@ class LlamaCppChat(BaseChatModel):
         """The tokens of ``reply`` with their log-probabilities as the assistant's reply to
         ``messages`` (``[{"token", "logprob"}]``, as a reply asked with ``logprobs=True``
         carries them), read off one forward pass; None as for :meth:`reply_logprob`."""
+        return self._score_reply(messages, reply, texts=True)
+
+    def _score_reply(self, messages: list[BaseMessage], reply: str, texts: bool) -> Any:
+        """The log-probabilities of ``reply``'s tokens (with their texts: ``texts``), in the
+        model's turn; None as for :meth:`reply_logprob`."""
         llm = self.load()
         with LLAMA_GATE.turn() as ticket, ticket.using():
             formatter = prefix_states(llm).formatter
@@ -650,8 +663,7 @@ class LlamaCppChat(BaseChatModel):
             if not answer or len(answer) >= llm.n_batch or len(prompt) + len(answer) > llm.n_ctx():
                 return None
             values = _reply_logprobs(llm, prompt, answer)
-            text = [llm.detokenize([t], special=False).decode("utf-8", "ignore") for t in answer]
-            return [{"token": t, "logprob": v} for t, v in zip(text, values, strict=True)]
+            return _as_content(llm, answer, values) if texts else values
 
     def _stream_parts(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The streamed completion's parts; the model is only touched inside ``using()``, so a
