@@ -306,6 +306,17 @@ class Settings(BaseSettings):
             "judge passes is read."
         ),
     )
+    unsure_other_min: float | None = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description=(
+            "Beside the sentence an unsure judge took, the best-ranked other one is quoted only "
+            "where the judge's probability of 'yes' for it reaches this (it is judged after the "
+            "first is shown): a quote off the question made right answers only partly "
+            "supported (docs/decisions.md). None: always quoted."
+        ),
+    )
     early_confident: float | None = Field(
         0.4,
         ge=0,

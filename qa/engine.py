@@ -15,7 +15,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -299,6 +299,7 @@ class Engine:
         judged_out = False
         unsure: list[str] = []  # parts whose sentence the judge passed without confidence
         unsure_quotes: list[Evidence] = []
+        unsure_others: list[tuple[str, Evidence]] = []  # quoted beside the one the judge took
         drafts: list[str] = []
         error: str | None = None
         shown = ""
@@ -342,12 +343,17 @@ class Engine:
                         f"the generator is unsure that sentence {judged[chosen].n} answers "
                         f"(P(yes) {p:.2f} < {s.judge_confident:.2f})"
                     )
-                    # the sentence it took and the best-ranked other one, in the order judged
+                    # the sentence it took and the best-ranked other one, in the order judged;
+                    # one ranked below the taken one is quoted only where the judge finds it
+                    # may answer (below); one ranked above always (the ranking's best held the
+                    # answer the judge failed: seed dev g17, g28 in docs/decisions.md)
                     other = [j for j in range(len(judged)) if j != chosen][:1]
                     quoted = {q.key for q in unsure_quotes}
-                    unsure_quotes += [
-                        judged[j] for j in sorted([chosen, *other]) if judged[j].key not in quoted
-                    ]
+                    for j in sorted([chosen, *other]):
+                        if judged[j].key not in quoted:
+                            unsure_quotes.append(judged[j])
+                            if j > chosen:
+                                unsure_others.append((query, judged[j]))
                     continue
                 if chosen is None:
                     # the generator judges that none of the best sentences answers: not read,
@@ -468,16 +474,87 @@ class Engine:
             )
             if missing:  # a part no span answers: its best sentence, as the sources' words
                 compose.add_quotes(result, [ordered[i][0] for i in missing if ordered[i]])
+        elif decision.kind == "quotes" and unsure and not error:
+            shown = (
+                yield from self._unsure_quotes(
+                    result, unsure_quotes, unsure_others, decision.reason, known, timings, t0
+                )
+            ) or shown
         elif decision.kind == "quotes":
-            shown_quotes = unsure_quotes if unsure and not error else _best(ordered)
-            compose.fill_quotes(result, shown_quotes, decision.reason)
+            compose.fill_quotes(result, _best(ordered), decision.reason)
         else:
             compose.fill_refusal(result, evidence, decision.reason or "")
         if "first_token" not in timings:
             timings["first_token"] = time.perf_counter() - t0
             yield Event("token", text=result.text)
         elif result.text != shown:
-            yield Event("token", text="")  # the final answer replaces what was shown
+            # what was shown goes on, or the final answer replaces it
+            more = result.text[len(shown) :] if shown and result.text.startswith(shown) else ""
+            yield Event("token", text=more)
+
+    def _unsure_quotes(
+        self,
+        result: Answer,
+        quotes: list[Evidence],
+        others: list[tuple[str, Evidence]],
+        reason: str | None,
+        known: dict[tuple[str, str], float] | None,
+        timings: dict[str, float],
+        t0: float,
+    ) -> Generator[Event, None, str]:
+        """Fill ``result`` with the sentences of an unsure judge as the sources' words: each
+        one it took (and the best-ranked where it took another), and each of ``others``
+        (question, sentence ranked below the one taken) only where its P(yes) reaches
+        ``unsure_other_min``: a quote off the question made a right answer
+        "partly supported" (docs/decisions.md). Those not judged yet are judged after the
+        others are shown. Returns the text shown here ("" if none)."""
+        floor = self.settings.unsure_other_min
+        if floor is None or not others:
+            compose.fill_quotes(result, quotes, reason)
+            return ""
+        known = {} if known is None else known
+        other = {ev.key: q for q, ev in others}
+
+        def kept(ev: Evidence, p: float | None) -> bool:
+            return ev.key not in other or p is None or p >= floor
+
+        def settled() -> list[Evidence]:  # quoted whatever the judgements still to come say
+            return [
+                ev
+                for ev in quotes
+                if ev.key not in other or known.get((other[ev.key], ev.text), -1.0) >= floor
+            ]
+
+        shown = ""
+        pending = [(q, ev) for q, ev in others if (q, ev.text) not in known]
+        if pending and "first_token" not in timings and settled():
+            compose.fill_quotes(result, settled(), reason)
+            timings["first_token"] = time.perf_counter() - t0
+            shown = result.text
+            yield Event("token", text=shown)
+        t = time.perf_counter()
+        for q, ev in pending:
+            p = self._yes(q, ev)
+            if p is not None:
+                known[(q, ev.text)] = p
+        if pending:
+            timings["judge_other"] = time.perf_counter() - t
+        final = [ev for ev in quotes if kept(ev, known.get((other.get(ev.key, ""), ev.text)))]
+        compose.fill_quotes(result, final, reason)
+        return shown
+
+    def _yes(self, question: str, ev: Evidence) -> float | None:
+        """The judge's P(yes) that ``ev`` states the answer to ``question``; None where the
+        backend gives none or fails (the sentence is then quoted, as before the judge)."""
+        model = self.chat_model
+        if model is None:
+            return None
+        try:
+            msgs = judge.messages(question, ev, self.settings.reader_titles)
+            return judge.yes_probability(model, read.model_kind(model), msgs)
+        except Exception:
+            log.warning("judging a quote failed; it is shown unjudged", exc_info=True)
+            return None
 
     def _bridge(
         self,

@@ -79,7 +79,9 @@ def test_chain_streams_sources_then_text_then_the_answer(seed_settings: Settings
     assert isinstance(first, Sources) and any(c.quote == BASES for c in first.citations)
     assert isinstance(final, Answer) and final.kind == "answer"
     assert deltas and all(isinstance(d, str) for d in deltas)
-    assert "".join(deltas) == "Großbritannien und Frankreich"
+    # the words as the reader copies them, then their citation: the streamed text is the answer
+    assert deltas[0].startswith("Groß") and "".join(deltas) == final.text
+    assert final.text == "Großbritannien und Frankreich [1]"
     assert final.citations[0].quote == BASES
 
 

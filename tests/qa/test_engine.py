@@ -804,6 +804,50 @@ def test_no_bridge_answer_without_a_judge(tmp_path: Path) -> None:
     assert answer.text != "Nordlicht Shipping [1][2]"
 
 
+def test_an_unsure_answer_quotes_the_other_sentence_only_where_the_judge_finds_it_may_answer(
+    seed_settings: Settings,
+) -> None:
+    """Beside the sentence an unsure judge took, the one ranked below it is quoted only at
+    P(yes) >= ``unsure_other_min``, the one ranked above always; the taken one is shown before
+    the other is judged, and the streamed text adds up to the answer."""
+    n = _number(seed_settings, BASES_DE, BASES)
+    for took, p_other, quoted in ((0, 0.1, [0]), (0, 0.3, [0, 1]), (1, 0.1, [0, 1])):
+        engine, model = _engine(seed_settings, _reply(n), judge_sentences=2)
+        judged: list[str] = []
+        calls: list[str] = []
+
+        def judge(question, evidence, unjudged=0, known=None, took=took, p=p_other, judged=judged):  # type: ignore[no-untyped-def]
+            judged[:] = [ev.text for ev in evidence]
+            if took == 1 and known is not None:  # the first was judged, and failed
+                known[(question, evidence[0].text)] = p
+            return took, 0.31
+
+        def yes(question, ev, p=p_other, calls=calls):  # type: ignore[no-untyped-def]
+            calls.append(ev.text)
+            return p
+
+        engine._judge = judge  # type: ignore[method-assign]
+        engine._yes = yes  # type: ignore[method-assign]
+        events = list(engine.stream(BASES_DE))
+        answer = events[-1].answer
+        assert answer.kind == "quotes" and not model.calls
+        assert [c.quote for c in answer.citations] == [judged[i] for i in quoted]
+        # the other is judged only where the judge has not judged it already
+        assert calls == ([judged[1]] if took == 0 else [])
+        tokens = [e.text for e in events if e.kind == "token"]
+        assert "".join(tokens) == answer.text or answer.text.startswith(tokens[0])
+        if took == 0:  # the sentence taken is on screen before the other is judged
+            assert f"„{judged[0]}“ [1]" in tokens[0] and judged[1] not in tokens[0]
+            assert "".join(tokens) == answer.text
+
+    # the setting off: both quoted, nothing more asked
+    off = seed_settings.model_copy(update={"unsure_other_min": None})
+    engine, model = _engine(off, _reply(n), judge_sentences=2)
+    engine._judge = lambda q, ev, unjudged=0, known=None: (0, 0.31)  # type: ignore[method-assign]
+    engine._yes = lambda q, ev: pytest.fail("judged with the setting off")  # type: ignore[method-assign]
+    assert len(engine.answer(BASES_DE).citations) == 2
+
+
 def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
     seed_settings: Settings,
 ) -> None:
