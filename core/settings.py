@@ -311,9 +311,10 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description=(
-            "Beside the sentence an unsure judge took, the best-ranked other one is quoted only "
-            "where the judge's probability of 'yes' for it reaches this (it is judged after the "
-            "first is shown): a quote off the question made right answers only partly "
+            "Beside the sentence an unsure judge took, the best-ranked other one, where it is "
+            "ranked below the one taken, is quoted only where the judge's probability of 'yes' "
+            "for it reaches this (judged after the quotes before it are shown; one ranked above "
+            "is always quoted): a quote off the question made right answers only partly "
             "supported (docs/decisions.md). None: always quoted."
         ),
     )

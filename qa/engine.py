@@ -44,8 +44,9 @@ class Event:
     """``kind`` is "passages" (``passages`` set), "evidence" (``evidence``: the sentences the
     answer is drawn from, as citations, before any model call; ``early``: those found for the
     question as asked, shown while it is translated, which the next "evidence" replaces),
-    "waiting" (``ahead``: questions before this one at the generator), "token" (``text`` set)
-    or "answer" (``answer``)."""
+    "waiting" (``ahead``: questions before this one at the generator), "token" (``text``: the
+    tokens' texts add up to the final answer's text, or an empty one says that the final
+    answer replaces what was streamed) or "answer" (``answer``)."""
 
     kind: str
     text: str = ""
@@ -299,7 +300,8 @@ class Engine:
         judged_out = False
         unsure: list[str] = []  # parts whose sentence the judge passed without confidence
         unsure_quotes: list[Evidence] = []
-        unsure_others: list[tuple[str, Evidence]] = []  # quoted beside the one the judge took
+        unsure_others: list[tuple[str, Evidence]] = []  # below the one taken: (part, sentence)
+        unsure_kept: set[str] = set()  # sentences taken, or ranked above the one taken
         drafts: list[str] = []
         error: str | None = None
         shown = ""
@@ -352,8 +354,11 @@ class Engine:
                     for j in sorted([chosen, *other]):
                         if judged[j].key not in quoted:
                             unsure_quotes.append(judged[j])
-                            if j > chosen:
-                                unsure_others.append((query, judged[j]))
+                            quoted.add(judged[j].key)
+                        if j > chosen:
+                            unsure_others.append((query, judged[j]))
+                        else:  # taken, or above the one taken: quoted whatever else says
+                            unsure_kept.add(judged[j].key)
                     continue
                 if chosen is None:
                     # the generator judges that none of the best sentences answers: not read,
@@ -477,7 +482,13 @@ class Engine:
         elif decision.kind == "quotes" and unsure and not error:
             shown = (
                 yield from self._unsure_quotes(
-                    result, unsure_quotes, unsure_others, decision.reason, known, timings, t0
+                    result,
+                    unsure_quotes,
+                    [(q, ev) for q, ev in unsure_others if ev.key not in unsure_kept],
+                    decision.reason,
+                    known,
+                    timings,
+                    t0,
                 )
             ) or shown
         elif decision.kind == "quotes":
@@ -503,58 +514,76 @@ class Engine:
         t0: float,
     ) -> Generator[Event, None, str]:
         """Fill ``result`` with the sentences of an unsure judge as the sources' words: each
-        one it took (and the best-ranked where it took another), and each of ``others``
-        (question, sentence ranked below the one taken) only where its P(yes) reaches
-        ``unsure_other_min``: a quote off the question made a right answer
-        "partly supported" (docs/decisions.md). Those not judged yet are judged after the
-        others are shown. Returns the text shown here ("" if none)."""
+        one it took (and the best-ranked where it took another), and each sentence of
+        ``others`` ((part's question, sentence ranked below the one taken), none of them taken
+        by another part) only where its P(yes) reaches ``unsure_other_min`` for one of the
+        parts it stands below: a quote off the question made a right answer "partly
+        supported" (docs/decisions.md). Those not judged yet are judged after the quotes
+        before the first of them are shown, so that the final text extends what was shown.
+        Returns the text shown here ("" if none)."""
         floor = self.settings.unsure_other_min
         if floor is None or not others:
             compose.fill_quotes(result, quotes, reason)
             return ""
         known = {} if known is None else known
-        other = {ev.key: q for q, ev in others}
+        asked: dict[str, list[str]] = {}  # sentence key -> the parts' questions it is below
+        for q, ev in others:
+            asked.setdefault(ev.key, []).append(q)
 
-        def kept(ev: Evidence, p: float | None) -> bool:
-            return ev.key not in other or p is None or p >= floor
-
-        def settled() -> list[Evidence]:  # quoted whatever the judgements still to come say
-            return [
-                ev
-                for ev in quotes
-                if ev.key not in other or known.get((other[ev.key], ev.text), -1.0) >= floor
-            ]
+        def verdict(ev: Evidence) -> bool | None:
+            """Quoted (True), left out (False), or not judged yet (None)."""
+            if ev.key not in asked:
+                return True
+            scores = [known.get((q, ev.text)) for q in asked[ev.key]]
+            if any(p is not None and p >= floor for p in scores):
+                return True
+            return False if all(p is not None for p in scores) else None
 
         shown = ""
         pending = [(q, ev) for q, ev in others if (q, ev.text) not in known]
-        if pending and "first_token" not in timings and settled():
-            compose.fill_quotes(result, settled(), reason)
+        before = []  # the quotes before the first still to be judged
+        for ev in quotes:
+            v = verdict(ev)
+            if v is None:
+                break
+            if v:
+                before.append(ev)
+        if pending and before and "first_token" not in timings:
+            compose.fill_quotes(result, before, reason)
             timings["first_token"] = time.perf_counter() - t0
             shown = result.text
             yield Event("token", text=shown)
         t = time.perf_counter()
+        unjudged: set[str] = set()
         for q, ev in pending:
-            p = self._yes(q, ev)
-            if p is not None:
+            if (q, ev.text) in known or ev.key in unjudged:
+                continue
+            try:
+                p = self._yes(q, ev)
+            except Exception:
+                # a dead server would make every further quote wait out its timeout: those
+                # left are quoted unjudged, as before the judge
+                log.warning("judging a quote failed; it is shown unjudged", exc_info=True)
+                unjudged.update(e.key for _, e in pending)
+                break
+            if p is None:  # a backend without token probabilities: quoted unjudged
+                unjudged.add(ev.key)
+            else:
                 known[(q, ev.text)] = p
         if pending:
             timings["judge_other"] = time.perf_counter() - t
-        final = [ev for ev in quotes if kept(ev, known.get((other.get(ev.key, ""), ev.text)))]
+        final = [ev for ev in quotes if ev.key in unjudged or verdict(ev) is not False]
         compose.fill_quotes(result, final, reason)
         return shown
 
     def _yes(self, question: str, ev: Evidence) -> float | None:
         """The judge's P(yes) that ``ev`` states the answer to ``question``; None where the
-        backend gives none or fails (the sentence is then quoted, as before the judge)."""
+        backend gives no token probabilities. A failing backend raises."""
         model = self.chat_model
         if model is None:
             return None
-        try:
-            msgs = judge.messages(question, ev, self.settings.reader_titles)
-            return judge.yes_probability(model, read.model_kind(model), msgs)
-        except Exception:
-            log.warning("judging a quote failed; it is shown unjudged", exc_info=True)
-            return None
+        msgs = judge.messages(question, ev, self.settings.reader_titles)
+        return judge.yes_probability(model, read.model_kind(model), msgs)
 
     def _bridge(
         self,

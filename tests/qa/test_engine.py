@@ -8,7 +8,7 @@ import pytest
 from fundstelle.core.settings import Settings
 from fundstelle.eval.metrics import answer_language_ok
 from fundstelle.qa.engine import Engine
-from fundstelle.qa.types import Span, Turn
+from fundstelle.qa.types import Answer, Span, Turn
 
 from tests.helpers.scripted import ScriptedChatModel
 
@@ -808,37 +808,64 @@ def test_an_unsure_answer_quotes_the_other_sentence_only_where_the_judge_finds_i
     seed_settings: Settings,
 ) -> None:
     """Beside the sentence an unsure judge took, the one ranked below it is quoted only at
-    P(yes) >= ``unsure_other_min``, the one ranked above always; the taken one is shown before
-    the other is judged, and the streamed text adds up to the answer."""
+    P(yes) >= ``unsure_other_min``, the one ranked above always; the taken one is streamed
+    before the other is judged, and the streamed text adds up to the answer."""
     n = _number(seed_settings, BASES_DE, BASES)
-    for took, p_other, quoted in ((0, 0.1, [0]), (0, 0.3, [0, 1]), (1, 0.1, [0, 1])):
+    cases = [(0, 0.1, [0]), (0, 0.3, [0, 1]), (0, None, [0, 1]), (1, 0.1, [0, 1])]
+    for took, p_other, quoted in cases:
         engine, model = _engine(seed_settings, _reply(n), judge_sentences=2)
         judged: list[str] = []
-        calls: list[str] = []
+        calls: list[tuple[str, str, int]] = []
+        tokens: list[str] = []
 
-        def judge(question, evidence, unjudged=0, known=None, took=took, p=p_other, judged=judged):  # type: ignore[no-untyped-def]
+        def judge(q, evidence, unjudged=0, known=None, took=took, judged=judged):  # type: ignore[no-untyped-def]
             judged[:] = [ev.text for ev in evidence]
-            if took == 1 and known is not None:  # the first was judged, and failed
-                known[(question, evidence[0].text)] = p
             return took, 0.31
 
-        def yes(question, ev, p=p_other, calls=calls):  # type: ignore[no-untyped-def]
-            calls.append(ev.text)
+        def yes(q, ev, p=p_other, calls=calls, tokens=tokens):  # type: ignore[no-untyped-def]
+            calls.append((q, ev.text, len(tokens)))  # how many tokens were out by then
             return p
 
         engine._judge = judge  # type: ignore[method-assign]
         engine._yes = yes  # type: ignore[method-assign]
-        events = list(engine.stream(BASES_DE))
-        answer = events[-1].answer
-        assert answer.kind == "quotes" and not model.calls
+        answer = None
+        for event in engine.stream(BASES_DE):  # consumed as a reader would: one at a time
+            if event.kind == "token":
+                tokens.append(event.text)
+            elif event.kind == "answer":
+                answer = event.answer
+        assert answer is not None and answer.kind == "quotes" and not model.calls
         assert [c.quote for c in answer.citations] == [judged[i] for i in quoted]
-        # the other is judged only where the judge has not judged it already
-        assert calls == ([judged[1]] if took == 0 else [])
-        tokens = [e.text for e in events if e.kind == "token"]
-        assert "".join(tokens) == answer.text or answer.text.startswith(tokens[0])
-        if took == 0:  # the sentence taken is on screen before the other is judged
+        assert "".join(tokens) == answer.text
+        if took == 0:  # the part's question, about the sentence below, after the first quote
+            assert calls == [(BASES_DE, judged[1], 1)]
             assert f"„{judged[0]}“ [1]" in tokens[0] and judged[1] not in tokens[0]
-            assert "".join(tokens) == answer.text
+        else:  # the one ranked above the sentence taken is quoted unjudged
+            assert calls == []
+
+    # judged already for this answer (known): not asked again
+    engine, model = _engine(seed_settings, _reply(n), judge_sentences=2)
+
+    def judged_before(q, evidence, unjudged=0, known=None):  # type: ignore[no-untyped-def]
+        known[(q, evidence[1].text)] = 0.1
+        return 0, 0.31
+
+    engine._judge = judged_before  # type: ignore[method-assign]
+    engine._yes = lambda q, ev: pytest.fail("asked again")  # type: ignore[method-assign]
+    events = list(engine.stream(BASES_DE))
+    assert len(events[-1].answer.citations) == 1
+    assert [e.text for e in events if e.kind == "token"] == [events[-1].answer.text]
+
+    # a failing judge: the other quoted unjudged, no error for the reader
+    engine, model = _engine(seed_settings, _reply(n), judge_sentences=2)
+    engine._judge = lambda q, ev, unjudged=0, known=None: (0, 0.31)  # type: ignore[method-assign]
+
+    def down(q, ev):  # type: ignore[no-untyped-def]
+        raise ConnectionError("server gone")
+
+    engine._yes = down  # type: ignore[method-assign]
+    answer = engine.answer(BASES_DE)
+    assert len(answer.citations) == 2 and answer.kind == "quotes" and not answer.error
 
     # the setting off: both quoted, nothing more asked
     off = seed_settings.model_copy(update={"unsure_other_min": None})
@@ -846,6 +873,51 @@ def test_an_unsure_answer_quotes_the_other_sentence_only_where_the_judge_finds_i
     engine._judge = lambda q, ev, unjudged=0, known=None: (0, 0.31)  # type: ignore[method-assign]
     engine._yes = lambda q, ev: pytest.fail("judged with the setting off")  # type: ignore[method-assign]
     assert len(engine.answer(BASES_DE).citations) == 2
+
+
+def test_a_streamed_draft_that_fails_verification_is_replaced(seed_settings: Settings) -> None:
+    """What the reader streamed is no prefix of the final answer: an empty token says that the
+    final answer replaces it (no suffix is appended to the wrong words)."""
+    n = _number(seed_settings, BASES_DE, BASES)
+    engine, _ = _engine(seed_settings, _reply(n, "Starmer"))
+    events = list(engine.stream(BASES_DE))
+    tokens = [e.text for e in events if e.kind == "token"]
+    answer = events[-1].answer
+    assert answer.kind != "answer" and tokens[0].startswith("Starmer")
+    assert tokens[-1] == "" and not answer.text.startswith("Starmer")
+
+
+def test_unsure_quotes_of_several_parts(seed_settings: Settings) -> None:
+    """A sentence below one part's taken sentence is quoted where it passes for any part it
+    stands below; only the quotes before the first one still to be judged are streamed, so the
+    final text extends what was shown."""
+    engine, _ = _engine(seed_settings)
+    x, y, z = engine.evidence(BASES_DE, engine.retrieve(BASES_DE).passages)[:3]
+    for p_b, kept in ((0.3, [x, y, z]), (0.1, [x, z])):
+        known = {("A?", y.text): 0.1}
+        asked: list[tuple[str, str]] = []
+
+        def yes(q, ev, p=p_b, asked=asked):  # type: ignore[no-untyped-def]
+            asked.append((q, ev.text))
+            return p
+
+        engine._yes = yes  # type: ignore[method-assign]
+        result = Answer(question="A? B?", text="", language="de")
+        timings: dict[str, float] = {}
+        run = engine._unsure_quotes(
+            result, [x, y, z], [("A?", y), ("B?", y)], "unsure", known, timings, 0.0
+        )
+        tokens = []
+        try:
+            while True:
+                tokens.append(next(run).text)
+        except StopIteration as stop:
+            shown = stop.value
+        assert asked == [("B?", y.text)]  # A's judgement was known
+        assert [c.quote for c in result.citations] == [ev.text for ev in kept]
+        # streamed: the quote before y only, which the final text extends
+        assert tokens == [shown] and f"„{x.text}“ [1]" in shown and z.text not in shown
+        assert result.text.startswith(shown) and "first_token" in timings
 
 
 def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
@@ -864,6 +936,7 @@ def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
         return 0, 0.31
 
     engine._judge = judge  # type: ignore[method-assign]
+    engine._yes = lambda q, ev: 0.3  # type: ignore[method-assign]  # the other may answer too
     answer = engine.answer(BASES_DE)
     assert answer.kind == "quotes" and not answer.refused and not model.calls
     assert "unsure" in (answer.refusal_reason or "") and "0.31" in (answer.refusal_reason or "")
