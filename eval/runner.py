@@ -216,6 +216,7 @@ def summarize(results: list[ItemResult]) -> dict[str, float]:
         "evidence_refined",
         "reading",
         "translation",
+        "judge_other",
         "first_token",
         "total",
     )

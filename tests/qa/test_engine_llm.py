@@ -237,3 +237,17 @@ def test_the_real_likelihood_prefers_the_sentence_that_answers(engine: Engine) -
     assert after == pytest.approx(first, rel=1e-3)
     # a later call on another prompt sees a consistent cache
     assert judge.yes_probability(model, "llamacpp", judged) == pytest.approx(before, abs=1e-4)
+
+
+def test_the_real_judge_scores_the_other_quote_of_an_unsure_answer(engine: Engine) -> None:
+    """The packaged model's P(yes) for a quote (Engine._yes, asked for the sentence an unsure
+    answer would quote below the one taken): the sentence naming the countries keeps its place
+    beside the question's answer, a sentence ranked last scores lower."""
+    question = "Which countries plan bases in Ukraine?"
+    evidence = engine.evidence(question, engine.retrieve(question).passages)
+    bases = next(ev for ev in evidence if ev.text == BASES)
+    last = evidence[-1] if evidence[-1].text != BASES else evidence[-2]
+    p_bases, p_last = engine._yes(question, bases), engine._yes(question, last)
+    assert p_bases is not None and p_last is not None
+    assert 0.0 <= p_last < p_bases <= 1.0
+    assert p_bases >= (engine.settings.unsure_other_min or 0.0)
