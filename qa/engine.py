@@ -540,7 +540,8 @@ class Engine:
             return False if all(p is not None for p in scores) else None
 
         shown = ""
-        pending = [(q, ev) for q, ev in others if (q, ev.text) not in known]
+        # to be judged: for a question not judged yet, where no other part passed it
+        pending = [(q, ev) for q, ev in others if (q, ev.text) not in known and not verdict(ev)]
         before = []  # the quotes before the first still to be judged
         for ev in quotes:
             v = verdict(ev)
@@ -556,15 +557,16 @@ class Engine:
         t = time.perf_counter()
         unjudged: set[str] = set()
         for q, ev in pending:
-            if (q, ev.text) in known or ev.key in unjudged:
+            # passed for another part already: quoted, not asked again
+            if (q, ev.text) in known or ev.key in unjudged or verdict(ev):
                 continue
             try:
                 p = self._yes(q, ev)
             except Exception:
                 # a dead server would make every further quote wait out its timeout: those
-                # left are quoted unjudged, as before the judge
+                # not judged yet are quoted unjudged, as before the judge
                 log.warning("judging a quote failed; it is shown unjudged", exc_info=True)
-                unjudged.update(e.key for _, e in pending)
+                unjudged.update(e.key for pq, e in pending if (pq, e.text) not in known)
                 break
             if p is None:  # a backend without token probabilities: quoted unjudged
                 unjudged.add(ev.key)

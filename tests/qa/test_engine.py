@@ -919,6 +919,18 @@ def test_unsure_quotes_of_several_parts(seed_settings: Settings) -> None:
         assert tokens == [shown] and f"„{x.text}“ [1]" in shown and z.text not in shown
         assert result.text.startswith(shown) and "first_token" in timings
 
+    # passed for one part already: not asked for the other
+    engine._yes = lambda q, ev: pytest.fail("asked again")  # type: ignore[method-assign]
+    result = Answer(question="A? B?", text="", language="de")
+    run = engine._unsure_quotes(
+        result, [x, y, z], [("A?", y), ("B?", y)], "unsure", {("A?", y.text): 0.3}, {}, 0.0
+    )
+    assert [e.text for e in run] == [] and [c.quote for c in result.citations] == [
+        x.text,
+        y.text,
+        z.text,
+    ]
+
 
 def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
     seed_settings: Settings,
