@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import time
 
 from fundstelle.core.settings import Settings
 from fundstelle.eval import metrics as m
+from fundstelle.ingest.chunker import sentence_units
 from fundstelle.ingest.types import Chunk
 from fundstelle.qa import judge, read
 from fundstelle.qa.engine import Engine
@@ -47,6 +49,33 @@ EXAMPLES = [
     ("What did the court decide about the merger?", "Fusion",
      "Das Gericht untersagte die Fusion der beiden Banken im März.", "yes"),
 ]  # fmt: skip
+
+
+# --context (tried 2026-12-03, not taken): closed word classes of English and German grammar
+# (third-person pronouns, demonstratives, adverbs pointing back): a sentence holding one may name
+# what it is about only in the sentence before ("Mit 39 Jahren ist er der älteste Quarterback")
+_BACK = re.compile(
+    r"\b(he|she|it|they|him|her|them|his|its|their|this|these|those|there|such|"
+    r"er|sie|es|ihm|ihn|ihnen|ihr|ihre[mnrs]?|sein|seine[mnrs]?|dessen|deren|"
+    r"dies|diese[mnrs]?|jene[mnrs]?|dort|damals|solche[mnrs]?)\b",
+    re.IGNORECASE,
+)
+
+
+def refers_back(text: str) -> bool:
+    return bool(_BACK.search(text))
+
+
+def with_previous(ev: Evidence) -> Evidence | None:
+    """``ev`` extended back over the sentence before it in its chunk (exact document offsets),
+    or None where it opens its chunk."""
+    c = ev.chunk
+    begin = ev.start - c.start
+    previous = [s for s, e in sentence_units(c.text, 400) if e <= begin]
+    if not previous:
+        return None
+    s = previous[-1]
+    return Evidence(ev.n, c.text[s : ev.end - c.start], c.start + s, ev.end, ev.score, ev.passage)
 
 
 def shot_messages(question: str, ev: Evidence) -> list:
@@ -84,6 +113,7 @@ def run(
     both: bool = False,
     reader_p: bool = False,
     shots: bool = False,
+    context: bool = False,
 ) -> dict:
     first, translations = first_evidence(engine, question, top)
     kind = read.model_kind(engine.chat_model)
@@ -99,6 +129,15 @@ def run(
             # the same sentence judged after the worked examples (EXAMPLES above)
             ps = judge.yes_probability(engine.chat_model, kind, shot_messages(question, ev))
             row["p_shots"] = None if ps is None else round(ps, 4)
+        if context:
+            # the same sentence judged together with the sentence before it in its chunk, and
+            # whether it refers back (qa.evidence.refers_back)
+            unit = with_previous(ev)
+            row["refers"] = refers_back(ev.text)
+            if unit is not None:
+                pc = judge.yes_probability(engine.chat_model, kind, judge.messages(question, unit))
+                row["p_context"] = None if pc is None else round(pc, 4)
+                row["gold_context"] = bool(forms) and m.fact_present(unit.text, forms)
         if reader_p:
             # the reader's own odds that this sentence (shown alone) answers: the likelier of
             # its number and "0" (none) right after ``{"sentence": `` (qa.read.reply)
@@ -139,6 +178,11 @@ def main() -> None:
         action="store_true",
         help="also judge each sentence after the worked examples (p_shots)",
     )
+    ap.add_argument(
+        "--context",
+        action="store_true",
+        help="also judge each sentence with the sentence before it (p_context, gold_context)",
+    )
     args = ap.parse_args()
     base = Settings()
     jobs: list[tuple[str, Settings, str, list[str] | None]] = []
@@ -155,7 +199,14 @@ def main() -> None:
             if key not in engines:
                 engines[key] = Engine(store.with_overrides(backend="llamacpp"))
             rec = run(
-                engines[key], q, forms, args.top, args.both_forms, args.reader_p, args.shots
+                engines[key],
+                q,
+                forms,
+                args.top,
+                args.both_forms,
+                args.reader_p,
+                args.shots,
+                args.context,
             ) | {
                 "set": name,
                 "answerable": forms is not None,
