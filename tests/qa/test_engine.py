@@ -20,6 +20,14 @@ NO_SOLDIERS = (
 BASES_DE = "Welche Länder könnten Stützpunkte in der Ukraine planen?"
 
 
+# P(yes) values relative to the shipped thresholds, so that these tests follow a recalibration:
+# a sentence the judge passes without confidence, and another quote that passes its floor
+_DEFAULTS = Settings()
+UNSURE = round(_DEFAULTS.judge_threshold + 0.02, 2)  # type: ignore[operator]
+OTHER_PASSES = round(_DEFAULTS.unsure_other_min + 0.02, 2)  # type: ignore[operator]
+assert _DEFAULTS.judge_confident > UNSURE  # type: ignore[operator]
+
+
 def _reply(n: int, answer: str = "", verdict: str | None = None) -> str:
     data: dict[str, object] = {"sentence": n, "answer": answer}
     if verdict:
@@ -303,7 +311,7 @@ def test_judge_pick_best_takes_the_likeliest_sentence_unless_ranked_far_below(
     q = "Wann könnten Großbritannien und Frankreich Stützpunkte in der Ukraine planen?"
     engine, _ = _engine(seed_settings)
     evidence = engine.evidence(q, engine.retrieve(q).passages)[:3]
-    p_of = {evidence[0].text: 0.3, evidence[1].text: 0.9, evidence[2].text: 0.1}
+    p_of = {evidence[0].text: UNSURE, evidence[1].text: 0.9, evidence[2].text: 0.1}
     asked: list[str] = []
 
     def yes(model, kind, msgs):  # type: ignore[no-untyped-def]
@@ -313,7 +321,7 @@ def test_judge_pick_best_takes_the_likeliest_sentence_unless_ranked_far_below(
 
     monkeypatch.setattr(judge_module, "yes_probability", yes)
     first = Engine(seed_settings.with_overrides(judge_pick="first"), chat_model=engine.chat_model)
-    assert first._judge(q, evidence) == (0, 0.3)
+    assert first._judge(q, evidence) == (0, UNSURE)
     assert len(asked) == 1
     best = Engine(seed_settings.with_overrides(judge_pick="best"), chat_model=engine.chat_model)
     asked.clear()
@@ -811,7 +819,7 @@ def test_an_unsure_answer_quotes_the_other_sentence_only_where_the_judge_finds_i
     P(yes) >= ``unsure_other_min``, the one ranked above always; the taken one is streamed
     before the other is judged, and the streamed text adds up to the answer."""
     n = _number(seed_settings, BASES_DE, BASES)
-    cases = [(0, 0.1, [0]), (0, 0.3, [0, 1]), (0, None, [0, 1]), (1, 0.1, [0, 1])]
+    cases = [(0, 0.1, [0]), (0, OTHER_PASSES, [0, 1]), (0, None, [0, 1]), (1, 0.1, [0, 1])]
     for took, p_other, quoted in cases:
         engine, model = _engine(seed_settings, _reply(n), judge_sentences=2)
         judged: list[str] = []
@@ -820,7 +828,7 @@ def test_an_unsure_answer_quotes_the_other_sentence_only_where_the_judge_finds_i
 
         def judge(q, evidence, unjudged=0, known=None, took=took, judged=judged):  # type: ignore[no-untyped-def]
             judged[:] = [ev.text for ev in evidence]
-            return took, 0.31
+            return took, UNSURE
 
         def yes(q, ev, p=p_other, calls=calls, tokens=tokens):  # type: ignore[no-untyped-def]
             calls.append((q, ev.text, len(tokens)))  # how many tokens were out by then
@@ -848,7 +856,7 @@ def test_an_unsure_answer_quotes_the_other_sentence_only_where_the_judge_finds_i
 
     def judged_before(q, evidence, unjudged=0, known=None):  # type: ignore[no-untyped-def]
         known[(q, evidence[1].text)] = 0.1
-        return 0, 0.31
+        return 0, UNSURE
 
     engine._judge = judged_before  # type: ignore[method-assign]
     engine._yes = lambda q, ev: pytest.fail("asked again")  # type: ignore[method-assign]
@@ -858,7 +866,7 @@ def test_an_unsure_answer_quotes_the_other_sentence_only_where_the_judge_finds_i
 
     # a failing judge: the other quoted unjudged, no error for the reader
     engine, model = _engine(seed_settings, _reply(n), judge_sentences=2)
-    engine._judge = lambda q, ev, unjudged=0, known=None: (0, 0.31)  # type: ignore[method-assign]
+    engine._judge = lambda q, ev, unjudged=0, known=None: (0, UNSURE)  # type: ignore[method-assign]
 
     def down(q, ev):  # type: ignore[no-untyped-def]
         raise ConnectionError("server gone")
@@ -870,7 +878,7 @@ def test_an_unsure_answer_quotes_the_other_sentence_only_where_the_judge_finds_i
     # the setting off: both quoted, nothing more asked
     off = seed_settings.model_copy(update={"unsure_other_min": None})
     engine, model = _engine(off, _reply(n), judge_sentences=2)
-    engine._judge = lambda q, ev, unjudged=0, known=None: (0, 0.31)  # type: ignore[method-assign]
+    engine._judge = lambda q, ev, unjudged=0, known=None: (0, UNSURE)  # type: ignore[method-assign]
     engine._yes = lambda q, ev: pytest.fail("judged with the setting off")  # type: ignore[method-assign]
     assert len(engine.answer(BASES_DE).citations) == 2
 
@@ -893,7 +901,7 @@ def test_unsure_quotes_of_several_parts(seed_settings: Settings) -> None:
     final text extends what was shown."""
     engine, _ = _engine(seed_settings)
     x, y, z = engine.evidence(BASES_DE, engine.retrieve(BASES_DE).passages)[:3]
-    for p_b, kept in ((0.3, [x, y, z]), (0.1, [x, z])):
+    for p_b, kept in ((OTHER_PASSES, [x, y, z]), (0.1, [x, z])):
         known = {("A?", y.text): 0.1}
         asked: list[tuple[str, str]] = []
 
@@ -923,7 +931,7 @@ def test_unsure_quotes_of_several_parts(seed_settings: Settings) -> None:
     engine._yes = lambda q, ev: pytest.fail("asked again")  # type: ignore[method-assign]
     result = Answer(question="A? B?", text="", language="de")
     run = engine._unsure_quotes(
-        result, [x, y, z], [("A?", y), ("B?", y)], "unsure", {("A?", y.text): 0.3}, {}, 0.0
+        result, [x, y, z], [("A?", y), ("B?", y)], "unsure", {("A?", y.text): OTHER_PASSES}, {}, 0.0
     )
     assert [e.text for e in run] == [] and [c.quote for c in result.citations] == [
         x.text,
@@ -945,19 +953,21 @@ def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
 
     def judge(question, evidence, unjudged=0, known=None):  # type: ignore[no-untyped-def]
         judged.append([ev.text for ev in evidence])
-        return 0, 0.31
+        return 0, UNSURE
 
     engine._judge = judge  # type: ignore[method-assign]
-    engine._yes = lambda q, ev: 0.3  # type: ignore[method-assign]  # the other may answer too
+    engine._yes = lambda q, ev: OTHER_PASSES  # type: ignore[method-assign]  # the other may answer too
     answer = engine.answer(BASES_DE)
     assert answer.kind == "quotes" and not answer.refused and not model.calls
-    assert "unsure" in (answer.refusal_reason or "") and "0.31" in (answer.refusal_reason or "")
+    assert "unsure" in (answer.refusal_reason or "") and f"{UNSURE:.2f}" in (
+        answer.refusal_reason or ""
+    )
     assert [c.quote for c in answer.citations] == judged[0] and len(judged[0]) == 2
     assert all(f"„{q}“" in answer.text for q in judged[0])
 
     # confident, or the setting off: the sentence is read and the span answers
     off = seed_settings.model_copy(update={"judge_confident": None})
-    for p, settings in ((0.62, seed_settings), (0.31, off)):
+    for p, settings in ((0.62, seed_settings), (UNSURE, off)):
         engine, model = _engine(settings, _reply(n, "Großbritannien und Frankreich"))
         engine._judge = lambda q, ev, unjudged=0, known=None, p=p: (0, p)  # type: ignore[method-assign]
         answer = engine.answer(BASES_DE)
