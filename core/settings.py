@@ -364,6 +364,39 @@ class Settings(BaseSettings):
             "(default: the embedding model's calibration)."
         ),
     )
+    evidence_lexical_weight: float | None = Field(
+        None,
+        ge=0,
+        description=(
+            "Evidence ranking: how much a sentence's shared words with the question count beside "
+            "its similarity (default: the embedding model's calibration, qa/calibration.py)."
+        ),
+    )
+    evidence_rank_weight: float | None = Field(
+        None,
+        ge=0,
+        description=(
+            "Evidence ranking: how much the rank of a sentence's passage counts (default: the "
+            "embedding model's calibration)."
+        ),
+    )
+    evidence_kind_weight: float | None = Field(
+        None,
+        ge=0,
+        description=(
+            "Evidence ranking: the bonus of a sentence holding the kind of value the question "
+            "asks for, a date for 'when' (default: the embedding model's calibration)."
+        ),
+    )
+    quote_margin: float | None = Field(
+        None,
+        ge=0,
+        description=(
+            "Where the sources' words are shown instead of an answer, the second-best sentence "
+            "is shown too when it scores at most this much below the best (default: the "
+            "embedding model's calibration)."
+        ),
+    )
 
     # --- generation ------------------------------------------------------------------------
     backend: Backend = Field("llamacpp", description="llamacpp, openai, ollama or extractive.")

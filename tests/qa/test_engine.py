@@ -972,3 +972,22 @@ def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
         engine._judge = lambda q, ev, unjudged=0, known=None, p=p: (0, p)  # type: ignore[method-assign]
         answer = engine.answer(BASES_DE)
         assert answer.kind == "answer" and answer.text == "Großbritannien und Frankreich [1]"
+
+
+def test_the_evidence_ranking_weights_and_quote_margin_follow_the_settings(
+    seed_settings: Settings,
+) -> None:
+    """The ranking weights and the margin of the second quoted sentence are the embedding
+    model's calibration unless a setting overrides them; the overrides change the ranking."""
+    engine, _ = _engine(seed_settings)
+    assert (engine.selector.lexical_weight, engine.selector.kind_weight) == (0.3, 0.10)
+    assert engine.calibration.quote_margin == 0.05
+    q = "Welche Länder könnten Stützpunkte in der Ukraine planen?"
+    passages = engine.retrieve(q).passages
+    default = [ev.text for ev in engine.selector.score(q, passages)]
+    words_only, _ = _engine(
+        seed_settings, evidence_lexical_weight=5.0, evidence_rank_weight=0.0, quote_margin=0.5
+    )
+    assert words_only.selector.lexical_weight == 5.0 and words_only.calibration.quote_margin == 0.5
+    ranked = [ev.text for ev in words_only.selector.score(q, passages)]
+    assert sorted(ranked) == sorted(default) and ranked != default
