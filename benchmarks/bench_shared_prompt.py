@@ -154,6 +154,29 @@ def replay(path: str) -> None:
                 f"{c['unanswerable', 'answer']}/{c['unanswerable', 'quotes']}/"
                 f"{c['unanswerable', 'refused']}"
             )
+    # today's prompt deciding, and a sentence it passes without confidence judged once more in
+    # the shared (second) form: below the floor, refused (tried as FUNDSTELLE_UNSURE_SECOND_MIN, not taken)
+    for floor in (None, 0.34, 0.36, 0.38):
+        c = Counter()
+        for r in recs:
+            best = r["sentences"][:2]
+            taken = next((i for i, x in enumerate(best) if x["p"] >= 0.25), None)
+            if taken is None:
+                o, g = "refused", False
+            elif best[taken]["p"] >= 0.40:
+                o, g = "answer", best[taken]["gold"]
+            elif floor is not None and best[taken]["p_shared"] < floor:
+                o, g = "refused", False
+            else:
+                o, g = "quotes", any(x["gold"] for x in best)
+            c[(o, g) if r["answerable"] else ("unanswerable", o)] += 1
+        print(
+            f"second form at {floor}: answers gold/not {c['answer', True]}/{c['answer', False]}, "
+            f"quotes gold/not {c['quotes', True]}/{c['quotes', False]}, refused "
+            f"{c['refused', False]}; unanswerable answered/quoted/refused "
+            f"{c['unanswerable', 'answer']}/{c['unanswerable', 'quotes']}/"
+            f"{c['unanswerable', 'refused']}"
+        )
     med = statistics.median
     print(
         f"reader after its judge p50 {med(r['read_s'] for r in recs):.2f} -> "
