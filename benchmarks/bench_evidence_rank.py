@@ -19,9 +19,12 @@ from typing import Any
 
 import numpy as np
 from fundstelle.eval import metrics as m
+from fundstelle.qa.calibration import Calibration
 from fundstelle.qa.evidence import EvidenceSelector, is_evidence
 
 from benchmarks.devsets import dev_engine
+
+_CAL = Calibration()
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "before 2026-12-01": {},
@@ -30,10 +33,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "rank 0.05": {"rank_weight": 0.05},
     "+ idf, rank 0.05": {"idf": True, "rank_weight": 0.05},
     "+ idf, rank 0": {"idf": True, "rank_weight": 0.0},
-    "default (ask): idf, rank 0.02, kind 0.10": {
+    # what ask ranks with: the default embedder's calibration (qa/calibration.py)
+    "default (ask): idf, calibrated weights": {
         "idf": True,
-        "rank_weight": 0.02,
-        "kind_weight": 0.10,
+        "lexical_weight": _CAL.lexical_weight,
+        "rank_weight": _CAL.rank_weight,
+        "kind_weight": _CAL.kind_weight,
     },
     "+ idf, rank 0.02, context 0.1": {"idf": True, "rank_weight": 0.02, "context_weight": 0.1},
 }

