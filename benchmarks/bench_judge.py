@@ -105,6 +105,30 @@ def _unanswerable(settings: Settings, limit: int, seed: int) -> list[tuple[str, 
     return out
 
 
+def dev_jobs(
+    datasets: str, limit: int, seed: int
+) -> list[tuple[str, Settings, str, list[str] | None]]:
+    """(question, store, set, gold forms) of ``limit`` seeded questions of each development set
+    in ``datasets`` (comma-separated), then the unanswerable ones (gold None)."""
+    base = Settings()
+    jobs: list[tuple[str, Settings, str, list[str] | None]] = []
+    for name in datasets.split(","):
+        store, items = dev_items(name, base)
+        rng = random.Random(seed)
+        for q, forms in rng.sample(items, min(limit, len(items))):
+            jobs.append((q, store, name, forms))
+    jobs += [(q, st, name, None) for q, st, name in _unanswerable(base, limit // 2, seed)]
+    return jobs
+
+
+def engine_for(engines: dict[str, Engine], store: Settings) -> Engine:
+    """One in-process llama.cpp engine per store, kept in ``engines``."""
+    key = store.model_dump_json()
+    if key not in engines:
+        engines[key] = Engine(store.with_overrides(backend="llamacpp"))
+    return engines[key]
+
+
 def run(
     engine: Engine,
     question: str,
@@ -184,22 +208,12 @@ def main() -> None:
         help="also judge each sentence with the sentence before it (p_context, gold_context)",
     )
     args = ap.parse_args()
-    base = Settings()
-    jobs: list[tuple[str, Settings, str, list[str] | None]] = []
-    for name in args.datasets.split(","):
-        store, items = dev_items(name, base)
-        rng = random.Random(args.seed)
-        for q, forms in rng.sample(items, min(args.limit, len(items))):
-            jobs.append((q, store, name, forms))
-    jobs += [(q, st, name, None) for q, st, name in _unanswerable(base, args.limit // 2, args.seed)]
+    jobs = dev_jobs(args.datasets, args.limit, args.seed)
     engines: dict[str, Engine] = {}
     with open(args.out, "w", encoding="utf-8") as out:
         for i, (q, store, name, forms) in enumerate(jobs, 1):
-            key = store.model_dump_json()
-            if key not in engines:
-                engines[key] = Engine(store.with_overrides(backend="llamacpp"))
             rec = run(
-                engines[key],
+                engine_for(engines, store),
                 q,
                 forms,
                 args.top,

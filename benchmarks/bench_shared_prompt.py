@@ -24,20 +24,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import time
 from collections import Counter
+from typing import Any
 
-from fundstelle.core.settings import Settings
 from fundstelle.eval import metrics as m
 from fundstelle.qa import judge, read
 from fundstelle.qa.engine import Engine
 from fundstelle.qa.types import Evidence
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from benchmarks.bench_judge import _unanswerable
-from benchmarks.devsets import dev_items, first_evidence
+from benchmarks.bench_judge import dev_jobs, engine_for
+from benchmarks.devsets import first_evidence
+from benchmarks.judge_policies import auc
 
 SHARED_SYSTEM = (
     "You read sentences quoted from documents and a question about them. The sentences are "
@@ -112,21 +112,41 @@ def run(engine: Engine, question: str, forms: list[str] | None, top: int) -> dic
 
 
 def _auc(pairs: list[tuple[float, bool]]) -> float:
-    pos = [p for p, g in pairs if g]
-    neg = [p for p, g in pairs if not g]
-    if not pos or not neg:
-        return float("nan")
-    return sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / len(pos) / len(neg)
+    return auc([p for p, g in pairs if g], [p for p, g in pairs if not g])
 
 
-def _outcome(sentences: list[dict], field: str, passing: float, confident: float) -> tuple:
+def _outcome(
+    sentences: list[dict],
+    field: str,
+    passing: float,
+    confident: float,
+    second_floor: float | None = None,
+) -> tuple:
+    """Today's rule over the best two sentences by ``field``; with ``second_floor``, a sentence
+    passed without confidence whose P(yes) in the shared (second) form is below it is refused
+    (tried as FUNDSTELLE_UNSURE_SECOND_MIN, not taken)."""
     best = sentences[:2]
     for s in best:
         if s[field] >= passing:
             if s[field] >= confident:
                 return "answer", s["gold"]
+            if second_floor is not None and s["p_shared"] < second_floor:
+                return "refused", False
             return "quotes", any(x["gold"] for x in best)
     return "refused", False
+
+
+def _tally(recs: list[dict], *rule: Any) -> str:
+    c: Counter = Counter()
+    for r in recs:
+        o, g = _outcome(r["sentences"], *rule)
+        c[(o, g) if r["answerable"] else ("unanswerable", o)] += 1
+    return (
+        f"answers gold/not {c['answer', True]}/{c['answer', False]}, quotes gold/not "
+        f"{c['quotes', True]}/{c['quotes', False]}, refused {c['refused', False]}; unanswerable "
+        f"answered/quoted/refused {c['unanswerable', 'answer']}/{c['unanswerable', 'quotes']}/"
+        f"{c['unanswerable', 'refused']}"
+    )
 
 
 def replay(path: str) -> None:
@@ -143,40 +163,11 @@ def replay(path: str) -> None:
         aucs = ", ".join(f"{k} {_auc(v):.3f}" for k, v in sets.items())
         print(f"{field}: AUC {aucs}, all {_auc(every):.3f}; answerable vs not {_auc(best):.3f}")
         for passing, confident in ((0.25, 0.40), (0.30, 0.45), (0.35, 0.50)):
-            c = Counter()
-            for r in recs:
-                o, g = _outcome(r["sentences"], field, passing, confident)
-                c[(o, g) if r["answerable"] else ("unanswerable", o)] += 1
-            print(
-                f"  {passing}/{confident}: answers gold/not {c['answer', True]}/"
-                f"{c['answer', False]}, quotes gold/not {c['quotes', True]}/{c['quotes', False]}, "
-                f"refused {c['refused', False]}; unanswerable answered/quoted/refused "
-                f"{c['unanswerable', 'answer']}/{c['unanswerable', 'quotes']}/"
-                f"{c['unanswerable', 'refused']}"
-            )
+            print(f"  {passing}/{confident}: {_tally(recs, field, passing, confident)}")
     # today's prompt deciding, and a sentence it passes without confidence judged once more in
-    # the shared (second) form: below the floor, refused (tried as FUNDSTELLE_UNSURE_SECOND_MIN, not taken)
+    # the shared (second) form
     for floor in (None, 0.34, 0.36, 0.38):
-        c = Counter()
-        for r in recs:
-            best = r["sentences"][:2]
-            taken = next((i for i, x in enumerate(best) if x["p"] >= 0.25), None)
-            if taken is None:
-                o, g = "refused", False
-            elif best[taken]["p"] >= 0.40:
-                o, g = "answer", best[taken]["gold"]
-            elif floor is not None and best[taken]["p_shared"] < floor:
-                o, g = "refused", False
-            else:
-                o, g = "quotes", any(x["gold"] for x in best)
-            c[(o, g) if r["answerable"] else ("unanswerable", o)] += 1
-        print(
-            f"second form at {floor}: answers gold/not {c['answer', True]}/{c['answer', False]}, "
-            f"quotes gold/not {c['quotes', True]}/{c['quotes', False]}, refused "
-            f"{c['refused', False]}; unanswerable answered/quoted/refused "
-            f"{c['unanswerable', 'answer']}/{c['unanswerable', 'quotes']}/"
-            f"{c['unanswerable', 'refused']}"
-        )
+        print(f"second form at {floor}: {_tally(recs, 'p', 0.25, 0.40, floor)}")
     med = statistics.median
     print(
         f"reader after its judge p50 {med(r['read_s'] for r in recs):.2f} -> "
@@ -201,21 +192,14 @@ def main() -> None:
     if args.replay:
         replay(args.replay)
         return
-    base = Settings()
-    jobs = []
-    for name in args.datasets.split(","):
-        store, items = dev_items(name, base)
-        rng = random.Random(args.seed)
-        for q, forms in rng.sample(items, min(args.limit, len(items))):
-            jobs.append((q, store, name, forms))
-    jobs += [(q, st, name, None) for q, st, name in _unanswerable(base, args.limit // 2, args.seed)]
+    jobs = dev_jobs(args.datasets, args.limit, args.seed)
     engines: dict[str, Engine] = {}
     with open(args.out, "w", encoding="utf-8") as out:
         for i, (q, store, name, forms) in enumerate(jobs, 1):
-            key = store.model_dump_json()
-            if key not in engines:
-                engines[key] = Engine(store.with_overrides(backend="llamacpp"))
-            rec = run(engines[key], q, forms, 2) | {"set": name, "answerable": forms is not None}
+            rec = run(engine_for(engines, store), q, forms, 2) | {
+                "set": name,
+                "answerable": forms is not None,
+            }
             out.write(json.dumps(rec, ensure_ascii=False) + "\n")
             out.flush()
             print(
