@@ -1,7 +1,12 @@
 """The answer engine: a line of stages, each a module with typed input and output.
 
-    retrieve (qa.retrieve) -> evidence (qa.evidence) -> read (qa.read) -> compose (qa.compose)
-    -> verify (qa.verify) -> decide (qa.decide) -> ``Answer``
+    retrieve (qa.retrieve) -> evidence (qa.evidence) -> refusals before reading (qa.decide)
+    -> each part judged (qa.judge), read (qa.read) and verified (qa.verify): qa.parts
+    -> a bridge where nothing was verified (qa.bridge) -> translation (qa.compose)
+    -> one decision (qa.decide) -> compose (qa.compose, qa.unsure) -> ``Answer``
+
+The engine orders the stages and holds the model: the stages' model calls go through it, so
+that one loaded model serves them all, one answer at a time (qa.gate).
 
 ``Engine.stream`` yields events (passages found, the evidence quotes, a place in the queue,
 answer text, the final answer) so that the CLI and the page show the sources first and the
@@ -18,25 +23,28 @@ import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from fundstelle.core.errors import BackendError
 from fundstelle.core.settings import Settings
 from fundstelle.ingest.language import question_language
 from langchain_core.language_models import BaseChatModel
 
-from . import bridge, compose, condense, decide, judge, likelihood, read, translate, verify
+from . import bridge, compose, condense, decide, judge, likelihood, read, translate, unsure, verify
+from . import parts as parts_
 from .backends import backend_label, make_chat_model
 from .calibration import calibration_for
 from .evidence import EvidenceSelector, select, select_claims
 from .gate import Ticket, gate_for
 from .grounding import premise_missing
 from .mentions import SourceClaim, source_claims
-from .question import expected_kind, is_yes_no, opens_yes_no
+from .question import opens_yes_no
 from .question import parts as question_parts
 from .retrieve import Retrieval, Retriever
 from .types import Answer, Citation, Evidence, Filters, Passage, Span, Turn
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -290,157 +298,45 @@ class Engine:
         publishers: Iterable[str] = (),
         known: dict[tuple[str, str], float] | None = None,
     ) -> Iterator[Event]:
-        """Read each part of the question, verify, compose, decide (the model is held).
-
-        A part is read from its best ``reader_sentences`` evidence sentences; where the reader
-        finds nothing there, or what it copies fails verification, the next ones are read, up to
-        ``reader_tries`` readings a part. With ``claims`` (a yes/no question that attributes a
-        claim to each of several sources) each part is a claim: "yes" only when the judge finds
-        a sentence of its source stating every one; nothing is read. A question for one name by
-        several facts that nothing answers is tried once more as a bridge (qa.bridge)."""
+        """The model's stages, in order (the model is held): each part of the question judged,
+        read and verified (qa.parts); a question for one name by several facts that nothing
+        answers tried once more as a bridge (qa.bridge); spans in another language translated;
+        one decision (qa.decide); the answer composed (qa.compose), or an unsure judge's
+        sentences quoted (qa.unsure). With ``claims`` (a yes/no question that attributes a
+        claim to each of several sources) each part is a claim: "yes" only when the judge
+        finds a sentence of its source stating every one; nothing is read."""
+        s = self.settings
         queries = [c.question() for c in claims] if claims else question_parts(question)
         by_n = {ev.n: ev for ev in evidence}
-        verified: list[Span] = []
-        failures: list[str] = []
-        verdict: str | None = None
-        nones: list[bool] = []
-        judged_out = False
-        unsure: list[str] = []  # parts whose sentence the judge passed without confidence
-        unsure_quotes: list[Evidence] = []
-        unsure_others: list[tuple[str, Evidence]] = []  # below the one taken: (part, sentence)
-        unsure_kept: set[str] = set()  # sentences taken, or ranked above the one taken
-        drafts: list[str] = []
-        error: str | None = None
-        shown = ""
-        s = self.settings
-        # each part's sentences in the order the judge and reader take them (qa.likelihood);
-        # the strength of the evidence stays the ranking's (decide)
-        ordered = list(parts)
+        calls = parts_.Calls(
+            judge=lambda q, ev, unjudged, known: self._judge(q, ev, unjudged, known=known),
+            read=self._read,
+            reorder=self._by_likelihood,
+        )
         t = time.perf_counter()
-        try:
-            for i, (query, part_ev) in enumerate(zip(queries, parts, strict=False)):
-                yes_no = is_yes_no(query)
-                best = part_ev[0].score if part_ev else 0.0
-                found = False
-                if claims:
-                    # without a judgement no claim counts as stated: "yes" needs every one
-                    judged = part_ev[: s.judge_sentences]
-                    chosen = self._judged(query, judged, unjudged=None) if judged else None
-                    if chosen is None:
-                        failures.append(
-                            f"no sentence of {claims[i].publisher} is judged to state that "
-                            f"{claims[i].text}"
-                        )
-                        judged_out = True
-                    else:
-                        verified.append(compose.sentence_span(part_ev[chosen], i))
-                    continue
-                if s.likelihood_sentences > 1 and likelihood.applies(
-                    part_ev[: s.likelihood_sentences], result.language, s.likelihood_scope
-                ):
-                    t_order = time.perf_counter()
-                    part_ev = ordered[i] = self._by_likelihood(query, part_ev)
-                    timings["likelihood"] = timings.get("likelihood", 0.0) + (
-                        time.perf_counter() - t_order
-                    )
-                judged = part_ev[: s.judge_sentences]
-                chosen, p = self._judge(query, judged, known=known) if judged else (0, None)
-                if chosen is not None and p is not None and p < (s.judge_confident or 0.0):
-                    # passed, but without confidence: what such sentences yield is as often
-                    # wrong as right (docs/decisions.md), so the sources' words are shown
-                    unsure.append(
-                        f"the generator is unsure that sentence {judged[chosen].n} answers "
-                        f"(P(yes) {p:.2f} < {s.judge_confident:.2f})"
-                    )
-                    # the sentence it took and the best-ranked other one, in the order judged;
-                    # one ranked below the taken one is quoted only where the judge finds it
-                    # may answer (below); one ranked above always (the ranking's best held the
-                    # answer the judge failed: seed dev g17, g28 in docs/decisions.md)
-                    other = [j for j in range(len(judged)) if j != chosen][:1]
-                    quoted = {q.key for q in unsure_quotes}
-                    for j in sorted([chosen, *other]):
-                        if judged[j].key not in quoted:
-                            unsure_quotes.append(judged[j])
-                            quoted.add(judged[j].key)
-                        if j > chosen:
-                            unsure_others.append((query, judged[j]))
-                        else:  # taken, or above the one taken: quoted whatever else says
-                            unsure_kept.add(judged[j].key)
-                    continue
-                if chosen is None:
-                    # the generator judges that none of the best sentences answers: not read,
-                    # not quoted (their ranking was led by a shared name, not the question)
-                    failures.append(
-                        "the generator judges that sentence "
-                        + ", ".join(str(ev.n) for ev in judged)
-                        + " does not answer"
-                    )
-                    judged_out = True
-                    continue
-                if (
-                    s.open_answers == "sentence"
-                    and part_ev
-                    and not yes_no
-                    and expected_kind(query) is None
-                ):
-                    # a question that asks for no value is answered by the sentence the judge
-                    # passed, whole: the small model's spans of it are fragments (docs/decisions.md)
-                    ev = part_ev[chosen]
-                    span = compose.sentence_span(ev, i)
-                    check = verify.check_span(
-                        span, ev, query, best, margin=self.calibration.relevance
-                    )
-                    if check.ok:
-                        verified.append(span)
-                    else:
-                        failures.append(check.reason)
-                    continue
-                # read in the ranking's order, the judge having passed one of the best: starting
-                # at the sentence it took instead lost as many right answers as it won
-                # (docs/decisions.md, eighth session)
-                for start in range(
-                    0, min(len(part_ev), s.reader_sentences * s.reader_tries), s.reader_sentences
-                ):
-                    seen = part_ev[start : start + s.reader_sentences]
-                    cross = any(ev.chunk.lang and ev.chunk.lang != result.language for ev in seen)
-                    raw = ""
-                    for delta in self._read(query, seen, yes_no):
-                        raw += delta
-                        partial = read.partial_answer(raw)
-                        if (
-                            not cross
-                            and i == 0
-                            and len(partial) > len(shown)
-                            and partial.startswith(shown)
-                        ):
-                            if "first_token" not in timings:
-                                timings["first_token"] = time.perf_counter() - t0
-                            yield Event("token", text=partial[len(shown) :])
-                            shown = partial
-                    reading = read.parse(raw, seen)
-                    drafts.append(raw.strip())
-                    nones.append(reading.none)
-                    for span in compose.spans_of(reading, i):
-                        check = verify.check_span(
-                            span,
-                            by_n[span.n],
-                            query,
-                            best,
-                            margin=self.calibration.relevance,
-                            verdict=reading.verdict if yes_no else None,
-                        )
-                        if check.ok:
-                            verified.append(span)
-                            found = True
-                        else:
-                            failures.append(check.reason)
-                    if found:
-                        if yes_no and i == 0:
-                            verdict = reading.verdict
-                        break
-        except BackendError as exc:
-            error = str(exc)
+        out = yield from _streamed(
+            parts_.read_parts(
+                queries,
+                parts,
+                by_n,
+                claims=claims,
+                language=result.language,
+                settings=s,
+                calibration=self.calibration,
+                calls=calls,
+                known=known,
+                timings=timings,
+            ),
+            timings,
+            t0,
+        )
         timings["reading"] = time.perf_counter() - t
+        verified, failures, judged_out, error = (
+            out.verified,
+            out.failures,
+            out.judged_out,
+            out.error,
+        )
         bridged: list[Span] = []
         if not verified and not claims and not error and s.bridge_answers:
             t = time.perf_counter()
@@ -451,12 +347,13 @@ class Engine:
             timings["bridge"] = time.perf_counter() - t
             if bridged:
                 verified, failures, judged_out = bridged, [], False
-                by_n = {ev.n: ev for ev in evidence}
+                by_n = {ev.n: ev for ev in evidence}  # the bridge's sentences were added
                 result.evidence = [compose.make_citation(ev.n, ev, ev.score) for ev in evidence]
+        verdict = out.verdict
         if claims:  # every claim stated, or no answer: one claim alone is not a "yes"
             verified = verified if len(verified) == len(claims) else []
             verdict = "yes" if verified else None
-        result.draft = " | ".join(drafts)
+        result.draft = " | ".join(out.drafts)
         if error:
             result.error = error
         todo = [x for x in verified if compose.needs_translation(x, by_n, result.language)]
@@ -467,40 +364,46 @@ class Engine:
         decision = decide.after_reading(
             parts[0] if parts else [],
             answered=bool(verified),
-            reader_none=bool(nones) and all(nones),
+            reader_none=bool(out.nones) and all(out.nones),
             failures=failures,
             calibration=self.calibration,
             error=error,
             judged_out=judged_out,
-            unsure="; ".join(unsure) or None,
+            unsure="; ".join(out.unsure) or None,
         )
+        shown = out.shown
         if decision.kind == "answer":
             # a bridge answers the question whole, whatever parts its wording has
             missing = [
                 i
                 for i in range(len(parts))
-                if not bridged and not any(s.part == i for s in verified)
+                if not bridged and not any(x.part == i for x in verified)
             ]
             compose.fill_answer(
                 result, verified, evidence, verdict if verified[0].part == 0 else None
             )
             if missing:  # a part no span answers: its best sentence, as the sources' words
-                compose.add_quotes(result, [ordered[i][0] for i in missing if ordered[i]])
-        elif decision.kind == "quotes" and unsure and not error:
-            shown = (
-                yield from self._unsure_quotes(
+                compose.add_quotes(result, [out.ordered[i][0] for i in missing if out.ordered[i]])
+        elif decision.kind == "quotes" and out.unsure and not error:
+            quoted = yield from _streamed(
+                unsure.fill_quotes(
                     result,
-                    unsure_quotes,
-                    [(q, ev) for q, ev in unsure_others if ev.key not in unsure_kept],
+                    out.unsure_quotes,
+                    [(q, ev) for q, ev in out.unsure_others if ev.key not in out.unsure_kept],
                     decision.reason,
-                    known,
-                    timings,
-                    t0,
-                )
-            ) or shown
+                    floor=s.unsure_other_min,
+                    yes=self._yes,
+                    known=known,
+                    timings=timings,
+                    shown_before="first_token" in timings,
+                ),
+                timings,
+                t0,
+            )
+            shown = quoted or shown
         elif decision.kind == "quotes":
             compose.fill_quotes(
-                result, _best(ordered, self.calibration.quote_margin), decision.reason
+                result, _best(out.ordered, self.calibration.quote_margin), decision.reason
             )
         else:
             compose.fill_refusal(result, evidence, decision.reason or "")
@@ -511,81 +414,6 @@ class Engine:
             # what was shown goes on, or the final answer replaces it
             more = result.text[len(shown) :] if shown and result.text.startswith(shown) else ""
             yield Event("token", text=more)
-
-    def _unsure_quotes(
-        self,
-        result: Answer,
-        quotes: list[Evidence],
-        others: list[tuple[str, Evidence]],
-        reason: str | None,
-        known: dict[tuple[str, str], float] | None,
-        timings: dict[str, float],
-        t0: float,
-    ) -> Generator[Event, None, str]:
-        """Fill ``result`` with the sentences of an unsure judge as the sources' words: each
-        one it took (and the best-ranked where it took another), and each sentence of
-        ``others`` ((part's question, sentence ranked below the one taken), none of them taken
-        by another part) only where its P(yes) reaches ``unsure_other_min`` for one of the
-        parts it stands below: a quote off the question made a right answer "partly
-        supported" (docs/decisions.md). Those not judged yet are judged after the quotes
-        before the first of them are shown, so that the final text extends what was shown.
-        Returns the text shown here ("" if none)."""
-        floor = self.settings.unsure_other_min
-        if floor is None or not others:
-            compose.fill_quotes(result, quotes, reason)
-            return ""
-        known = {} if known is None else known
-        asked: dict[str, list[str]] = {}  # sentence key -> the parts' questions it is below
-        for q, ev in others:
-            asked.setdefault(ev.key, []).append(q)
-
-        def verdict(ev: Evidence) -> bool | None:
-            """Quoted (True), left out (False), or not judged yet (None)."""
-            if ev.key not in asked:
-                return True
-            scores = [known.get((q, ev.text)) for q in asked[ev.key]]
-            if any(p is not None and p >= floor for p in scores):
-                return True
-            return False if all(p is not None for p in scores) else None
-
-        shown = ""
-        # to be judged: for a question not judged yet, where no other part passed it
-        pending = [(q, ev) for q, ev in others if (q, ev.text) not in known and not verdict(ev)]
-        before = []  # the quotes before the first still to be judged
-        for ev in quotes:
-            v = verdict(ev)
-            if v is None:
-                break
-            if v:
-                before.append(ev)
-        if pending and before and "first_token" not in timings:
-            compose.fill_quotes(result, before, reason)
-            timings["first_token"] = time.perf_counter() - t0
-            shown = result.text
-            yield Event("token", text=shown)
-        t = time.perf_counter()
-        unjudged: set[str] = set()
-        for q, ev in pending:
-            # passed for another part already: quoted, not asked again
-            if (q, ev.text) in known or ev.key in unjudged or verdict(ev):
-                continue
-            try:
-                p = self._yes(q, ev)
-            except Exception:
-                # a dead server would make every further quote wait out its timeout: those
-                # not judged yet are quoted unjudged, as before the judge
-                log.warning("judging a quote failed; it is shown unjudged", exc_info=True)
-                unjudged.update(e.key for pq, e in pending if (pq, e.text) not in known)
-                break
-            if p is None:  # a backend without token probabilities: quoted unjudged
-                unjudged.add(ev.key)
-            else:
-                known[(q, ev.text)] = p
-        if pending:
-            timings["judge_other"] = time.perf_counter() - t
-        final = [ev for ev in quotes if ev.key in unjudged or verdict(ev) is not False]
-        compose.fill_quotes(result, final, reason)
-        return shown
 
     def _yes(self, question: str, ev: Evidence) -> float | None:
         """The judge's P(yes) that ``ev`` states the answer to ``question``; None where the
@@ -1004,6 +832,21 @@ def _premise_missing(
         # a name the translation kept as it is was not translated: still missing ("Edison")
         missing = [m for m in missing if re.search(rf"(?<!\w){re.escape(m)}(?!\w)", text)]
     return missing
+
+
+def _streamed(
+    texts: Generator[str, None, T], timings: dict[str, float], t0: float
+) -> Generator[Event, None, T]:
+    """A stage's streamed answer text as token events (the first one's time as the first
+    token's); returns what the stage returns."""
+    while True:
+        try:
+            text = next(texts)
+        except StopIteration as stop:
+            return stop.value
+        if "first_token" not in timings:
+            timings["first_token"] = time.perf_counter() - t0
+        yield Event("token", text=text)
 
 
 def _merged(parts: list[list[Evidence]]) -> list[Evidence]:

@@ -8,7 +8,7 @@ import pytest
 from fundstelle.core.settings import Settings
 from fundstelle.eval.metrics import answer_language_ok
 from fundstelle.qa.engine import Engine
-from fundstelle.qa.types import Answer, Span, Turn
+from fundstelle.qa.types import Span, Turn
 
 from tests.helpers.scripted import ScriptedChatModel
 
@@ -893,51 +893,6 @@ def test_a_streamed_draft_that_fails_verification_is_replaced(seed_settings: Set
     answer = events[-1].answer
     assert answer.kind != "answer" and tokens[0].startswith("Starmer")
     assert tokens[-1] == "" and not answer.text.startswith("Starmer")
-
-
-def test_unsure_quotes_of_several_parts(seed_settings: Settings) -> None:
-    """A sentence below one part's taken sentence is quoted where it passes for any part it
-    stands below; only the quotes before the first one still to be judged are streamed, so the
-    final text extends what was shown."""
-    engine, _ = _engine(seed_settings)
-    x, y, z = engine.evidence(BASES_DE, engine.retrieve(BASES_DE).passages)[:3]
-    for p_b, kept in ((OTHER_PASSES, [x, y, z]), (0.1, [x, z])):
-        known = {("A?", y.text): 0.1}
-        asked: list[tuple[str, str]] = []
-
-        def yes(q, ev, p=p_b, asked=asked):  # type: ignore[no-untyped-def]
-            asked.append((q, ev.text))
-            return p
-
-        engine._yes = yes  # type: ignore[method-assign]
-        result = Answer(question="A? B?", text="", language="de")
-        timings: dict[str, float] = {}
-        run = engine._unsure_quotes(
-            result, [x, y, z], [("A?", y), ("B?", y)], "unsure", known, timings, 0.0
-        )
-        tokens = []
-        try:
-            while True:
-                tokens.append(next(run).text)
-        except StopIteration as stop:
-            shown = stop.value
-        assert asked == [("B?", y.text)]  # A's judgement was known
-        assert [c.quote for c in result.citations] == [ev.text for ev in kept]
-        # streamed: the quote before y only, which the final text extends
-        assert tokens == [shown] and f"„{x.text}“ [1]" in shown and z.text not in shown
-        assert result.text.startswith(shown) and "first_token" in timings
-
-    # passed for one part already: not asked for the other
-    engine._yes = lambda q, ev: pytest.fail("asked again")  # type: ignore[method-assign]
-    result = Answer(question="A? B?", text="", language="de")
-    run = engine._unsure_quotes(
-        result, [x, y, z], [("A?", y), ("B?", y)], "unsure", {("A?", y.text): OTHER_PASSES}, {}, 0.0
-    )
-    assert [e.text for e in run] == [] and [c.quote for c in result.citations] == [
-        x.text,
-        y.text,
-        z.text,
-    ]
 
 
 def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
