@@ -149,6 +149,43 @@ def _tally(recs: list[dict], *rule: Any) -> str:
     )
 
 
+def _mean_outcome(
+    sentences: list[dict], passing: float, confident: float = 0.40, band: float = 0.55
+) -> tuple[tuple, int]:
+    """Today's judge passes the best two in turn at 0.25; a sentence it passes below ``band``
+    is judged once more in the shared form and decided by the mean of both P(yes): an answer
+    at ``confident``, quotes at ``passing``, else the next sentence. Returns the outcome and
+    the second calls made."""
+    best, calls = sentences[:2], 0
+    for s in best:
+        if s["p"] < 0.25:
+            continue
+        mean = s["p"]
+        if s["p"] < band:
+            calls += 1
+            mean = (s["p"] + s["p_shared"]) / 2
+        if mean >= confident:
+            return ("answer", s["gold"]), calls
+        if mean >= passing:
+            return ("quotes", any(x["gold"] for x in best)), calls
+    return ("refused", False), calls
+
+
+def _tally_mean(recs: list[dict], passing: float) -> str:
+    c: Counter = Counter()
+    calls = 0
+    for r in recs:
+        (o, g), n = _mean_outcome(r["sentences"], passing)
+        calls += n
+        c[(o, g) if r["answerable"] else ("unanswerable", o)] += 1
+    return (
+        f"answers gold/not {c['answer', True]}/{c['answer', False]}, quotes gold/not "
+        f"{c['quotes', True]}/{c['quotes', False]}, refused {c['refused', False]}; unanswerable "
+        f"answered/quoted/refused {c['unanswerable', 'answer']}/{c['unanswerable', 'quotes']}/"
+        f"{c['unanswerable', 'refused']}; second calls per question {calls / len(recs):.2f}"
+    )
+
+
 def replay(path: str) -> None:
     with open(path, encoding="utf-8") as f:
         recs = [json.loads(line) for line in f]
@@ -168,6 +205,16 @@ def replay(path: str) -> None:
     # the shared (second) form
     for floor in (None, 0.34, 0.36, 0.38):
         print(f"second form at {floor}: {_tally(recs, 'p', 0.25, 0.40, floor)}")
+    # both forms' P(yes) averaged, asked only where today's P(yes) is below 0.55 (tried
+    # 2026-12-03, eighteenth session, not taken)
+    mean = [((s["p"] + s["p_shared"]) / 2, s["gold"]) for r in recs if r["answerable"]
+            for s in r["sentences"]]  # fmt: skip
+    best = [
+        (max(s["p"] + s["p_shared"] for s in r["sentences"][:2]), r["answerable"]) for r in recs
+    ]
+    print(f"mean of both forms: AUC all {_auc(mean):.3f}; answerable vs not {_auc(best):.3f}")
+    for passing in (0.28, 0.30, 0.32):
+        print(f"mean of both forms below 0.55, pass {passing}: {_tally_mean(recs, passing)}")
     med = statistics.median
     print(
         f"reader after its judge p50 {med(r['read_s'] for r in recs):.2f} -> "
