@@ -24,17 +24,13 @@ from fundstelle.core.settings import Settings
 from fundstelle.qa import compose
 from fundstelle.qa.backends import make_chat_model
 
+from benchmarks.judge_policies import auc
+
 FLOORS = (-0.6, -0.5, -0.45, -0.4, -0.37, -0.33, -0.3, -0.25)
 
 
 def _lines(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-
-
-def auc(positive: list[float], negative: list[float]) -> float:
-    """P(a positive scores above a negative), ties counted half."""
-    pairs = [(p > n) + 0.5 * (p == n) for p in positive for n in negative]
-    return sum(pairs) / len(pairs) if pairs else float("nan")
 
 
 def main() -> None:
