@@ -150,15 +150,19 @@ def _tally(recs: list[dict], *rule: Any) -> str:
 
 
 def _mean_outcome(
-    sentences: list[dict], passing: float, confident: float = 0.40, band: float = 0.55
-) -> tuple[tuple, int]:
-    """Today's judge passes the best two in turn at 0.25; a sentence it passes below ``band``
+    sentences: list[dict],
+    passing: float,
+    confident: float = 0.40,
+    band: float = 0.55,
+    first_pass: float = 0.25,
+) -> tuple[tuple[str, bool], int]:
+    """Today's judge passes the best two in turn at ``first_pass``; a sentence it passes below ``band``
     is judged once more in the shared form and decided by the mean of both P(yes): an answer
     at ``confident``, quotes at ``passing``, else the next sentence. Returns the outcome and
     the second calls made."""
     best, calls = sentences[:2], 0
     for s in best:
-        if s["p"] < 0.25:
+        if s["p"] < first_pass:
             continue
         mean = s["p"]
         if s["p"] < band:
@@ -172,6 +176,7 @@ def _mean_outcome(
 
 
 def _tally_mean(recs: list[dict], passing: float) -> str:
+    """The outcomes of :func:`_mean_outcome` over ``recs``, and its second calls a question."""
     c: Counter = Counter()
     calls = 0
     for r in recs:

@@ -309,7 +309,7 @@ class Engine:
         queries = [c.question() for c in claims] if claims else question_parts(question)
         by_n = {ev.n: ev for ev in evidence}
         calls = parts_.Calls(
-            judge=lambda q, ev, unjudged, known: self._judge(q, ev, unjudged, known=known),
+            judge=self._judge,
             read=self._read,
             reorder=self._by_likelihood,
         )

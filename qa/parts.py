@@ -29,8 +29,8 @@ from .types import Evidence, Span
 # the judge: (question, sentences, index where there is no judge, this answer's judgements)
 # -> (index of the sentence taken or None, its P(yes) or None)
 Judge = Callable[
-    [str, list[Evidence], "int | None", "dict[tuple[str, str], float] | None"],
-    "tuple[int | None, float | None]",
+    [str, list[Evidence], int | None, dict[tuple[str, str], float] | None],
+    tuple[int | None, float | None],
 ]
 
 

@@ -895,6 +895,28 @@ def test_a_streamed_draft_that_fails_verification_is_replaced(seed_settings: Set
     assert tokens[-1] == "" and not answer.text.startswith("Starmer")
 
 
+def test_an_unsure_part_after_a_streamed_draft_is_not_shown_early(
+    seed_settings: Settings,
+) -> None:
+    """The first part's draft streamed and then failed verification; the second part is
+    unsure: its quotes are not streamed before its other sentence is judged (they would follow
+    the draft's words), so the final answer replaces what was shown once, whole."""
+    question = BASES_DE[:-1] + ", und wer hat die Absichtserklärung unterzeichnet?"
+    n = _number(seed_settings, BASES_DE, BASES)
+    engine, _ = _engine(seed_settings, _reply(n, "Starmer"), judge_sentences=2)
+
+    def judge(q, evidence, unjudged=0, known=None):  # type: ignore[no-untyped-def]
+        return (0, 0.9) if q.startswith("Welche") else (0, UNSURE)
+
+    engine._judge = judge  # type: ignore[method-assign]
+    engine._yes = lambda q, ev: OTHER_PASSES  # type: ignore[method-assign]
+    events = list(engine.stream(question))
+    answer = events[-1].answer
+    tokens = [e.text for e in events if e.kind == "token"]
+    assert answer.kind == "quotes" and len(answer.citations) == 2
+    assert tokens == ["Starmer", ""] and "first_token" in answer.timings
+
+
 def test_a_sentence_judged_without_confidence_is_shown_as_the_sources_words(
     seed_settings: Settings,
 ) -> None:

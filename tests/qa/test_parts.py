@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from fundstelle.core.errors import BackendError
@@ -135,22 +136,29 @@ def test_a_judge_that_takes_nothing_leaves_the_part_out(evidence: list[Evidence]
 
 
 def test_the_likelihood_order_keeps_the_rankings_strength(evidence: list[Evidence]) -> None:
-    """Reordered by the question's likelihood (across languages), the part is read in the new
-    order, but its evidence's strength, which verification compares with, stays the ranking's
-    best score."""
+    """Reordered by the question's likelihood (across languages), the part is judged and read
+    in the new order, but its evidence's strength, which verification compares with, stays the
+    ranking's best score: a sentence the reordering brings up from far below is not verified."""
     answering = next(ev for ev in evidence if ANSWER in ev.text)
     rest = [ev for ev in evidence if ev is not answering][:2]
-    ranked = [*rest, answering]
+    settings = _settings(likelihood_sentences=3, likelihood_scope="always")
+    margin = calibration_for(settings.embedding_model).relevance
+    low = replace(answering, score=rest[0].score - margin - 0.05)
+    judged: list[list[int]] = []
     asked: list[int] = []
+
+    def judge(q, ev, unjudged, known):  # type: ignore[no-untyped-def]
+        judged.append([e.n for e in ev])
+        return 0, 0.9
+
     calls = parts.Calls(
-        judge=lambda q, ev, unjudged, known: (0, 0.9),
-        read=_reader({answering.n: ANSWER}, asked),
-        reorder=lambda q, ev: [answering, *rest],
+        judge=judge, read=_reader({low.n: ANSWER}, asked), reorder=lambda q, ev: [low, *rest]
     )
-    s = _settings(likelihood_sentences=3, likelihood_scope="always")
-    _, out, timings = _run([QUESTION], [ranked], calls, s)
-    assert asked == [answering.n] and out.ordered == [[answering, *rest]]
-    assert "likelihood" in timings and [x.words for x in out.verified] == [ANSWER]
+    _, out, timings = _run([QUESTION], [[*rest, low]], calls, settings)
+    assert judged == [[low.n, rest[0].n]] and asked[0] == low.n  # the new order
+    assert out.ordered == [[low, *rest]] and "likelihood" in timings
+    assert ANSWER not in [x.words for x in out.verified]
+    assert any("far from the best evidence" in f for f in out.failures)
 
 
 def test_claims_are_judged_never_read(evidence: list[Evidence]) -> None:
@@ -190,3 +198,18 @@ def test_a_failing_backend_keeps_what_was_read(evidence: list[Evidence]) -> None
         [QUESTION, "Wer hat unterschrieben?"], [[answering], evidence[:1]], calls, _settings()
     )
     assert [x.words for x in out.verified] == [ANSWER] and out.error == "the server went away"
+
+
+def test_a_reader_failing_mid_reply_keeps_what_was_shown(evidence: list[Evidence]) -> None:
+    """The reader's stream breaks off after its first words: the words shown stay recorded (the
+    final answer replaces them), the broken reply is no draft, and the error is kept."""
+    answering = next(ev for ev in evidence if ANSWER in ev.text)
+
+    def read(question: str, seen: list[Evidence], yes_no: bool) -> Iterator[str]:
+        yield json.dumps({"sentence": seen[0].n, "answer": "Groß"}, ensure_ascii=False)[:-2]
+        raise BackendError("the server went away")
+
+    calls = parts.Calls(judge=lambda q, ev, u, k: (0, 0.9), read=read, reorder=lambda q, e: e)
+    streamed, out, _ = _run([QUESTION], [[answering]], calls, _settings())
+    assert streamed == ["Groß"] == [out.shown] and out.error == "the server went away"
+    assert out.drafts == [] and out.verified == []
