@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fundstelle.ingest import lexicon
-from fundstelle.ingest.language import answer_language
+from fundstelle.ingest.language import answer_language, without_quotes
 from fundstelle.qa.question import expected_kind, is_yes_no
 from fundstelle.qa.types import Answer
 
@@ -304,16 +304,15 @@ _ONLY_ENGLISH = frozenset(
         "would",
     ]
 )
-_QUOTED = re.compile(r"„[^“]*“|\"[^\"]*\"|\[\d+\]")
-
-
 def answer_language_ok(answer: str, language: str, min_words: int = 4) -> bool:
     """Whether an answer is written wholly in ``language`` (en/de), judged for every answer,
     short and mixed ones included: quotes and markers are left out (quotes stay in the source's
     language); a function word only the other language has, or (for English) a letter only
     German writes, makes it not; an answer of ``min_words`` words or more must also be
-    detected as that language. A bare name or number is in any language."""
-    bare = _QUOTED.sub(" ", answer)
+    detected as that language. A bare name or number is in any language, and so are names
+    alone ("Amy Pond (Karen Gillan)": every word capitalised, which no English or German
+    sentence is)."""
+    bare = without_quotes(answer)
     words = re.findall(r"[^\W\d_]{2,}", bare)
     if not words:
         return True
@@ -323,6 +322,8 @@ def answer_language_ok(answer: str, language: str, min_words: int = 4) -> bool:
         return False
     if language == "en" and re.search(r"[äöüÄÖÜß]", bare):
         return False
+    if all(w[0].isupper() for w in words):
+        return True
     if len(words) >= min_words:
         return answer_language(bare, min_words) in (None, language)
     return True
@@ -342,7 +343,7 @@ def citation_support(answer: Answer) -> bool | None:
             return False
     for sentence in answer.sentences:
         cited = [answer.citation(n) for n in sentence.citations]
-        key = [k for k in claims(_QUOTED.sub(" ", sentence.text)) if k.kind != "magnitude"]
+        key = [k for k in claims(without_quotes(sentence.text)) if k.kind != "magnitude"]
         for c in cited:
             if c is None:
                 return False

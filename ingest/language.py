@@ -33,10 +33,47 @@ def detect_language(text: str, languages: tuple[str, ...] | None = None) -> str 
     return str(lang)
 
 
+_MARKERS = re.compile(r"\[\d+\]")
+# what closes a quotation opened by each mark: German „…“ (sources also write „…"), English
+# “…”, and plain "…"
+_CLOSERS = {"„": '“"', "“": "”", '"': '"'}
+
+
+def without_quotes(text: str) -> str:
+    """``text`` without its quotations and ``[n]`` markers: what the answer says in its own
+    words. A quote may hold quotes of its own („… „Welfare Cash Card" … „große Pest“ …“), so
+    the marks are matched as nested pairs; a text whose marks do not pair up keeps the words
+    after an unclosed one (only whole pairs are quotes)."""
+    out: list[str] = []
+    open_: list[str] = []  # the marks of the quotations open here, innermost last
+    for ch in text:
+        if open_ and ch in _CLOSERS[open_[-1]]:
+            open_.pop()
+            if not open_:
+                out.append(" ")
+        elif ch in _CLOSERS:
+            open_.append(ch)
+        elif not open_:
+            out.append(ch)
+    if open_:  # an unclosed quote: its words are the answer's own after all
+        return _MARKERS.sub(" ", _unpaired(text))
+    return _MARKERS.sub(" ", "".join(out))
+
+
+def _unpaired(text: str) -> str:
+    """``text`` with only the innermost well-formed quotations taken out, repeatedly."""
+    inner = re.compile(r"„[^„“\"]*[“\"]|“[^“”]*”|\"[^\"„“]*\"")
+    while True:
+        bare = inner.sub(" ", text)
+        if bare == text:
+            return bare
+        text = bare
+
+
 def answer_language(text: str, min_words: int = 4) -> str | None:
     """English or German for an answer, its ``[n]`` markers and quotations left out; ``None``
     for fewer than ``min_words`` words (a name or a number reads the same in both)."""
-    bare = re.sub(r"\[\d+\]|„[^“]*“|\"[^\"]*\"", " ", text)
+    bare = without_quotes(text)
     if len(re.findall(r"[^\W\d_]{2,}", bare)) < min_words:
         return None
     return detect_language(bare, ("en", "de"))

@@ -143,3 +143,29 @@ def test_asks_value_tells_factoid_from_open_and_yes_no_questions() -> None:
     assert m.asks_value("How many people live in Fresno?")
     assert not m.asks_value("Does the article say that the talks failed?")
     assert not m.asks_value("What led to the first tuberculosis test?")
+
+
+@pytest.mark.parametrize(
+    ("answer", "language", "expected"),
+    [
+        ("Greenland [1]", "en", True),
+        ("The Super Bowl was played. [1]", "en", True),
+        ("Macron und Starmer haben die Erklärung unterzeichnet [1]", "de", True),
+        # mixed: a German word (or letter) in an English answer, English in a German one
+        ("The ungünstigen Taifuns [1]", "en", False),
+        ("place 139 of insgesamt 176 countries [1]", "en", False),
+        ("die Kartoffeln wurden in der Region verkauft und gegessen [1]", "en", False),
+        ("The declaration was signed by the United States and the European Union [1]", "de", False),
+        # quotes stay in the source's language, also a quote holding a quote of its own
+        ("The sources say: „Das Viertel liegt südwestlich der Route.“ [1]", "en", True),
+        ("„Der König gab der „großen Pest in der Luft“ die Schuld am Sterben“ [1]", "en", True),
+        ("„Der König gab der „großen Pest“ die Schuld“ und andere Wörter hier [1]", "en", False),
+        # names alone are in any language
+        ("Amy Pond (Karen Gillan) [1]", "en", True),
+        ("Los Angeles Long Beach Santa Ana [1]", "de", True),
+    ],
+)
+def test_answer_language_judges_every_answer_but_quotes_and_names(
+    answer: str, language: str, expected: bool
+) -> None:
+    assert m.answer_language_ok(answer, language) is expected
