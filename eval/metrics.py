@@ -304,6 +304,8 @@ _ONLY_ENGLISH = frozenset(
         "would",
     ]
 )
+
+
 def answer_language_ok(answer: str, language: str, min_words: int = 4) -> bool:
     """Whether an answer is written wholly in ``language`` (en/de), judged for every answer,
     short and mixed ones included: quotes and markers are left out (quotes stay in the source's
