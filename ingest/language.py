@@ -34,39 +34,19 @@ def detect_language(text: str, languages: tuple[str, ...] | None = None) -> str 
 
 
 _MARKERS = re.compile(r"\[\d+\]")
-# what closes a quotation opened by each mark: German „…“ (sources also write „…"), English
-# “…”, and plain "…"
-_CLOSERS = {"„": '“"', "“": "”", '"': '"'}
+# a quotation holding no other: German „…“ (sources also write „…"), English “…”, plain "…"
+_INNERMOST_QUOTE = re.compile(r"„[^„“\"]*[“\"]|“[^“”]*”|\"[^\"„“]*\"")
 
 
 def without_quotes(text: str) -> str:
     """``text`` without its quotations and ``[n]`` markers: what the answer says in its own
     words. A quote may hold quotes of its own („… „Welfare Cash Card" … „große Pest“ …“), so
-    the marks are matched as nested pairs; a text whose marks do not pair up keeps the words
-    after an unclosed one (only whole pairs are quotes)."""
-    out: list[str] = []
-    open_: list[str] = []  # the marks of the quotations open here, innermost last
-    for ch in text:
-        if open_ and ch in _CLOSERS[open_[-1]]:
-            open_.pop()
-            if not open_:
-                out.append(" ")
-        elif ch in _CLOSERS:
-            open_.append(ch)
-        elif not open_:
-            out.append(ch)
-    if open_:  # an unclosed quote: its words are the answer's own after all
-        return _MARKERS.sub(" ", _unpaired(text))
-    return _MARKERS.sub(" ", "".join(out))
-
-
-def _unpaired(text: str) -> str:
-    """``text`` with only the innermost well-formed quotations taken out, repeatedly."""
-    inner = re.compile(r"„[^„“\"]*[“\"]|“[^“”]*”|\"[^\"„“]*\"")
+    the innermost ones go first, until none is left; a mark that pairs with none (an unclosed
+    „) is text."""
     while True:
-        bare = inner.sub(" ", text)
+        bare = _INNERMOST_QUOTE.sub(" ", text)
         if bare == text:
-            return bare
+            return _MARKERS.sub(" ", bare)
         text = bare
 
 
