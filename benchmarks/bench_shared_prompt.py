@@ -136,10 +136,10 @@ def _outcome(
     return "refused", False
 
 
-def _tally(recs: list[dict], *rule: Any) -> str:
+def _counted(recs: list[dict], outcomes: list[tuple[str, bool]]) -> str:
+    """The outcomes of ``recs`` (one each, in order) counted as the replays print them."""
     c: Counter = Counter()
-    for r in recs:
-        o, g = _outcome(r["sentences"], *rule)
+    for r, (o, g) in zip(recs, outcomes, strict=True):
         c[(o, g) if r["answerable"] else ("unanswerable", o)] += 1
     return (
         f"answers gold/not {c['answer', True]}/{c['answer', False]}, quotes gold/not "
@@ -149,6 +149,10 @@ def _tally(recs: list[dict], *rule: Any) -> str:
     )
 
 
+def _tally(recs: list[dict], *rule: Any) -> str:
+    return _counted(recs, [_outcome(r["sentences"], *rule) for r in recs])
+
+
 def _mean_outcome(
     sentences: list[dict],
     passing: float,
@@ -156,8 +160,8 @@ def _mean_outcome(
     band: float = 0.55,
     first_pass: float = 0.25,
 ) -> tuple[tuple[str, bool], int]:
-    """Today's judge passes the best two in turn at ``first_pass``; a sentence it passes below ``band``
-    is judged once more in the shared form and decided by the mean of both P(yes): an answer
+    """Today's judge passes the best two in turn at ``first_pass``; a sentence it passes below
+    ``band`` is judged once more in the shared form and decided by the mean of both P(yes): an answer
     at ``confident``, quotes at ``passing``, else the next sentence. Returns the outcome and
     the second calls made."""
     best, calls = sentences[:2], 0
@@ -177,17 +181,11 @@ def _mean_outcome(
 
 def _tally_mean(recs: list[dict], passing: float) -> str:
     """The outcomes of :func:`_mean_outcome` over ``recs``, and its second calls a question."""
-    c: Counter = Counter()
-    calls = 0
-    for r in recs:
-        (o, g), n = _mean_outcome(r["sentences"], passing)
-        calls += n
-        c[(o, g) if r["answerable"] else ("unanswerable", o)] += 1
+    results = [_mean_outcome(r["sentences"], passing) for r in recs]
+    calls = sum(n for _, n in results)
     return (
-        f"answers gold/not {c['answer', True]}/{c['answer', False]}, quotes gold/not "
-        f"{c['quotes', True]}/{c['quotes', False]}, refused {c['refused', False]}; unanswerable "
-        f"answered/quoted/refused {c['unanswerable', 'answer']}/{c['unanswerable', 'quotes']}/"
-        f"{c['unanswerable', 'refused']}; second calls per question {calls / len(recs):.2f}"
+        f"{_counted(recs, [o for o, _ in results])}; second calls per question "
+        f"{calls / len(recs):.2f}"
     )
 
 
