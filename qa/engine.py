@@ -307,7 +307,6 @@ class Engine:
         finds a sentence of its source stating every one; nothing is read."""
         s = self.settings
         queries = [c.question() for c in claims] if claims else question_parts(question)
-        by_n = {ev.n: ev for ev in evidence}
         calls = parts_.Calls(
             judge=self._judge,
             read=self._read,
@@ -318,7 +317,6 @@ class Engine:
             parts_.read_parts(
                 queries,
                 parts,
-                by_n,
                 claims=claims,
                 language=result.language,
                 settings=s,
@@ -347,7 +345,6 @@ class Engine:
             timings["bridge"] = time.perf_counter() - t
             if bridged:
                 verified, failures, judged_out = bridged, [], False
-                by_n = {ev.n: ev for ev in evidence}  # the bridge's sentences were added
                 result.evidence = [compose.make_citation(ev.n, ev, ev.score) for ev in evidence]
         verdict = out.verdict
         if claims:  # every claim stated, or no answer: one claim alone is not a "yes"
@@ -356,6 +353,7 @@ class Engine:
         result.draft = " | ".join(out.drafts)
         if error:
             result.error = error
+        by_n = {ev.n: ev for ev in evidence}  # the bridge's sentences too, where it added some
         todo = [x for x in verified if compose.needs_translation(x, by_n, result.language)]
         if todo and not error:
             t = time.perf_counter()

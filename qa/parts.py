@@ -70,7 +70,6 @@ class Outcome:
 def read_parts(
     queries: Sequence[str],
     parts: list[list[Evidence]],
-    by_n: dict[int, Evidence],
     *,
     claims: Sequence[SourceClaim],
     language: str,
@@ -89,6 +88,7 @@ def read_parts(
     ``reader_tries`` readings. With ``claims`` each part is a claim: judged only, never read."""
     s = settings
     out = Outcome(ordered=list(parts))
+    by_n = {ev.n: ev for part in parts for ev in part}  # what a span's sentence number names
     try:
         for i, (query, part_ev) in enumerate(zip(queries, parts, strict=False)):
             if claims:

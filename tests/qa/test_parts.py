@@ -40,12 +40,10 @@ def _run(
     claims: list[SourceClaim] | None = None,
     language: str = "de",
 ) -> tuple[list[str], parts.Outcome, dict[str, float]]:
-    by_n = {ev.n: ev for part in evidence_parts for ev in part}
     timings: dict[str, float] = {}
     run = parts.read_parts(
         queries,
         evidence_parts,
-        by_n,
         claims=claims or [],
         language=language,
         settings=settings,
