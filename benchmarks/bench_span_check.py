@@ -91,7 +91,7 @@ def main() -> None:
             "Does the sentence state that this is the answer to the question?"
         )
         msgs = [SystemMessage(content=VERIFY), HumanMessage(content=body)]
-        p = judge.share_of_yes(model.first_token_probabilities(msgs, judge.YES + judge.NO))  # type: ignore[union-attr]
+        p = judge.yes_probability(model, read.model_kind(model), msgs)
         it |= {
             "lp_mean": statistics.mean(lps) if lps else None,
             "lp_min": min(lps) if lps else None,
